@@ -1,0 +1,41 @@
+# Timebox developer commands. Only Python 3.11+ is needed: PostgreSQL comes embedded (pgserver).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install serve test lint format migrate openapi demo bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Timebox needs Python 3.11+"'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)  ## Create .venv and install Timebox with its dev tools.
+
+serve: $(STAMP)  ## Run the API on http://127.0.0.1:8000 (embedded PostgreSQL unless TIMEBOX_DATABASE_URL).
+	$(BIN)/timebox serve
+
+test: $(STAMP)  ## Run the whole test suite (embedded PostgreSQL unless TIMEBOX_TEST_DATABASE_URL).
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)  ## ruff check, ruff format --check, mypy --strict on app/.
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy app
+
+format: $(STAMP)  ## Apply ruff's fixes and formatting.
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrate: $(STAMP)  ## Upgrade the database schema.
+	$(BIN)/timebox migrate
+
+openapi: $(STAMP)  ## Regenerate the committed openapi.json.
+	$(BIN)/timebox openapi --output openapi.json
+
+clean:  ## Remove the virtualenv and caches (keeps .timebox data).
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,49 @@
+"""Column factories shared by table models (each call makes a new Column)."""
+
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Identity, Integer, func
+from sqlmodel import Field
+
+from app.db import utcnow
+
+
+def id_field() -> Any:
+    """A bigint identity primary key."""
+    return Field(
+        default=None,
+        sa_column=Column(BigInteger, Identity(), primary_key=True),
+    )
+
+
+def fk_field(
+    target: str, *, nullable: bool = False, ondelete: str = "CASCADE", primary_key: bool = False
+) -> Any:
+    """A bigint foreign key."""
+    return Field(
+        default=None if nullable else ...,
+        sa_column=Column(
+            BigInteger,
+            ForeignKey(target, ondelete=ondelete),
+            nullable=nullable,
+            primary_key=primary_key,
+        ),
+    )
+
+
+def created_at_field() -> Any:
+    """A timestamptz set when the row is inserted."""
+    return Field(
+        default_factory=utcnow,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+def timestamp_field() -> Any:
+    """A nullable timestamptz."""
+    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+def version_field() -> Any:
+    """The optimistic-concurrency version, starting at 1 and bumped on every change."""
+    return Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))

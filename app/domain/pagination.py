@@ -1,0 +1,83 @@
+"""Keyset pagination: opaque cursors over a stable sort key, never OFFSET."""
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, Row, Select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped
+
+from app.errors import InvalidInput
+
+T = TypeVar("T")
+
+AnyRow = Row[*tuple[Any, ...]]
+SortColumn = ColumnElement[Any] | Mapped[Any]
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; pass `next_cursor` as `?cursor=` to get the next."""
+
+    data: list[T]
+    next_cursor: str | None = Field(description="Opaque cursor of the next page, or null.")
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """How many rows to return and where the previous page ended."""
+
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+
+    def after(self) -> tuple[Any, ...] | None:
+        """The sort key the previous page ended at, decoded from the cursor."""
+        return decode_cursor(self.cursor) if self.cursor else None
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    """Encode a sort key as an opaque URL-safe cursor."""
+    raw = json.dumps(list(values), separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[Any, ...]:
+    """Decode a cursor made by encode_cursor; anything else is a 422 on `query.cursor`."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput.for_field("query.cursor", "Malformed cursor.", "cursor") from exc
+    if not isinstance(values, list) or not values:
+        raise InvalidInput.for_field("query.cursor", "Malformed cursor.", "cursor")
+    return tuple(values)
+
+
+async def fetch_page(
+    session: AsyncSession,
+    stmt: "Select[*tuple[Any, ...]]",
+    order_by: Sequence[SortColumn],
+    page: PageRequest,
+    cursor_key: Callable[[AnyRow], Sequence[Any]],
+) -> tuple[list[AnyRow], str | None]:
+    """Run `stmt` ordered ascending by `order_by` (unique together) from the cursor on.
+
+    `cursor_key` returns a row's values of the `order_by` columns, which the next cursor holds.
+    """
+    after = page.after()
+    if after is not None:
+        if len(after) != len(order_by):
+            raise InvalidInput.for_field("query.cursor", "Malformed cursor.", "cursor")
+        stmt = stmt.where(tuple_(*order_by) > tuple_(*after))
+    rows = list((await session.execute(stmt.order_by(*order_by).limit(page.limit + 1))).all())
+    if len(rows) <= page.limit:
+        return rows, None
+    rows = rows[: page.limit]
+    return rows, encode_cursor(cursor_key(rows[-1]))

@@ -1,0 +1,74 @@
+"""Projects and their members."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Column, Index, String, Text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlmodel import Field, SQLModel
+
+from app.domain.columns import created_at_field, fk_field, id_field, version_field
+
+
+class EstimationScale(StrEnum):
+    """The story-point scales a project can estimate in."""
+
+    FIBONACCI = "fibonacci"
+    POWERS_OF_TWO = "powers_of_two"
+    LINEAR = "linear"
+    TSHIRT = "tshirt"
+
+
+class Role(StrEnum):
+    """A member's role in one project; later roles include the earlier ones' rights."""
+
+    VIEWER = "viewer"
+    MEMBER = "member"
+    OWNER = "owner"
+
+    @property
+    def rank(self) -> int:
+        """Ordering used for `at least this role` checks."""
+        return _ROLE_RANK[self]
+
+
+_ROLE_RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.OWNER: 2}
+
+
+class Project(SQLModel, table=True):
+    """A team's workspace, addressed by its immutable key."""
+
+    __tablename__ = "projects"
+    __table_args__ = (
+        CheckConstraint("key ~ '^[A-Z0-9]{2,10}$'", name="key_format"),
+        CheckConstraint("sprint_length_days BETWEEN 1 AND 60", name="sprint_length"),
+    )
+
+    id: int | None = id_field()
+    key: str = Field(sa_type=String(10), unique=True)
+    name: str = Field(sa_type=String(120))
+    description: str = Field(default="", sa_type=Text)
+    estimation_scale: str = Field(default=EstimationScale.FIBONACCI.value, sa_type=String(20))
+    sprint_length_days: int = Field(default=14)
+    working_days: list[str] = Field(sa_column=Column(ARRAY(String(3)), nullable=False))
+    time_zone: str = Field(default="UTC", sa_type=String(64))
+    created_by: int | None = fk_field("users.id", nullable=True, ondelete="SET NULL")
+    version: int = version_field()
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
+
+
+class ProjectMember(SQLModel, table=True):
+    """A user's role in a project."""
+
+    __tablename__ = "project_members"
+    __table_args__ = (
+        CheckConstraint("role IN ('owner', 'member', 'viewer')", name="role_valid"),
+        Index("ix_project_members_user_id", "user_id"),
+    )
+
+    project_id: int = fk_field("projects.id", primary_key=True)
+    user_id: int = fk_field("users.id", primary_key=True)
+    role: str = Field(sa_type=String(10))
+    version: int = version_field()
+    created_at: datetime = created_at_field()

@@ -1,0 +1,112 @@
+"""SQL for projects and members."""
+
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.domain.pagination import PageRequest, fetch_page
+from app.domain.projects.models import Project, ProjectMember, Role
+from app.domain.users.models import User
+
+
+async def project_with_role(
+    session: AsyncSession, key: str, user_id: int
+) -> tuple[Project, str] | None:
+    """A project by key with the user's role in it, or None if not a member (one query)."""
+    stmt = (
+        select(Project, col(ProjectMember.role))
+        .join(ProjectMember, col(ProjectMember.project_id) == col(Project.id))
+        .where(col(Project.key) == key, col(ProjectMember.user_id) == user_id)
+    )
+    row = (await session.execute(stmt)).one_or_none()
+    return (row[0], row[1]) if row else None
+
+
+async def key_exists(session: AsyncSession, key: str) -> bool:
+    """Whether any project has this key."""
+    stmt = select(func.count()).select_from(Project).where(col(Project.key) == key)
+    return bool((await session.execute(stmt)).scalar_one())
+
+
+async def list_for_user(
+    session: AsyncSession, user_id: int, page: PageRequest
+) -> tuple[list[tuple[Project, str]], str | None]:
+    """The user's projects with their role, by key."""
+    stmt = (
+        select(Project, col(ProjectMember.role))
+        .join(ProjectMember, col(ProjectMember.project_id) == col(Project.id))
+        .where(col(ProjectMember.user_id) == user_id)
+    )
+    rows, cursor = await fetch_page(
+        session, stmt, [col(Project.key)], page, lambda row: [row[0].key]
+    )
+    return [(row[0], row[1]) for row in rows], cursor
+
+
+async def delete_project(session: AsyncSession, project_id: int) -> None:
+    """Delete a project; its members and everything project-scoped cascade."""
+    await session.execute(delete(Project).where(col(Project.id) == project_id))
+
+
+async def get_member(
+    session: AsyncSession, project_id: int, user_id: int, *, for_update: bool = False
+) -> tuple[ProjectMember, User] | None:
+    """A membership with its user."""
+    stmt = (
+        select(ProjectMember, User)
+        .join(User, col(User.id) == col(ProjectMember.user_id))
+        .where(
+            col(ProjectMember.project_id) == project_id,
+            col(ProjectMember.user_id) == user_id,
+        )
+    )
+    if for_update:
+        stmt = stmt.with_for_update(of=ProjectMember)
+    row = (await session.execute(stmt)).one_or_none()
+    return (row[0], row[1]) if row else None
+
+
+async def list_members(
+    session: AsyncSession, project_id: int, page: PageRequest
+) -> tuple[list[tuple[ProjectMember, User]], str | None]:
+    """A project's members by user id."""
+    stmt = (
+        select(ProjectMember, User)
+        .join(User, col(User.id) == col(ProjectMember.user_id))
+        .where(col(ProjectMember.project_id) == project_id)
+    )
+    rows, cursor = await fetch_page(
+        session, stmt, [col(ProjectMember.user_id)], page, lambda row: [row[0].user_id]
+    )
+    return [(row[0], row[1]) for row in rows], cursor
+
+
+async def lock_owners(session: AsyncSession, project_id: int) -> int:
+    """Lock the project's owner rows and count them, so two demotions cannot both pass."""
+    stmt = (
+        select(col(ProjectMember.user_id))
+        .where(
+            col(ProjectMember.project_id) == project_id,
+            col(ProjectMember.role) == Role.OWNER.value,
+        )
+        .with_for_update()
+    )
+    return len((await session.execute(stmt)).all())
+
+
+async def delete_member(session: AsyncSession, project_id: int, user_id: int) -> None:
+    """Remove a membership."""
+    await session.execute(
+        delete(ProjectMember).where(
+            col(ProjectMember.project_id) == project_id,
+            col(ProjectMember.user_id) == user_id,
+        )
+    )
+
+
+async def add(session: AsyncSession, row: Any) -> None:
+    """Insert a row and flush."""
+    session.add(row)
+    await session.flush()

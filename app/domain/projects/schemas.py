@@ -1,0 +1,167 @@
+"""API shapes for projects and members."""
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from app.domain.pagination import Page
+from app.domain.projects.models import EstimationScale, Role
+
+KEY_PATTERN = r"^[A-Z0-9]{2,10}$"
+_KEY_RE = re.compile(KEY_PATTERN)
+
+
+class Weekday(StrEnum):
+    """A day of the week."""
+
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+
+WEEK_ORDER = list(Weekday)
+DEFAULT_WORKING_DAYS = [Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI]
+
+
+def _valid_time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {name!r}") from exc
+    return name
+
+
+def _valid_working_days(days: list[Weekday]) -> list[Weekday]:
+    if not days:
+        raise ValueError("at least one working day is required")
+    if len(set(days)) != len(days):
+        raise ValueError("working days must not repeat")
+    return sorted(days, key=WEEK_ORDER.index)
+
+
+TimeZoneName = Annotated[str, Field(max_length=64), AfterValidator(_valid_time_zone)]
+WorkingDays = Annotated[list[Weekday], AfterValidator(_valid_working_days)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ProjectCreate(_Input):
+    """A new project; the caller becomes its owner."""
+
+    key: str = Field(
+        pattern=KEY_PATTERN,
+        description="2–10 upper-case letters or digits; immutable.",
+        examples=["WEB"],
+    )
+    name: str = Field(min_length=1, max_length=120)
+    description: str = Field(default="", max_length=10_000)
+    estimation_scale: EstimationScale = EstimationScale.FIBONACCI
+    sprint_length_days: int = Field(default=14, ge=1, le=60)
+    working_days: WorkingDays = Field(default_factory=lambda: list(DEFAULT_WORKING_DAYS))
+    time_zone: TimeZoneName = "UTC"
+
+
+class ProjectUpdate(_Input):
+    """Changes to a project's settings; the key cannot change."""
+
+    key: str | None = Field(default=None, description="Immutable: any change is rejected.")
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    description: str | None = Field(default=None, max_length=10_000)
+    estimation_scale: EstimationScale | None = None
+    sprint_length_days: int | None = Field(default=None, ge=1, le=60)
+    working_days: WorkingDays | None = None
+    time_zone: TimeZoneName | None = None
+
+    @field_validator("key")
+    @classmethod
+    def _key_is_immutable(cls, value: str | None) -> str | None:
+        if value is not None:
+            raise ValueError("the project key is immutable")
+        return value
+
+
+class ScaleValuePublic(BaseModel):
+    """An allowed estimate."""
+
+    label: str
+    value: float
+
+
+class ProjectPublic(BaseModel):
+    """A project as its members see it."""
+
+    id: int
+    key: str
+    name: str
+    description: str
+    estimation_scale: EstimationScale
+    scale_values: list[ScaleValuePublic]
+    sprint_length_days: int
+    working_days: list[Weekday]
+    time_zone: str
+    role: Role = Field(description="The caller's role in this project.")
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class ProjectPage(Page[ProjectPublic]):
+    """A page of projects."""
+
+
+class MemberAdd(_Input):
+    """Add a user to the project by id or by email (exactly one)."""
+
+    user_id: int | None = None
+    email: EmailStr | None = None
+    role: Role = Role.MEMBER
+
+    @model_validator(mode="after")
+    def _exactly_one_identity(self) -> "MemberAdd":
+        if (self.user_id is None) == (self.email is None):
+            raise ValueError("give exactly one of user_id or email")
+        return self
+
+
+class MemberUpdate(_Input):
+    """Change a member's role."""
+
+    role: Role
+
+
+class MemberPublic(BaseModel):
+    """A member of a project."""
+
+    user_id: int
+    email: str
+    display_name: str
+    role: Role
+    created_at: datetime
+    version: int
+
+
+class MemberPage(Page[MemberPublic]):
+    """A page of members."""
+
+
+def is_valid_key(key: str) -> bool:
+    """Whether a string is a well-formed project key."""
+    return bool(_KEY_RE.fullmatch(key))

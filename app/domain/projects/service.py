@@ -1,0 +1,220 @@
+"""Rules for projects, members and project access."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.pagination import PageRequest
+from app.domain.projects import repository
+from app.domain.projects.models import Project, ProjectMember, Role
+from app.domain.projects.schemas import MemberAdd, MemberUpdate, ProjectCreate, ProjectUpdate
+from app.domain.users import repository as users_repository
+from app.domain.users.models import User
+from app.domain.versioning import bump, check_version
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound
+
+
+@dataclass(frozen=True)
+class ProjectAccess:
+    """A project the caller may see, with the caller and their role in it."""
+
+    project: Project
+    user: User
+    role: Role
+
+    @property
+    def project_id(self) -> int:
+        """The project's id (always set for a stored project)."""
+        assert self.project.id is not None
+        return self.project.id
+
+
+def _not_found(key: str) -> NotFound:
+    # The same answer for unknown projects and projects the caller is not in.
+    return NotFound(f"No project with key {key!r}.")
+
+
+async def resolve_access(
+    session: AsyncSession, key: str, user: User, min_role: Role
+) -> ProjectAccess:
+    """The project and caller's role; 404 for non-members, 403 below `min_role`."""
+    assert user.id is not None
+    found = await repository.project_with_role(session, key, user.id)
+    if found is None:
+        raise _not_found(key)
+    project, role_name = found
+    role = Role(role_name)
+    if role.rank < min_role.rank:
+        raise Forbidden(f"This needs the {min_role.value} role; you are a {role.value}.")
+    return ProjectAccess(project=project, user=user, role=role)
+
+
+async def create_project(session: AsyncSession, user: User, data: ProjectCreate) -> ProjectAccess:
+    """Create a project and make the caller its owner."""
+    assert user.id is not None
+    if await repository.key_exists(session, data.key):
+        raise _key_taken(data.key)
+    project = Project(
+        key=data.key,
+        name=data.name,
+        description=data.description,
+        estimation_scale=data.estimation_scale.value,
+        sprint_length_days=data.sprint_length_days,
+        working_days=[day.value for day in data.working_days],
+        time_zone=data.time_zone,
+        created_by=user.id,
+    )
+    try:
+        async with session.begin_nested():
+            await repository.add(session, project)
+    except IntegrityError as exc:
+        raise _key_taken(data.key) from exc
+    assert project.id is not None
+    await repository.add(
+        session, ProjectMember(project_id=project.id, user_id=user.id, role=Role.OWNER.value)
+    )
+    return ProjectAccess(project=project, user=user, role=Role.OWNER)
+
+
+def _key_taken(key: str) -> Conflict:
+    return Conflict(
+        f"A project with key {key!r} already exists.",
+        errors=None,
+    )
+
+
+async def list_projects(
+    session: AsyncSession, user: User, page: PageRequest
+) -> tuple[list[ProjectAccess], str | None]:
+    """The caller's projects."""
+    assert user.id is not None
+    rows, cursor = await repository.list_for_user(session, user.id, page)
+    return [ProjectAccess(project=p, user=user, role=Role(r)) for p, r in rows], cursor
+
+
+async def update_project(
+    session: AsyncSession, access: ProjectAccess, data: ProjectUpdate, if_match: int | None
+) -> Project:
+    """Change a project's settings."""
+    project = access.project
+    await session.refresh(project, with_for_update=True)
+    check_version(project.version, if_match)
+    changes = data.model_dump(exclude_unset=True, exclude={"key"})
+    for field, value in changes.items():
+        if value is None and field != "description":
+            raise InvalidInput.for_field(f"body.{field}", "May not be null.", "null")
+    for field, value in changes.items():
+        if field == "working_days":
+            value = [str(day) for day in value]
+        elif field == "description" and value is None:
+            value = ""
+        elif field == "estimation_scale":
+            value = str(value)
+        setattr(project, field, value)
+    bump(project)
+    session.add(project)
+    await session.flush()
+    return project
+
+
+async def delete_project(
+    session: AsyncSession, access: ProjectAccess, confirm: str | None, if_match: int | None
+) -> None:
+    """Delete a project and all its data, once the caller confirms with its key."""
+    if confirm != access.project.key:
+        raise InvalidInput.for_field(
+            "query.confirm",
+            f"Deleting a project needs ?confirm={access.project.key}.",
+            "confirmation",
+        )
+    await session.refresh(access.project, with_for_update=True)
+    check_version(access.project.version, if_match)
+    await repository.delete_project(session, access.project_id)
+
+
+async def add_member(
+    session: AsyncSession, access: ProjectAccess, data: MemberAdd
+) -> tuple[ProjectMember, User]:
+    """Add a user to the project with a role."""
+    if data.user_id is not None:
+        user = await users_repository.get_user(session, data.user_id)
+        field = "body.user_id"
+    else:
+        assert data.email is not None
+        user = await users_repository.get_user_by_email(session, data.email)
+        field = "body.email"
+    if user is None or not user.is_active:
+        raise InvalidInput.for_field(field, "No active user matches.", "unknown_user")
+    assert user.id is not None
+    if await repository.get_member(session, access.project_id, user.id) is not None:
+        raise Conflict(f"User {user.id} is already a member of {access.project.key}.")
+    member = ProjectMember(project_id=access.project_id, user_id=user.id, role=data.role.value)
+    try:
+        async with session.begin_nested():
+            await repository.add(session, member)
+    except IntegrityError as exc:
+        raise Conflict(f"User {user.id} is already a member of {access.project.key}.") from exc
+    return member, user
+
+
+async def _member_for_change(
+    session: AsyncSession, access: ProjectAccess, user_id: int
+) -> tuple[ProjectMember, User]:
+    found = await repository.get_member(session, access.project_id, user_id, for_update=True)
+    if found is None:
+        raise NotFound(f"User {user_id} is not a member of {access.project.key}.")
+    return found
+
+
+async def _ensure_another_owner(session: AsyncSession, access: ProjectAccess) -> None:
+    if await repository.lock_owners(session, access.project_id) <= 1:
+        raise Conflict(f"{access.project.key} must keep at least one owner.")
+
+
+async def update_member(
+    session: AsyncSession,
+    access: ProjectAccess,
+    user_id: int,
+    data: MemberUpdate,
+    if_match: int | None,
+) -> tuple[ProjectMember, User]:
+    """Change a member's role; the last owner cannot be demoted."""
+    member, user = await _member_for_change(session, access, user_id)
+    check_version(member.version, if_match)
+    if member.role == Role.OWNER.value and data.role != Role.OWNER:
+        await _ensure_another_owner(session, access)
+    if member.role != data.role.value:
+        member.role = data.role.value
+        bump(member)
+        session.add(member)
+        await session.flush()
+    return member, user
+
+
+async def remove_member(
+    session: AsyncSession, access: ProjectAccess, user_id: int, if_match: int | None
+) -> None:
+    """Remove a member; the last owner cannot be removed."""
+    member, _ = await _member_for_change(session, access, user_id)
+    check_version(member.version, if_match)
+    if member.role == Role.OWNER.value:
+        await _ensure_another_owner(session, access)
+    await repository.delete_member(session, access.project_id, user_id)
+
+
+async def list_members(
+    session: AsyncSession, access: ProjectAccess, page: PageRequest
+) -> tuple[list[tuple[ProjectMember, User]], str | None]:
+    """The project's members."""
+    return await repository.list_members(session, access.project_id, page)
+
+
+async def get_member(
+    session: AsyncSession, access: ProjectAccess, user_id: int
+) -> tuple[ProjectMember, User]:
+    """One member."""
+    found = await repository.get_member(session, access.project_id, user_id)
+    if found is None:
+        raise NotFound(f"User {user_id} is not a member of {access.project.key}.")
+    return found

@@ -1,0 +1,116 @@
+"""SQL for users and tokens."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.domain.pagination import PageRequest, fetch_page
+from app.domain.users.models import ApiToken, TokenKind, User
+
+# Serialises "is this the first user?" so two concurrent first registrations cannot both win.
+_FIRST_USER_LOCK = 7_245_001
+
+
+async def lock_first_user_check(session: AsyncSession) -> None:
+    """Take a transaction-scoped advisory lock around the first-user check."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _FIRST_USER_LOCK})
+
+
+async def count_users(session: AsyncSession) -> int:
+    """How many accounts exist."""
+    return int((await session.execute(select(func.count()).select_from(User))).scalar_one())
+
+
+async def get_user(session: AsyncSession, user_id: int, *, for_update: bool = False) -> User | None:
+    """A user by id."""
+    stmt = select(User).where(col(User.id) == user_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
+    """A user by (lower-cased) email."""
+    stmt = select(User).where(col(User.email) == email.lower())
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def add(session: AsyncSession, row: Any) -> None:
+    """Insert a row and flush so its generated columns are known."""
+    session.add(row)
+    await session.flush()
+
+
+async def list_users(session: AsyncSession, page: PageRequest) -> tuple[list[User], str | None]:
+    """Users by id."""
+    rows, cursor = await fetch_page(
+        session, select(User), [col(User.id)], page, lambda row: [row[0].id]
+    )
+    return [row[0] for row in rows], cursor
+
+
+async def user_for_token(
+    session: AsyncSession, token_hash: str, now: datetime
+) -> tuple[User, ApiToken] | None:
+    """The active user and live token for a token hash, in one query."""
+    stmt = (
+        select(User, ApiToken)
+        .join(ApiToken, col(ApiToken.user_id) == col(User.id))
+        .where(
+            col(ApiToken.token_hash) == token_hash,
+            col(ApiToken.revoked_at).is_(None),
+            col(ApiToken.expires_at).is_(None) | (col(ApiToken.expires_at) > now),
+            col(User.is_active).is_(True),
+        )
+    )
+    row = (await session.execute(stmt)).one_or_none()
+    return (row[0], row[1]) if row else None
+
+
+async def user_id_for_token(session: AsyncSession, token_hash: str) -> int | None:
+    """The owner of a token hash, whatever its state (used to scope idempotency keys)."""
+    stmt = select(col(ApiToken.user_id)).where(col(ApiToken.token_hash) == token_hash)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def touch_token(session: AsyncSession, token_id: int, now: datetime) -> None:
+    """Record when a token was last used."""
+    await session.execute(
+        update(ApiToken).where(col(ApiToken.id) == token_id).values(last_used_at=now)
+    )
+
+
+async def revoke_token(session: AsyncSession, token_id: int, now: datetime) -> None:
+    """Mark a token revoked."""
+    await session.execute(
+        update(ApiToken).where(col(ApiToken.id) == token_id).values(revoked_at=now)
+    )
+
+
+async def get_personal_token(session: AsyncSession, user_id: int, token_id: int) -> ApiToken | None:
+    """One of a user's live personal access tokens."""
+    stmt = select(ApiToken).where(
+        col(ApiToken.id) == token_id,
+        col(ApiToken.user_id) == user_id,
+        col(ApiToken.kind) == TokenKind.PERSONAL,
+        col(ApiToken.revoked_at).is_(None),
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def list_personal_tokens(
+    session: AsyncSession, user_id: int, page: PageRequest
+) -> tuple[list[ApiToken], str | None]:
+    """A user's live personal access tokens by id."""
+    stmt = select(ApiToken).where(
+        col(ApiToken.user_id) == user_id,
+        col(ApiToken.kind) == TokenKind.PERSONAL,
+        col(ApiToken.revoked_at).is_(None),
+    )
+    rows, cursor = await fetch_page(
+        session, stmt, [col(ApiToken.id)], page, lambda row: [row[0].id]
+    )
+    return [row[0] for row in rows], cursor

@@ -1,0 +1,100 @@
+"""API shapes for users, login and tokens."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from app.domain.pagination import Page
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class UserRegister(_Input):
+    """A new account."""
+
+    email: EmailStr = Field(max_length=320)
+    display_name: str = Field(min_length=1, max_length=120)
+    password: str = Field(min_length=8, max_length=256)
+
+
+class UserCreate(UserRegister):
+    """An account created by an admin."""
+
+    is_admin: bool = False
+
+
+class UserUpdate(_Input):
+    """Admin changes to an account; `is_active: false` deactivates it and its tokens."""
+
+    display_name: str | None = Field(default=None, min_length=1, max_length=120)
+    is_admin: bool | None = None
+    is_active: bool | None = None
+
+
+class MeUpdate(_Input):
+    """Changes to your own account; a new password needs the current one."""
+
+    display_name: str | None = Field(default=None, min_length=1, max_length=120)
+    password: str | None = Field(default=None, min_length=8, max_length=256)
+    current_password: str | None = Field(default=None, max_length=256)
+
+
+class UserPublic(BaseModel):
+    """An account as the API shows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    display_name: str
+    is_admin: bool
+    is_active: bool
+    created_at: datetime
+    version: int
+
+
+class UserPage(Page[UserPublic]):
+    """A page of users."""
+
+
+class LoginToken(BaseModel):
+    """An OAuth2 bearer token from /auth/token."""
+
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    expires_in: int = Field(description="Seconds until the token expires.")
+    expires_at: datetime
+
+
+class PersonalTokenCreate(_Input):
+    """A named personal access token for scripts."""
+
+    name: str = Field(min_length=1, max_length=100)
+    expires_in_days: int | None = Field(
+        default=None, ge=1, le=3650, description="Omit for a token that lives until revoked."
+    )
+
+
+class PersonalTokenPublic(BaseModel):
+    """A personal access token without its secret."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str | None
+    prefix: str = Field(description="The token's first characters, to tell tokens apart.")
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+
+class PersonalTokenCreated(PersonalTokenPublic):
+    """A new personal access token; `token` is shown only this once."""
+
+    token: str
+
+
+class PersonalTokenPage(Page[PersonalTokenPublic]):
+    """A page of personal access tokens."""

@@ -1,0 +1,112 @@
+"""create_app(): lifespan, middleware, error handlers and routers."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from asgi_correlation_id import CorrelationIdMiddleware
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+
+from app import __version__
+from app.db import Database, utcnow
+from app.domain.idempotency import repository as idempotency_repository
+from app.errors import install_error_handlers
+from app.idempotency import DatabaseRef, IdempotencyMiddleware
+from app.middleware import BodySizeLimitMiddleware, UnhandledErrorMiddleware
+from app.observability import Metrics, ObservabilityMiddleware, configure_logging
+from app.routers import auth, health, me, members, projects, users
+from app.settings import Settings, get_settings
+
+logger = logging.getLogger("timebox")
+
+_PURGE_INTERVAL_SECONDS = 3600
+
+
+def operation_id(route: APIRoute) -> str:
+    """`<tag>_<function>`: stable, readable method names for generated SDKs."""
+    return f"{route.tags[0]}_{route.name}" if route.tags else route.name
+
+
+async def _purge_idempotency_records(database: Database, ttl: timedelta) -> None:
+    """Forget stored Idempotency-Key responses once they are older than the TTL."""
+    while True:
+        try:
+            async with database.sessions() as session, session.begin():
+                await idempotency_repository.purge_older_than(session, utcnow() - ttl)
+        except Exception:
+            logger.exception("purging idempotency records failed")
+        await asyncio.sleep(_PURGE_INTERVAL_SECONDS)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the ASGI application."""
+    settings = settings or get_settings()
+    database_ref = DatabaseRef()
+    metrics = Metrics()
+    idempotency_ttl = timedelta(hours=settings.idempotency_ttl_hours)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = Database.connect(settings)
+        database_ref.database = database
+        app.state.database = database
+        metrics.watch_pool(database.engine.pool)
+        purger = asyncio.create_task(_purge_idempotency_records(database, idempotency_ttl))
+        try:
+            yield
+        finally:
+            purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purger
+            await database.dispose()
+
+    app = FastAPI(
+        title="Timebox",
+        version=__version__,
+        description=(
+            "Scrum/Agile sprint service: ranked backlog, estimates, sprints, velocity, "
+            "burndown, forecasts and retrospectives. Errors are RFC 9457 problem+json."
+        ),
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    install_error_handlers(app)
+
+    for module in (health, auth, me, users, projects, members):
+        app.include_router(module.router)
+
+    # Added innermost first: the last one added wraps all the others.
+    app.add_middleware(IdempotencyMiddleware, database=database_ref, ttl=idempotency_ttl)
+    app.add_middleware(UnhandledErrorMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "Idempotency-Key",
+                "X-Request-ID",
+            ],
+            expose_headers=["ETag", "Link", "Location", "X-Request-ID", "Idempotency-Replayed"],
+        )
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
+    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
+    return app
+
+
+def serve_app() -> FastAPI:
+    """The app as `timebox serve` runs it: logging configured from settings first."""
+    settings = get_settings()
+    configure_logging(settings)
+    return create_app(settings)

@@ -1,0 +1,131 @@
+"""Shared dependencies: session, current user, project access, pagination and ETags."""
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Path, Query, Request, Response
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import get_session
+from app.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
+from app.domain.projects.models import Role
+from app.domain.projects.schemas import KEY_PATTERN
+from app.domain.projects.service import ProjectAccess, resolve_access
+from app.domain.users import service as users
+from app.domain.users.models import ApiToken, User
+from app.errors import PreconditionFailed, Unauthorized
+from app.settings import Settings
+
+API_PREFIX = "/api/v1"
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_app_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+async def current_token(
+    session: SessionDep, token: Annotated[str | None, Depends(_bearer)]
+) -> tuple[User, ApiToken]:
+    """The caller and the token they used; 401 with `WWW-Authenticate: Bearer` otherwise."""
+    if not token:
+        raise Unauthorized()
+    return await users.resolve_token(session, token)
+
+
+CurrentToken = Annotated[tuple[User, ApiToken], Depends(current_token)]
+
+
+async def current_user(found: CurrentToken) -> User:
+    """The authenticated caller."""
+    return found[0]
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+async def admin_user(user: CurrentUser) -> User:
+    """The caller, who must be an instance admin."""
+    users.require_admin(user)
+    return user
+
+
+AdminUser = Annotated[User, Depends(admin_user)]
+
+ProjectKey = Annotated[
+    str,
+    Path(
+        pattern=KEY_PATTERN,
+        description="The project key, e.g. `WEB`.",
+        examples=["WEB"],
+    ),
+]
+
+
+class RequireRole:
+    """Resolves project + membership + role for a project route (404 outsiders, 403 low role)."""
+
+    def __init__(self, min_role: Role) -> None:
+        self.min_role = min_role
+
+    async def __call__(
+        self, key: ProjectKey, session: SessionDep, user: CurrentUser
+    ) -> ProjectAccess:
+        return await resolve_access(session, key, user, self.min_role)
+
+
+ViewerAccess = Annotated[ProjectAccess, Depends(RequireRole(Role.VIEWER))]
+MemberAccess = Annotated[ProjectAccess, Depends(RequireRole(Role.MEMBER))]
+OwnerAccess = Annotated[ProjectAccess, Depends(RequireRole(Role.OWNER))]
+
+
+def page_request(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None, Query(max_length=1000, description="`next_cursor` of the previous page.")
+    ] = None,
+) -> PageRequest:
+    """The `limit` and `cursor` query parameters of a list."""
+    return PageRequest(limit=limit, cursor=cursor)
+
+
+PageParams = Annotated[PageRequest, Depends(page_request)]
+
+
+def link_next(request: Request, response: Response, next_cursor: str | None) -> None:
+    """Set `Link: <...>; rel="next"` when there is a next page."""
+    if next_cursor:
+        url = request.url.include_query_params(cursor=next_cursor)
+        response.headers["Link"] = f'<{url}>; rel="next"'
+
+
+def set_etag(response: Response, version: int) -> None:
+    """Expose a resource's version as its ETag."""
+    response.headers["ETag"] = f'"{version}"'
+
+
+def if_match_version(
+    if_match: Annotated[
+        str | None,
+        Header(description='The ETag you last saw, e.g. `"3"`; a stale one answers 412.'),
+    ] = None,
+) -> int | None:
+    """The version named by If-Match; None when absent or `*`."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    # Accept strong or weak tags and lists; the first tag wins, since a resource has one version.
+    first = if_match.split(",")[0].strip().removeprefix("W/").strip('"')
+    if not first.isdigit():
+        raise PreconditionFailed(f"If-Match {if_match!r} matches no version of this resource.")
+    return int(first)
+
+
+IfMatch = Annotated[int | None, Depends(if_match_version)]

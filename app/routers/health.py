@@ -1,0 +1,46 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from app.db import Database
+from app.errors import problem_response, problem_responses
+
+router = APIRouter(tags=["ops"])
+
+
+class Health(BaseModel):
+    """A health answer."""
+
+    status: str
+
+
+@router.get("/healthz")
+async def healthz() -> Health:
+    """The process is up (does not touch the database)."""
+    return Health(status="ok")
+
+
+@router.get("/readyz", responses=problem_responses(503))
+async def readyz(request: Request) -> Response:
+    """The database answers; load balancers should route traffic only when this is 200."""
+    database: Database = request.app.state.database
+    try:
+        async with database.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception:
+        return problem_response(503, "The database does not answer.")
+    return Response(Health(status="ready").model_dump_json(), media_type="application/json")
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
+)
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics: requests and latency by route and status, database pool use."""
+    data = generate_latest(request.app.state.metrics.registry)
+    return Response(data, media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,67 @@
+"""The caller's own account and personal access tokens."""
+
+from fastapi import APIRouter, Request, Response, status
+
+from app.domain.users import service as users
+from app.domain.users.schemas import (
+    MeUpdate,
+    PersonalTokenCreate,
+    PersonalTokenCreated,
+    PersonalTokenPage,
+    PersonalTokenPublic,
+    UserPublic,
+)
+from app.errors import problem_responses
+from app.routers.deps import API_PREFIX, CurrentUser, PageParams, SessionDep, link_next, set_etag
+
+router = APIRouter(prefix=f"{API_PREFIX}/me", tags=["me"], responses=problem_responses(401))
+
+
+@router.get("")
+async def get_me(user: CurrentUser, response: Response) -> UserPublic:
+    """Your account."""
+    set_etag(response, user.version)
+    return UserPublic.model_validate(user)
+
+
+@router.patch("", responses=problem_responses(422))
+async def update_me(
+    data: MeUpdate, user: CurrentUser, session: SessionDep, response: Response
+) -> UserPublic:
+    """Change your display name or password (a new password needs `current_password`)."""
+    updated = await users.update_me(session, user, data)
+    set_etag(response, updated.version)
+    return UserPublic.model_validate(updated)
+
+
+@router.get("/tokens")
+async def list_tokens(
+    user: CurrentUser, session: SessionDep, page: PageParams, request: Request, response: Response
+) -> PersonalTokenPage:
+    """Your live personal access tokens (without their secrets)."""
+    rows, cursor = await users.list_personal_tokens(session, user, page)
+    link_next(request, response, cursor)
+    return PersonalTokenPage(
+        data=[PersonalTokenPublic.model_validate(row) for row in rows], next_cursor=cursor
+    )
+
+
+@router.post("/tokens", status_code=status.HTTP_201_CREATED, responses=problem_responses(422))
+async def create_token(
+    data: PersonalTokenCreate, user: CurrentUser, session: SessionDep, response: Response
+) -> PersonalTokenCreated:
+    """Create a named personal access token; the secret is in this response only."""
+    issued = await users.create_personal_token(session, user, data)
+    response.headers["Cache-Control"] = "no-store"
+    public = PersonalTokenPublic.model_validate(issued.row)
+    return PersonalTokenCreated(**public.model_dump(), token=issued.secret)
+
+
+@router.delete(
+    "/tokens/{token_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(404),
+)
+async def revoke_token(token_id: int, user: CurrentUser, session: SessionDep) -> None:
+    """Revoke one of your personal access tokens; it stops working at once."""
+    await users.revoke_personal_token(session, user, token_id)

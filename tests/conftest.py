@@ -1,0 +1,156 @@
+"""Test fixtures: a real PostgreSQL (TIMEBOX_TEST_DATABASE_URL or embedded), migrated by Alembic.
+
+Every test gets a clean database: all tables are truncated after each test, so tests run in
+any order and still exercise real commits, constraints and concurrent transactions.
+"""
+
+import asyncio
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from app import migrate
+from app.db import Database
+from app.main import create_app
+from app.settings import Settings
+from tests.factories import Factory
+
+
+def _plain_url(url: str) -> str:
+    """A URL asyncpg understands directly (no SQLAlchemy driver suffix)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _with_database(url: str, name: str) -> str:
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+async def _execute(url: str, sql: str) -> None:
+    parsed = make_url(url)
+    connection = await asyncpg.connect(
+        user=parsed.username,
+        password=parsed.password,
+        host=parsed.query.get("host") or parsed.host,
+        port=parsed.port,
+        database=parsed.database,
+    )
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+class TestServer:
+    """A PostgreSQL server the suite may create throw-away databases on."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = _plain_url(admin_url)
+        self.created: list[str] = []
+
+    def create_database(self, prefix: str = "timebox_test") -> str:
+        """Create an empty database and return its URL."""
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        asyncio.run(_execute(self.admin_url, f'CREATE DATABASE "{name}"'))
+        self.created.append(name)
+        return _with_database(self.admin_url, name)
+
+    def drop_all(self) -> None:
+        """Drop every database this run created."""
+        for name in self.created:
+            asyncio.run(_execute(self.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[TestServer]:
+    """The machine's PostgreSQL when TIMEBOX_TEST_DATABASE_URL is set, else an embedded one."""
+    configured = os.environ.get("TIMEBOX_TEST_DATABASE_URL")
+    if configured:
+        server = TestServer(configured)
+        yield server
+        server.drop_all()
+        return
+    import pgserver
+
+    data_dir = tempfile.mkdtemp(prefix="timebox-test-pg-")
+    embedded = pgserver.get_server(data_dir, cleanup_mode="delete")
+    try:
+        server = TestServer(embedded.get_uri())
+        yield server
+        server.drop_all()
+    finally:
+        embedded.cleanup()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server: TestServer) -> str:
+    """A fresh database with the schema built by the Alembic migrations."""
+    url = pg_server.create_database()
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    """Settings for the app under test."""
+    return Settings(database_url=database_url, db_pool_size=5, db_max_overflow=20)
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[object]:
+    """The ASGI app with its lifespan running."""
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+def session_database(app: object) -> Database:
+    """The app's database handle."""
+    db: Database = app.state.database  # type: ignore[attr-defined]
+    return db
+
+
+@pytest.fixture(scope="session")
+async def table_names(session_database: Database) -> list[str]:
+    """Every application table (not alembic_version)."""
+    async with session_database.engine.connect() as connection:
+        rows = await connection.execute(
+            text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'alembic_version'"
+            )
+        )
+        return [row[0] for row in rows]
+
+
+@pytest.fixture
+async def database(session_database: Database, table_names: list[str]) -> AsyncIterator[Database]:
+    """The app's database, emptied after the test so every test starts clean."""
+    yield session_database
+    async with session_database.engine.begin() as connection:
+        await connection.execute(
+            text(f"TRUNCATE {', '.join(table_names)} RESTART IDENTITY CASCADE")
+        )
+
+
+@pytest.fixture
+async def client(app: object, database: Database) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client speaking to the app in-process."""
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+def factory(database: Database) -> Factory:
+    """Builds users, tokens and projects through the real services."""
+    return Factory(database)

@@ -1,0 +1,79 @@
+"""Test data built through the real domain services (only password hashing is shortcut)."""
+
+import itertools
+from dataclasses import dataclass
+from functools import cache
+
+from app.db import Database
+from app.domain.projects import service as projects
+from app.domain.projects.models import Role
+from app.domain.projects.schemas import MemberAdd, ProjectCreate
+from app.domain.users import repository as users_repository
+from app.domain.users import service as users
+from app.domain.users.models import User
+from app.domain.users.schemas import PersonalTokenCreate
+from app.domain.users.security import _hasher
+
+PASSWORD = "correct horse battery"
+_counter = itertools.count(1)
+
+
+@cache
+def _password_hash() -> str:
+    # argon2 is deliberately slow; hash the shared test password once per run.
+    return _hasher.hash(PASSWORD)
+
+
+@dataclass
+class Actor:
+    """A user with a bearer token."""
+
+    id: int
+    email: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Authorization header for this user."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+class Factory:
+    """Creates users, tokens, projects and memberships in committed transactions."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def user(self, email: str | None = None, *, admin: bool = False) -> Actor:
+        """An active user with a personal access token."""
+        email = email or f"user{next(_counter)}@example.com"
+        async with self.database.sessions() as session, session.begin():
+            user = User(
+                email=email.lower(),
+                display_name=email.split("@")[0],
+                password_hash=_password_hash(),
+                is_admin=admin,
+            )
+            await users_repository.add(session, user)
+            issued = await users.create_personal_token(
+                session, user, PersonalTokenCreate(name="tests")
+            )
+        assert user.id is not None
+        return Actor(id=user.id, email=user.email, token=issued.secret)
+
+    async def project(self, owner: Actor, key: str = "WEB", **fields: object) -> str:
+        """A project owned by `owner`; returns its key."""
+        async with self.database.sessions() as session, session.begin():
+            user = await users_repository.get_user(session, owner.id)
+            assert user is not None
+            data = ProjectCreate.model_validate({"key": key, "name": f"Project {key}", **fields})
+            await projects.create_project(session, user, data)
+        return key
+
+    async def member(self, key: str, owner: Actor, user: Actor, role: Role) -> None:
+        """Add `user` to project `key` with `role`."""
+        async with self.database.sessions() as session, session.begin():
+            owner_user = await users_repository.get_user(session, owner.id)
+            assert owner_user is not None
+            access = await projects.resolve_access(session, key, owner_user, Role.OWNER)
+            await projects.add_member(session, access, MemberAdd(user_id=user.id, role=role))
