@@ -171,7 +171,7 @@ def openapi(
     ] = None,
 ) -> None:
     """Print the OpenAPI document (no database needed)."""
-    from app.main import create_app  # noqa: PLC0415 - only this command needs the app
+    from app.main import create_app
 
     document = render_openapi(create_app(Settings(database_url="postgresql://unused/unused")))
     if output:

@@ -54,7 +54,7 @@ class IdempotencyMiddleware:
         body: bytes | None = await _read_body(receive)
         assert body is not None
         database = self.database.get()
-        request_hash = _fingerprint(scope, body)
+        request_hash = request_fingerprint(scope, body)
         caller = await self._caller(database, scope)
 
         async with database.sessions() as session, session.begin():
@@ -164,7 +164,7 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-def _fingerprint(scope: Scope, body: bytes) -> str:
+def request_fingerprint(scope: Scope, body: bytes) -> str:
     digest = hashlib.sha256()
     digest.update(scope["method"].encode())
     digest.update(b"\0" + scope["path"].encode())

@@ -48,7 +48,7 @@ async def _execute(url: str, sql: str) -> None:
         await connection.close()
 
 
-class TestServer:
+class PgTestServer:
     """A PostgreSQL server the suite may create throw-away databases on."""
 
     def __init__(self, admin_url: str) -> None:
@@ -69,11 +69,11 @@ class TestServer:
 
 
 @pytest.fixture(scope="session")
-def pg_server() -> Iterator[TestServer]:
+def pg_server() -> Iterator[PgTestServer]:
     """The machine's PostgreSQL when TIMEBOX_TEST_DATABASE_URL is set, else an embedded one."""
     configured = os.environ.get("TIMEBOX_TEST_DATABASE_URL")
     if configured:
-        server = TestServer(configured)
+        server = PgTestServer(configured)
         yield server
         server.drop_all()
         return
@@ -82,7 +82,7 @@ def pg_server() -> Iterator[TestServer]:
     data_dir = tempfile.mkdtemp(prefix="timebox-test-pg-")
     embedded = pgserver.get_server(data_dir, cleanup_mode="delete")
     try:
-        server = TestServer(embedded.get_uri())
+        server = PgTestServer(embedded.get_uri())
         yield server
         server.drop_all()
     finally:
@@ -91,7 +91,7 @@ def pg_server() -> Iterator[TestServer]:
 
 
 @pytest.fixture(scope="session")
-def database_url(pg_server: TestServer) -> str:
+def database_url(pg_server: PgTestServer) -> str:
     """A fresh database with the schema built by the Alembic migrations."""
     url = pg_server.create_database()
     migrate.upgrade(url)

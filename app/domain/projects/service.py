@@ -12,7 +12,7 @@ from app.domain.projects.schemas import MemberAdd, MemberUpdate, ProjectCreate, 
 from app.domain.users import repository as users_repository
 from app.domain.users.models import User
 from app.domain.versioning import bump, check_version
-from app.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 
 
 @dataclass(frozen=True)
@@ -78,10 +78,8 @@ async def create_project(session: AsyncSession, user: User, data: ProjectCreate)
 
 
 def _key_taken(key: str) -> Conflict:
-    return Conflict(
-        f"A project with key {key!r} already exists.",
-        errors=None,
-    )
+    detail = f"A project with key {key!r} already exists."
+    return Conflict(detail, errors=[FieldError(field="body.key", message=detail, type="taken")])
 
 
 async def list_projects(

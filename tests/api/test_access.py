@@ -1,0 +1,148 @@
+"""Every project-scoped route checks membership and role.
+
+The table below must name every route under /api/v1/projects/{key}; a new route that is
+missing from it fails `test_every_project_route_is_in_the_table`. For each route and each kind
+of caller: anonymous -> 401, outsider -> 404 (the project's existence is not revealed),
+a role below the route's minimum -> 403, the minimum role and above -> allowed.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
+
+from app.domain.projects.models import Role
+from app.main import create_app
+from app.settings import Settings
+from tests.factories import Actor, Factory
+
+PROJECT_PREFIX = "/api/v1/projects/{key}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may call a route, and a request that is valid for an allowed caller."""
+
+    min_role: Role
+    json: dict[str, Any] | None = None
+    params: dict[str, str] = field(default_factory=dict)
+
+
+ACCESS: dict[tuple[str, str], Rule] = {
+    ("GET", "/api/v1/projects/{key}"): Rule(Role.VIEWER),
+    ("PATCH", "/api/v1/projects/{key}"): Rule(Role.OWNER, json={"name": "Renamed"}),
+    ("DELETE", "/api/v1/projects/{key}"): Rule(Role.OWNER, params={"confirm": "WEB"}),
+    ("GET", "/api/v1/projects/{key}/members"): Rule(Role.VIEWER),
+    ("POST", "/api/v1/projects/{key}/members"): Rule(
+        Role.OWNER, json={"email": "newcomer@example.com", "role": "member"}
+    ),
+    ("GET", "/api/v1/projects/{key}/members/{user_id}"): Rule(Role.VIEWER),
+    ("PATCH", "/api/v1/projects/{key}/members/{user_id}"): Rule(
+        Role.OWNER, json={"role": "viewer"}
+    ),
+    ("DELETE", "/api/v1/projects/{key}/members/{user_id}"): Rule(Role.OWNER),
+}
+
+
+def _walk(routes: list[BaseRoute]) -> Iterator[APIRoute]:
+    """Every APIRoute of the app, descending into included routers."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        nested = getattr(route, "original_router", None) or getattr(route, "routes", None)
+        if nested is not None:
+            yield from _walk(list(getattr(nested, "routes", nested)))
+
+
+def project_routes() -> set[tuple[str, str]]:
+    app = create_app(Settings(database_url="postgresql://unused/unused"))
+    found = set()
+    for route in _walk(app.routes):
+        if route.path.startswith(PROJECT_PREFIX):
+            found |= {(method, route.path) for method in route.methods}
+    return found
+
+
+def test_every_project_route_is_in_the_table() -> None:
+    routes = project_routes()
+    assert routes, "no project routes found: is the route walk broken?"
+    missing = routes - ACCESS.keys()
+    stale = ACCESS.keys() - routes
+    assert not missing, f"add these routes to ACCESS: {sorted(missing)}"
+    assert not stale, f"these ACCESS entries match no route: {sorted(stale)}"
+
+
+@dataclass
+class World:
+    """A project WEB with one user per role, an outsider, and a plain member to act on."""
+
+    actors: dict[str, Actor | None]
+    target: Actor
+
+
+@pytest.fixture
+async def world(factory: Factory) -> World:
+    owner = await factory.user("owner@example.com")
+    await factory.project(owner, "WEB")
+    actors: dict[str, Actor | None] = {"anonymous": None, "owner": owner}
+    for role in (Role.MEMBER, Role.VIEWER):
+        actors[role.value] = await factory.user(f"{role.value}@example.com")
+        await factory.member("WEB", owner, actors[role.value], role)  # type: ignore[arg-type]
+    actors["outsider"] = await factory.user("outsider@example.com")
+    await factory.project(actors["outsider"], "OUT")
+    target = await factory.user("target@example.com")
+    await factory.member("WEB", owner, target, Role.MEMBER)
+    await factory.user("newcomer@example.com")
+    return World(actors=actors, target=target)
+
+
+CALLERS = ["anonymous", "outsider", "viewer", "member", "owner"]
+RANK = {"viewer": Role.VIEWER.rank, "member": Role.MEMBER.rank, "owner": Role.OWNER.rank}
+
+
+def expected(caller: str, rule: Rule) -> int | None:
+    """The status a caller must get, or None for `allowed`."""
+    if caller == "anonymous":
+        return 401
+    if caller == "outsider":
+        return 404
+    return 403 if RANK[caller] < rule.min_role.rank else None
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize(("method", "path"), sorted(ACCESS))
+async def test_route_access(
+    client: httpx.AsyncClient, world: World, method: str, path: str, caller: str
+) -> None:
+    rule = ACCESS[(method, path)]
+    actor = world.actors[caller]
+    url = path.replace("{key}", "WEB").replace("{user_id}", str(world.target.id))
+    response = await client.request(
+        method,
+        url,
+        json=rule.json,
+        params=rule.params,
+        headers=actor.headers if actor else {},
+    )
+    want = expected(caller, rule)
+    if want is None:
+        assert response.status_code < 400, (caller, response.status_code, response.text)
+    else:
+        assert response.status_code == want, (caller, response.status_code, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+    if want == 401:
+        assert response.headers["www-authenticate"] == "Bearer"
+    if want == 404:
+        # An outsider learns nothing: the same answer as for a project that does not exist.
+        ghost = await client.request(
+            method,
+            url.replace("/WEB", "/GHOST"),
+            json=rule.json,
+            headers=actor.headers,  # type: ignore[union-attr]
+        )
+        assert ghost.status_code == 404
+        assert ghost.json()["detail"].replace("GHOST", "WEB") == response.json()["detail"]
