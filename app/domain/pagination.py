@@ -3,9 +3,10 @@
 import base64
 import binascii
 import json
+from datetime import datetime
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, Row, Select, tuple_
@@ -42,9 +43,15 @@ class PageRequest:
         return decode_cursor(self.cursor) if self.cursor else None
 
 
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
 def encode_cursor(values: Sequence[Any]) -> str:
     """Encode a sort key as an opaque URL-safe cursor."""
-    raw = json.dumps(list(values), separators=(",", ":"), default=str).encode()
+    raw = json.dumps(list(values), separators=(",", ":"), default=_json_default).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -54,10 +61,40 @@ def decode_cursor(cursor: str) -> tuple[Any, ...]:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput.for_field("query.cursor", "Malformed cursor.", "cursor") from exc
+        raise _malformed() from exc
     if not isinstance(values, list) or not values:
-        raise InvalidInput.for_field("query.cursor", "Malformed cursor.", "cursor")
+        raise _malformed()
     return tuple(values)
+
+
+def _malformed() -> InvalidInput:
+    return InvalidInput.for_field("query.cursor", "Malformed cursor.", "cursor")
+
+
+_BIGINT = 2**63
+
+
+def _coerce(value: Any, column: SortColumn) -> Any:
+    """Check a decoded cursor value against its sort column's type (cursors are client input)."""
+    # A mapped attribute is a column expression at runtime; only the static type differs.
+    python_type = cast("ColumnElement[Any]", column).type.python_type
+    if python_type is int:
+        if isinstance(value, int) and not isinstance(value, bool) and -_BIGINT <= value < _BIGINT:
+            return value
+    elif python_type is str:
+        if isinstance(value, str):
+            return value
+    elif python_type is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return value
+    elif python_type is datetime and isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise _malformed() from None
+        if parsed.tzinfo is not None:
+            return parsed
+    raise _malformed()
 
 
 async def fetch_page(
@@ -74,8 +111,9 @@ async def fetch_page(
     after = page.after()
     if after is not None:
         if len(after) != len(order_by):
-            raise InvalidInput.for_field("query.cursor", "Malformed cursor.", "cursor")
-        stmt = stmt.where(tuple_(*order_by) > tuple_(*after))
+            raise _malformed()
+        values = [_coerce(value, column) for value, column in zip(after, order_by, strict=True)]
+        stmt = stmt.where(tuple_(*order_by) > tuple_(*values))
     rows = list((await session.execute(stmt.order_by(*order_by).limit(page.limit + 1))).all())
     if len(rows) <= page.limit:
         return rows, None

@@ -85,12 +85,14 @@ async def list_members(
 
 async def lock_owners(session: AsyncSession, project_id: int) -> int:
     """Lock the project's owner rows and count them, so two demotions cannot both pass."""
+    # A fixed lock order, so concurrent callers queue instead of deadlocking.
     stmt = (
         select(col(ProjectMember.user_id))
         .where(
             col(ProjectMember.project_id) == project_id,
             col(ProjectMember.role) == Role.OWNER.value,
         )
+        .order_by(col(ProjectMember.user_id))
         .with_for_update()
     )
     return len((await session.execute(stmt)).all())

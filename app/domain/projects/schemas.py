@@ -3,8 +3,9 @@
 import re
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import available_timezones
 
 from pydantic import (
     AfterValidator,
@@ -39,11 +40,16 @@ WEEK_ORDER = list(Weekday)
 DEFAULT_WORKING_DAYS = [Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI]
 
 
+@cache
+def _known_time_zones() -> frozenset[str]:
+    # System zone folders can add aliases that are no IANA zone names.
+    return frozenset(available_timezones()) - {"localtime", "posixrules", "Factory"}
+
+
 def _valid_time_zone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown IANA time zone {name!r}") from exc
+    # Checking the IANA list (not just ZoneInfo(name)) rejects file paths and "localtime".
+    if name not in _known_time_zones():
+        raise ValueError(f"unknown IANA time zone {name!r}; use a name like 'Europe/Berlin'")
     return name
 
 

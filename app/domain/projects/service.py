@@ -158,15 +158,19 @@ async def add_member(
 
 async def _member_for_change(
     session: AsyncSession, access: ProjectAccess, user_id: int
-) -> tuple[ProjectMember, User]:
+) -> tuple[ProjectMember, User, int]:
+    """The member row locked for change, and how many owners the project has."""
+    # Owner rows are locked before the target row: two owners demoting each other would
+    # otherwise each hold one row and wait for the other's (a deadlock, not a 409).
+    owners = await repository.lock_owners(session, access.project_id)
     found = await repository.get_member(session, access.project_id, user_id, for_update=True)
     if found is None:
         raise NotFound(f"User {user_id} is not a member of {access.project.key}.")
-    return found
+    return found[0], found[1], owners
 
 
-async def _ensure_another_owner(session: AsyncSession, access: ProjectAccess) -> None:
-    if await repository.lock_owners(session, access.project_id) <= 1:
+def _ensure_another_owner(access: ProjectAccess, owners: int) -> None:
+    if owners <= 1:
         raise Conflict(f"{access.project.key} must keep at least one owner.")
 
 
@@ -178,10 +182,10 @@ async def update_member(
     if_match: int | None,
 ) -> tuple[ProjectMember, User]:
     """Change a member's role; the last owner cannot be demoted."""
-    member, user = await _member_for_change(session, access, user_id)
+    member, user, owners = await _member_for_change(session, access, user_id)
     check_version(member.version, if_match)
     if member.role == Role.OWNER.value and data.role != Role.OWNER:
-        await _ensure_another_owner(session, access)
+        _ensure_another_owner(access, owners)
     if member.role != data.role.value:
         member.role = data.role.value
         bump(member)
@@ -194,10 +198,10 @@ async def remove_member(
     session: AsyncSession, access: ProjectAccess, user_id: int, if_match: int | None
 ) -> None:
     """Remove a member; the last owner cannot be removed."""
-    member, _ = await _member_for_change(session, access, user_id)
+    member, _, owners = await _member_for_change(session, access, user_id)
     check_version(member.version, if_match)
     if member.role == Role.OWNER.value:
-        await _ensure_another_owner(session, access)
+        _ensure_another_owner(access, owners)
     await repository.delete_member(session, access.project_id, user_id)
 
 
