@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import typing
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -127,24 +128,28 @@ def server(database_url: str, port: int = 8765) -> Iterator[str]:
     """A `timebox serve` subprocess on `database_url`; yields its base URL."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIMEBOX_")}
     env.update({"TIMEBOX_DATABASE_URL": database_url, "TIMEBOX_LOG_LEVEL": "WARNING"})
-    log = tempfile.TemporaryFile()
-    process = subprocess.Popen(
-        [TIMEBOX, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                log.seek(0)
-                raise RuntimeError(f"server did not start:\n{log.read().decode()}")
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(30)
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [TIMEBOX, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            yield _wait_ready(process, base, log)
+        finally:
+            process.terminate()
+            process.wait(30)
+
+
+def _wait_ready(process: "subprocess.Popen[bytes]", base: str, log: typing.IO[bytes]) -> str:
+    """Poll /readyz until 200; returns the base URL."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return base
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"server did not start:\n{log.read().decode()}")
+        time.sleep(0.2)

@@ -3,9 +3,9 @@
 import base64
 import binascii
 import json
-from datetime import datetime
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel, Field
