@@ -1,9 +1,9 @@
 """Optimistic concurrency: `version` columns, compared with If-Match and bumped on change."""
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from app.db import utcnow
-from app.errors import PreconditionFailed
+from app.errors import InvalidInput, PreconditionFailed
 
 
 class Versioned(Protocol):
@@ -25,3 +25,23 @@ def bump(row: Versioned) -> None:
     row.version += 1
     if hasattr(row, "updated_at"):
         row.updated_at = utcnow()
+
+
+def apply_changes(
+    row: Versioned, changes: dict[str, Any], *, nullable: frozenset[str] = frozenset()
+) -> bool:
+    """Apply a PATCH's fields to a row; bump its version only if something really changed.
+
+    An explicit null for a field that cannot be empty is a 422 naming that field.
+    """
+    for field, value in changes.items():
+        if value is None and field not in nullable:
+            raise InvalidInput.for_field(f"body.{field}", "May not be null.", "null")
+    changed = False
+    for field, value in changes.items():
+        if getattr(row, field) != value:
+            setattr(row, field, value)
+            changed = True
+    if changed:
+        bump(row)
+    return changed

@@ -12,7 +12,16 @@ from app.domain.users.schemas import (
     UserPublic,
 )
 from app.errors import problem_responses
-from app.routers.deps import API_PREFIX, CurrentUser, PageParams, SessionDep, link_next, set_etag
+from app.routers.deps import (
+    API_PREFIX,
+    CurrentToken,
+    CurrentUser,
+    IfMatch,
+    PageParams,
+    SessionDep,
+    link_next,
+    set_etag,
+)
 
 router = APIRouter(prefix=f"{API_PREFIX}/me", tags=["me"], responses=problem_responses(401))
 
@@ -24,12 +33,13 @@ async def get_me(user: CurrentUser, response: Response) -> UserPublic:
     return UserPublic.model_validate(user)
 
 
-@router.patch("", responses=problem_responses(422))
+@router.patch("", responses=problem_responses(412, 422))
 async def update_me(
-    data: MeUpdate, user: CurrentUser, session: SessionDep, response: Response
+    data: MeUpdate, found: CurrentToken, session: SessionDep, if_match: IfMatch, response: Response
 ) -> UserPublic:
-    """Change your display name or password (a new password needs `current_password`)."""
-    updated = await users.update_me(session, user, data)
+    """Change your display name or password (needs `current_password`; ends other logins)."""
+    user, token = found
+    updated = await users.update_me(session, user, token, data, if_match)
     set_etag(response, updated.version)
     return UserPublic.model_validate(updated)
 

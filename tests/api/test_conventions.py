@@ -18,18 +18,9 @@ from app.main import create_app
 from app.observability import configure_logging
 from app.settings import LogFormat, Settings
 from tests.factories import Actor, Factory
+from tests.helpers import assert_problem
 
 PROBLEM = "application/problem+json"
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, object] = response.json()
-    assert body["status"] == status
-    assert isinstance(body["type"], str) and body["type"].startswith("https://")
-    assert body["title"]
-    return body
 
 
 async def project_count(database: Database) -> int:

@@ -9,6 +9,7 @@ import pytest
 from app.domain.pagination import encode_cursor
 from app.domain.projects.models import Role
 from tests.factories import Actor, Factory
+from tests.helpers import assert_problem
 
 PROJECTS = "/api/v1/projects"
 PROBLEM = "application/problem+json"
@@ -17,24 +18,6 @@ PROBLEM = "application/problem+json"
 def members_url(key: str = "WEB", user_id: int | None = None) -> str:
     base = f"{PROJECTS}/{key}/members"
     return base if user_id is None else f"{base}/{user_id}"
-
-
-def assert_problem(
-    response: httpx.Response, status: int, field: str | None = None
-) -> dict[str, Any]:
-    """The response is an RFC 9457 problem with this status (naming `field` when given)."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert isinstance(body["title"], str) and body["title"]
-    assert isinstance(body["type"], str) and body["type"]
-    assert isinstance(body["detail"], str) and body["detail"]
-    assert "Traceback" not in response.text
-    if field is not None:
-        fields = [error["field"] for error in body["errors"]]
-        assert field in fields, fields
-    return body
 
 
 async def roles(client: httpx.AsyncClient, actor: Actor, key: str = "WEB") -> dict[int, str]:

@@ -8,28 +8,11 @@ import pytest
 from app.domain.pagination import encode_cursor
 from app.domain.projects.models import Role
 from tests.factories import Actor, Factory
+from tests.helpers import assert_problem
 
 PROJECTS = "/api/v1/projects"
 PROBLEM = "application/problem+json"
 FIBONACCI = [0, 1, 2, 3, 5, 8, 13, 21, 40, 100]
-
-
-def assert_problem(
-    response: httpx.Response, status: int, field: str | None = None
-) -> dict[str, Any]:
-    """The response is an RFC 9457 problem with this status (naming `field` when given)."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert isinstance(body["title"], str) and body["title"]
-    assert isinstance(body["type"], str) and body["type"]
-    assert isinstance(body["detail"], str) and body["detail"]
-    assert "Traceback" not in response.text
-    if field is not None:
-        fields = [error["field"] for error in body["errors"]]
-        assert field in fields, fields
-    return body
 
 
 async def list_keys(client: httpx.AsyncClient, actor: Actor) -> list[str]:

@@ -11,7 +11,7 @@ from app.domain.projects.models import Project, ProjectMember, Role
 from app.domain.projects.schemas import MemberAdd, MemberUpdate, ProjectCreate, ProjectUpdate
 from app.domain.users import repository as users_repository
 from app.domain.users.models import User
-from app.domain.versioning import bump, check_version
+from app.domain.versioning import apply_changes, bump, check_version
 from app.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 
 
@@ -99,19 +99,13 @@ async def update_project(
     await session.refresh(project, with_for_update=True)
     check_version(project.version, if_match)
     changes = data.model_dump(exclude_unset=True, exclude={"key"})
-    for field, value in changes.items():
-        if value is None and field != "description":
-            raise InvalidInput.for_field(f"body.{field}", "May not be null.", "null")
-    for field, value in changes.items():
-        if field == "working_days":
-            value = [str(day) for day in value]
-        elif field == "description" and value is None:
-            value = ""
-        elif field == "estimation_scale":
-            value = str(value)
-        setattr(project, field, value)
-    bump(project)
-    session.add(project)
+    if "description" in changes and changes["description"] is None:
+        changes["description"] = ""
+    if changes.get("working_days") is not None:
+        changes["working_days"] = [str(day) for day in changes["working_days"]]
+    if changes.get("estimation_scale") is not None:
+        changes["estimation_scale"] = str(changes["estimation_scale"])
+    apply_changes(project, changes)
     await session.flush()
     return project
 

@@ -28,7 +28,8 @@ async def get_user(session: AsyncSession, user_id: int, *, for_update: bool = Fa
     """A user by id."""
     stmt = select(User).where(col(User.id) == user_id)
     if for_update:
-        stmt = stmt.with_for_update()
+        # populate_existing: the caller's own row may already be loaded (unlocked) in this session.
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
@@ -102,15 +103,53 @@ async def get_personal_token(session: AsyncSession, user_id: int, token_id: int)
 
 
 async def list_personal_tokens(
-    session: AsyncSession, user_id: int, page: PageRequest
+    session: AsyncSession, user_id: int, page: PageRequest, now: datetime
 ) -> tuple[list[ApiToken], str | None]:
-    """A user's live personal access tokens by id."""
+    """A user's live (not revoked, not expired) personal access tokens by id."""
     stmt = select(ApiToken).where(
         col(ApiToken.user_id) == user_id,
         col(ApiToken.kind) == TokenKind.PERSONAL,
         col(ApiToken.revoked_at).is_(None),
+        col(ApiToken.expires_at).is_(None) | (col(ApiToken.expires_at) > now),
     )
     rows, cursor = await fetch_page(
         session, stmt, [col(ApiToken.id)], page, lambda row: [row[0].id]
     )
     return [row[0] for row in rows], cursor
+
+
+async def revoke_all_tokens(session: AsyncSession, user_id: int, now: datetime) -> None:
+    """Revoke every live token of a user (deactivation)."""
+    await session.execute(
+        update(ApiToken)
+        .where(col(ApiToken.user_id) == user_id, col(ApiToken.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )
+
+
+async def revoke_login_tokens_except(
+    session: AsyncSession, user_id: int, keep_token_id: int, now: datetime
+) -> None:
+    """Revoke a user's login tokens other than `keep_token_id` (password change)."""
+    await session.execute(
+        update(ApiToken)
+        .where(
+            col(ApiToken.user_id) == user_id,
+            col(ApiToken.kind) == TokenKind.LOGIN,
+            col(ApiToken.id) != keep_token_id,
+            col(ApiToken.revoked_at).is_(None),
+        )
+        .values(revoked_at=now)
+    )
+
+
+async def lock_active_admins(session: AsyncSession, exclude_user_id: int) -> int:
+    """Lock all active admin rows in id order; count those other than `exclude_user_id`."""
+    stmt = (
+        select(col(User.id))
+        .where(col(User.is_admin).is_(True), col(User.is_active).is_(True))
+        .order_by(col(User.id))
+        .with_for_update()
+    )
+    ids = (await session.execute(stmt)).scalars().all()
+    return sum(1 for user_id in ids if user_id != exclude_user_id)

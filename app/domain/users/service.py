@@ -24,7 +24,7 @@ from app.domain.users.security import (
     token_display_prefix,
     verify_password,
 )
-from app.domain.versioning import bump, check_version
+from app.domain.versioning import apply_changes, bump, check_version
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 
 # Writing last_used_at on every request would turn reads into writes; a minute is precise enough.
@@ -88,39 +88,56 @@ async def list_users(session: AsyncSession, page: PageRequest) -> tuple[list[Use
 async def update_user(
     session: AsyncSession, actor: User, user_id: int, data: UserUpdate, if_match: int | None
 ) -> User:
-    """An admin changes an account; deactivating cuts off its tokens at once."""
+    """An admin changes an account; deactivating revokes all its tokens at once."""
+    changes = data.model_dump(exclude_unset=True)
+    removes_admin = changes.get("is_active") is False or changes.get("is_admin") is False
+    other_admins = 0
+    if removes_admin:
+        # Lock every admin row first (in id order) so two admins cannot demote each other.
+        other_admins = await repository.lock_active_admins(session, exclude_user_id=user_id)
     user = await repository.get_user(session, user_id, for_update=True)
     if user is None:
         raise NotFound(f"No user with id {user_id}.")
     check_version(user.version, if_match)
-    changes = data.model_dump(exclude_unset=True)
-    if user.id == actor.id and (
-        changes.get("is_active") is False or changes.get("is_admin") is False
-    ):
-        raise Conflict("Admins cannot deactivate or demote themselves.")
-    for field in ("is_active", "is_admin", "display_name"):
-        if field in changes and changes[field] is None:
-            raise InvalidInput.for_field(f"body.{field}", "May not be null.", "null")
-    for field, value in changes.items():
-        setattr(user, field, value)
-    bump(user)
+    if removes_admin:
+        if user.id == actor.id:
+            raise Conflict("Admins cannot deactivate or demote themselves.")
+        if user.is_admin and user.is_active and other_admins == 0:
+            raise Conflict("The instance must keep at least one active admin.")
+    was_active = user.is_active
+    apply_changes(user, changes)
+    if was_active and not user.is_active:
+        assert user.id is not None
+        await repository.revoke_all_tokens(session, user.id, utcnow())
     await session.flush()
     return user
 
 
-async def update_me(session: AsyncSession, user: User, data: MeUpdate) -> User:
-    """A user changes their own display name or password."""
-    changes = data.model_dump(exclude_unset=True)
-    if changes.get("display_name") is not None:
-        user.display_name = changes["display_name"]
-    if changes.get("password") is not None:
+async def update_me(
+    session: AsyncSession,
+    user: User,
+    current_token: ApiToken,
+    data: MeUpdate,
+    if_match: int | None = None,
+) -> User:
+    """A user changes their display name or password; a new password ends other logins."""
+    # Lock the row so concurrent changes each see (and bump) the latest version.
+    await session.refresh(user, with_for_update=True)
+    check_version(user.version, if_match)
+    changes = data.model_dump(exclude_unset=True, exclude={"current_password"})
+    new_password = changes.pop("password", None)
+    if "password" in data.model_fields_set and new_password is None:
+        raise InvalidInput.for_field("body.password", "May not be null.", "null")
+    apply_changes(user, changes)
+    if new_password is not None:
         if not await verify_password(user.password_hash, data.current_password or ""):
             raise InvalidInput.for_field(
                 "body.current_password", "The current password is wrong.", "password"
             )
-        user.password_hash = await hash_password(changes["password"])
-    bump(user)
-    session.add(user)
+        user.password_hash = await hash_password(new_password)
+        bump(user)
+        assert user.id is not None and current_token.id is not None
+        await repository.revoke_login_tokens_except(session, user.id, current_token.id, utcnow())
     await session.flush()
     return user
 
@@ -192,7 +209,7 @@ async def list_personal_tokens(
 ) -> tuple[list[ApiToken], str | None]:
     """The caller's live personal access tokens."""
     assert user.id is not None
-    return await repository.list_personal_tokens(session, user.id, page)
+    return await repository.list_personal_tokens(session, user.id, page, utcnow())
 
 
 async def revoke_personal_token(session: AsyncSession, user: User, token_id: int) -> None:
