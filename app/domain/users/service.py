@@ -128,14 +128,15 @@ async def update_me(
     new_password = changes.pop("password", None)
     if "password" in data.model_fields_set and new_password is None:
         raise InvalidInput.for_field("body.password", "May not be null.", "null")
-    apply_changes(user, changes)
+    changed = apply_changes(user, changes)
     if new_password is not None:
         if not await verify_password(user.password_hash, data.current_password or ""):
             raise InvalidInput.for_field(
                 "body.current_password", "The current password is wrong.", "password"
             )
         user.password_hash = await hash_password(new_password)
-        bump(user)
+        if not changed:  # one PATCH is one new version, however many fields it changes
+            bump(user)
         assert user.id is not None and current_token.id is not None
         await repository.revoke_login_tokens_except(session, user.id, current_token.id, utcnow())
     await session.flush()

@@ -1,0 +1,588 @@
+"""The caller's own account and personal access tokens — over HTTP on real PostgreSQL."""
+
+import asyncio
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+from sqlmodel import col
+
+from app.db import Database
+from app.domain.users.models import ApiToken, User
+from app.domain.users.security import hash_token
+from tests.factories import PASSWORD, Actor, Factory
+from tests.helpers import assert_problem, assert_unauthorized, bearer, login
+
+ME = "/api/v1/me"
+TOKENS = "/api/v1/me/tokens"
+NEW_PASSWORD = "a much better passphrase"
+LINK_NEXT = re.compile(r'^<([^>]+)>; rel="next"$')
+
+
+async def login_token(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> str:
+    response = await login(client, email, password)
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+async def get_me(client: httpx.AsyncClient, headers: dict[str, str]) -> httpx.Response:
+    response = await client.get(ME, headers=headers)
+    assert response.status_code == 200, response.text
+    return response
+
+
+async def patch_me(
+    client: httpx.AsyncClient, headers: dict[str, str], body: Any, **extra: str
+) -> httpx.Response:
+    return await client.patch(ME, headers={**headers, **extra}, json=body)
+
+
+async def create_token(
+    client: httpx.AsyncClient, actor: Actor, name: str = "script", **fields: Any
+) -> dict[str, Any]:
+    response = await client.post(TOKENS, headers=actor.headers, json={"name": name, **fields})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def list_all_token_ids(client: httpx.AsyncClient, actor: Actor) -> list[int]:
+    response = await client.get(TOKENS, headers=actor.headers, params={"limit": 200})
+    assert response.status_code == 200, response.text
+    return [token["id"] for token in response.json()["data"]]
+
+
+async def stored_user(database: Database, user_id: int) -> User:
+    async with database.sessions() as session:
+        user = (await session.execute(select(User).where(col(User.id) == user_id))).scalar_one()
+    return user
+
+
+async def set_expires_at(database: Database, token: str, expires_at: datetime) -> None:
+    """Move a token's expiry directly in the database."""
+    async with database.sessions() as session, session.begin():
+        result = await session.execute(
+            update(ApiToken)
+            .where(col(ApiToken.token_hash) == hash_token(token))
+            .values(expires_at=expires_at)
+        )
+        assert result.rowcount == 1  # type: ignore[attr-defined]
+
+
+# --- GET /me --------------------------------------------------------------------------------
+
+
+async def test_get_me_returns_the_account_with_an_etag(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    user = await factory.user("ada@example.com")
+    await factory.user("someone.else@example.com")
+
+    response = await get_me(client, user.headers)
+    assert response.headers["ETag"] == '"1"'
+    body = response.json()
+    assert body["id"] == user.id
+    assert body["email"] == "ada@example.com"
+    assert body["display_name"] == "ada"
+    assert body["is_admin"] is False
+    assert body["is_active"] is True
+    assert body["version"] == 1
+    assert "password_hash" not in body and "password" not in body
+
+
+async def test_get_me_needs_a_token(client: httpx.AsyncClient, database: Database) -> None:
+    assert_unauthorized(await client.get(ME))
+    assert_unauthorized(await client.patch(ME, json={"display_name": "X"}))
+    assert_unauthorized(await client.get(TOKENS))
+    assert_unauthorized(await client.post(TOKENS, json={"name": "x"}))
+    assert_unauthorized(await client.delete(f"{TOKENS}/1"))
+
+
+# --- PATCH /me: display name ----------------------------------------------------------------
+
+
+async def test_patch_display_name_bumps_the_version(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    user = await factory.user()
+    response = await patch_me(client, user.headers, {"display_name": "  Ada Lovelace  "})
+
+    assert response.status_code == 200, response.text
+    assert response.headers["ETag"] == '"2"'
+    assert response.json()["display_name"] == "Ada Lovelace"
+    assert response.json()["version"] == 2
+    fetched = await get_me(client, user.headers)
+    assert fetched.headers["ETag"] == '"2"'
+    assert fetched.json() == response.json()
+
+
+@pytest.mark.parametrize("body", [{}, {"display_name": "same"}], ids=["empty", "same-name"])
+async def test_patch_without_a_real_change_keeps_the_version(
+    client: httpx.AsyncClient, factory: Factory, body: dict[str, Any]
+) -> None:
+    user = await factory.user("same@example.com")  # display name "same"
+    before = (await get_me(client, user.headers)).json()
+
+    response = await patch_me(client, user.headers, body)
+    assert response.status_code == 200, response.text
+    assert response.headers["ETag"] == '"1"'
+    assert response.json() == before
+    assert (await get_me(client, user.headers)).json()["version"] == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"display_name": None}, "body.display_name"),
+        ({"password": None}, "body.password"),
+        ({"password": None, "current_password": PASSWORD}, "body.password"),
+        ({"display_name": ""}, "body.display_name"),
+        ({"display_name": "   "}, "body.display_name"),
+        ({"display_name": "x" * 121}, "body.display_name"),
+        ({"password": "short", "current_password": PASSWORD}, "body.password"),
+        ({"email": "new@example.com"}, "body.email"),
+        ({"is_admin": True}, "body.is_admin"),
+    ],
+    ids=[
+        "null-name",
+        "null-password",
+        "null-password-with-current",
+        "empty-name",
+        "blank-name",
+        "long-name",
+        "short-password",
+        "email-not-changeable",
+        "cannot-self-promote",
+    ],
+)
+async def test_patch_me_rejects_invalid_input_and_changes_nothing(
+    client: httpx.AsyncClient,
+    database: Database,
+    factory: Factory,
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    user = await factory.user()
+    before = await stored_user(database, user.id)
+
+    response = await patch_me(client, user.headers, body)
+    assert_problem(response, 422, field)
+
+    after = await stored_user(database, user.id)
+    assert after.model_dump() == before.model_dump()
+    assert (await login(client, user.email)).status_code == 200
+
+
+async def test_concurrent_patches_of_me_each_bump_the_version(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    user = await factory.user()
+    names = [f"Name {n}" for n in range(5)]
+    responses = await asyncio.gather(
+        *(patch_me(client, user.headers, {"display_name": name}) for name in names)
+    )
+    assert [r.status_code for r in responses] == [200] * 5, [r.text for r in responses]
+    versions = sorted(r.json()["version"] for r in responses)
+    assert versions == [2, 3, 4, 5, 6]
+    final = (await get_me(client, user.headers)).json()
+    assert final["version"] == 6
+    last = next(r for r in responses if r.json()["version"] == 6)
+    assert final["display_name"] == last.json()["display_name"]
+
+
+# --- PATCH /me: If-Match --------------------------------------------------------------------
+
+
+async def test_patch_me_honours_if_match(client: httpx.AsyncClient, factory: Factory) -> None:
+    user = await factory.user()
+    etag = (await get_me(client, user.headers)).headers["ETag"]
+
+    changed = await patch_me(client, user.headers, {"display_name": "First"}, **{"If-Match": etag})
+    assert changed.status_code == 200, changed.text
+    new_etag = changed.headers["ETag"]
+    assert new_etag == '"2"'
+
+    stale = await patch_me(client, user.headers, {"display_name": "Second"}, **{"If-Match": etag})
+    assert_problem(stale, 412)
+    assert (await get_me(client, user.headers)).json()["display_name"] == "First"
+
+    current = await patch_me(
+        client, user.headers, {"display_name": "Second"}, **{"If-Match": new_etag}
+    )
+    assert current.status_code == 200, current.text
+    assert current.headers["ETag"] == '"3"'
+    assert current.json()["display_name"] == "Second"
+
+
+async def test_stale_if_match_blocks_a_password_change(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    user = await factory.user()
+    await patch_me(client, user.headers, {"display_name": "Renamed"})
+    stale = await patch_me(
+        client,
+        user.headers,
+        {"password": NEW_PASSWORD, "current_password": PASSWORD},
+        **{"If-Match": '"1"'},
+    )
+    assert_problem(stale, 412)
+    assert (await login(client, user.email)).status_code == 200
+    assert_unauthorized(await login(client, user.email, NEW_PASSWORD))
+
+
+# --- PATCH /me: password --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "current",
+    [{"current_password": "not my password"}, {}, {"current_password": ""}],
+    ids=["wrong", "missing", "empty"],
+)
+async def test_password_change_needs_the_current_password(
+    client: httpx.AsyncClient, database: Database, factory: Factory, current: dict[str, str]
+) -> None:
+    user = await factory.user()
+    other_login = await login_token(client, user.email)
+    before = await stored_user(database, user.id)
+
+    response = await patch_me(
+        client, user.headers, {"password": NEW_PASSWORD, "display_name": "Changed", **current}
+    )
+    assert_problem(response, 422, "body.current_password")
+
+    after = await stored_user(database, user.id)
+    assert after.model_dump() == before.model_dump()
+    assert (await login(client, user.email)).status_code == 200
+    assert_unauthorized(await login(client, user.email, NEW_PASSWORD))
+    assert (await client.get(ME, headers=bearer(other_login))).status_code == 200
+
+
+async def test_password_change_ends_other_logins_but_keeps_this_one_and_pats(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    user = await factory.user()
+    bystander = await factory.user()
+    bystander_login = await login_token(client, bystander.email)
+    used = await login_token(client, user.email)
+    other = await login_token(client, user.email)
+    pat = (await create_token(client, user, "ci"))["token"]
+
+    response = await patch_me(
+        client, bearer(used), {"password": NEW_PASSWORD, "current_password": PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["version"] == 2
+    assert response.headers["ETag"] == '"2"'
+
+    assert_unauthorized(await client.get(ME, headers=bearer(other)))
+    assert (await client.get(ME, headers=bearer(used))).status_code == 200
+    assert (await client.get(ME, headers=bearer(pat))).status_code == 200
+    assert (await client.get(ME, headers=user.headers)).status_code == 200
+    # Another user's login is untouched.
+    assert (await client.get(ME, headers=bearer(bystander_login))).status_code == 200
+
+    old = await login(client, user.email)
+    assert_unauthorized(old)
+    assert (await login(client, user.email, NEW_PASSWORD)).status_code == 200
+
+
+async def test_password_change_with_a_pat_ends_every_login(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    user = await factory.user()
+    logins = [await login_token(client, user.email) for _ in range(2)]
+
+    response = await patch_me(
+        client, user.headers, {"password": NEW_PASSWORD, "current_password": PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+
+    for token in logins:
+        assert_unauthorized(await client.get(ME, headers=bearer(token)))
+    assert (await client.get(ME, headers=user.headers)).status_code == 200
+    fresh = await login_token(client, user.email, NEW_PASSWORD)
+    assert (await client.get(ME, headers=bearer(fresh))).status_code == 200
+
+
+async def test_name_and_password_in_one_patch_bump_the_version_once(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    user = await factory.user()
+    response = await patch_me(
+        client,
+        user.headers,
+        {"display_name": "Both", "password": NEW_PASSWORD, "current_password": PASSWORD},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["display_name"] == "Both"
+    assert response.json()["version"] == 2
+    assert response.headers["ETag"] == '"2"'
+    assert (await login(client, user.email, NEW_PASSWORD)).status_code == 200
+
+
+# --- personal access tokens: create ---------------------------------------------------------
+
+
+async def test_create_personal_token_shows_the_secret_once(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    user = await factory.user()
+    response = await client.post(TOKENS, headers=user.headers, json={"name": "deploy script"})
+
+    assert response.status_code == 201, response.text
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert set(body) == {
+        "id",
+        "name",
+        "prefix",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "token",
+    }
+    assert body["name"] == "deploy script"
+    assert body["expires_at"] is None
+    assert body["last_used_at"] is None
+    secret = body["token"]
+    assert isinstance(secret, str) and len(secret) >= 32
+    assert len(body["prefix"]) >= 4 and len(body["prefix"]) < len(secret)
+    assert secret.startswith(body["prefix"])
+
+    me = await client.get(ME, headers=bearer(secret))
+    assert me.status_code == 200
+    assert me.json()["id"] == user.id
+
+    listed = await client.get(TOKENS, headers=user.headers)
+    entry = next(item for item in listed.json()["data"] if item["id"] == body["id"])
+    assert "token" not in entry
+    assert entry["prefix"] == body["prefix"]
+    assert entry["last_used_at"] is not None
+    assert secret not in listed.text
+
+
+async def test_create_personal_token_with_an_expiry(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    user = await factory.user()
+    before = datetime.now(UTC)
+    body = await create_token(client, user, "monthly", expires_in_days=30)
+    after = datetime.now(UTC)
+    expires_at = datetime.fromisoformat(body["expires_at"])
+    month = timedelta(days=30)
+    assert before + month - timedelta(seconds=1) <= expires_at <= after + month
+    assert (await client.get(ME, headers=bearer(body["token"]))).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "x", "expires_in_days": 0}, "body.expires_in_days"),
+        ({"name": "x", "expires_in_days": 3651}, "body.expires_in_days"),
+        ({"name": "x", "expires_in_days": -1}, "body.expires_in_days"),
+        ({"name": "x", "expires_in_days": "soon"}, "body.expires_in_days"),
+        ({"name": ""}, "body.name"),
+        ({"name": "x" * 101}, "body.name"),
+        ({}, "body.name"),
+        ({"name": "x", "token": "tbx_mine"}, "body.token"),
+    ],
+    ids=[
+        "zero-days",
+        "3651-days",
+        "negative-days",
+        "string-days",
+        "empty-name",
+        "long-name",
+        "missing-name",
+        "chosen-secret",
+    ],
+)
+async def test_create_personal_token_rejects_invalid_input(
+    client: httpx.AsyncClient, factory: Factory, body: dict[str, Any], field: str
+) -> None:
+    user = await factory.user()
+    before = await list_all_token_ids(client, user)
+    response = await client.post(TOKENS, headers=user.headers, json=body)
+    assert_problem(response, 422, field)
+    assert await list_all_token_ids(client, user) == before
+
+
+async def test_expires_in_days_bounds_are_accepted(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    user = await factory.user()
+    for days in (1, 3650):
+        body = await create_token(client, user, f"{days}d", expires_in_days=days)
+        assert body["expires_at"] is not None
+
+
+# --- personal access tokens: list -----------------------------------------------------------
+
+
+async def test_list_tokens_pages_with_cursor_and_link_header(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    user = await factory.user()  # holds one token named "tests"
+    other = await factory.user()
+    await create_token(client, other, "not mine")
+    created = [await create_token(client, user, f"t{n}") for n in range(3)]
+    every = await list_all_token_ids(client, user)
+    assert len(every) == 4
+    assert every == sorted(every)
+    assert [c["id"] for c in created] == every[1:]
+
+    first = await client.get(TOKENS, headers=user.headers, params={"limit": 1})
+    assert first.status_code == 200, first.text
+    page = first.json()
+    assert [item["id"] for item in page["data"]] == every[:1]
+    assert all("token" not in item for item in page["data"])
+    assert page["next_cursor"]
+    match = LINK_NEXT.match(first.headers["Link"])
+    assert match, first.headers["Link"]
+    next_url = match.group(1)
+    assert f"cursor={page['next_cursor']}" in next_url
+    assert "limit=1" in next_url
+
+    # Follow the Link header to the end.
+    via_link: list[int] = [item["id"] for item in page["data"]]
+    url: str | None = next_url
+    pages = 1
+    while url:
+        response = await client.get(url, headers=user.headers)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert len(body["data"]) == 1
+        via_link += [item["id"] for item in body["data"]]
+        pages += 1
+        link = response.headers.get("Link")
+        if body["next_cursor"] is None:
+            assert link is None
+            url = None
+        else:
+            link_match = LINK_NEXT.match(link or "")
+            assert link_match, link
+            url = link_match.group(1)
+        assert pages <= 10
+    assert via_link == every
+
+    # Follow next_cursor with a larger page: the rest in one go, nothing repeated.
+    rest = await client.get(
+        TOKENS, headers=user.headers, params={"limit": 50, "cursor": page["next_cursor"]}
+    )
+    assert rest.status_code == 200
+    assert [item["id"] for item in rest.json()["data"]] == every[1:]
+    assert rest.json()["next_cursor"] is None
+    assert "Link" not in rest.headers
+
+
+async def test_list_tokens_with_a_malformed_cursor_is_invalid_input(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    user = await factory.user()
+    response = await client.get(TOKENS, headers=user.headers, params={"cursor": "%%%"})
+    assert_problem(response, 422, "query.cursor")
+    response = await client.get(TOKENS, headers=user.headers, params={"limit": 0})
+    assert_problem(response, 422, "query.limit")
+
+
+async def test_login_tokens_are_not_listed_as_personal_tokens(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    user = await factory.user()
+    token = await login_token(client, user.email)
+    response = await client.get(TOKENS, headers=bearer(token))
+    assert [item["name"] for item in response.json()["data"]] == ["tests"]
+
+
+async def test_expired_personal_token_is_not_listed_and_is_unauthorized(
+    client: httpx.AsyncClient, database: Database, factory: Factory
+) -> None:
+    user = await factory.user()
+    expiring = await create_token(client, user, "expiring", expires_in_days=1)
+    kept = await create_token(client, user, "kept")
+    assert (await client.get(ME, headers=bearer(expiring["token"]))).status_code == 200
+
+    await set_expires_at(database, expiring["token"], datetime.now(UTC) - timedelta(seconds=1))
+
+    assert_unauthorized(await client.get(ME, headers=bearer(expiring["token"])))
+    ids = await list_all_token_ids(client, user)
+    assert expiring["id"] not in ids
+    assert kept["id"] in ids
+    assert (await client.get(ME, headers=bearer(kept["token"]))).status_code == 200
+
+
+# --- personal access tokens: revoke ---------------------------------------------------------
+
+
+async def test_revoke_personal_token(client: httpx.AsyncClient, factory: Factory) -> None:
+    user = await factory.user()
+    doomed = await create_token(client, user, "doomed")
+    kept = await create_token(client, user, "kept")
+
+    response = await client.delete(f"{TOKENS}/{doomed['id']}", headers=user.headers)
+    assert response.status_code == 204, response.text
+    assert response.content == b""
+
+    assert_unauthorized(await client.get(ME, headers=bearer(doomed["token"])))
+    ids = await list_all_token_ids(client, user)
+    assert doomed["id"] not in ids
+    assert kept["id"] in ids
+    assert (await client.get(ME, headers=bearer(kept["token"]))).status_code == 200
+
+    again = await client.delete(f"{TOKENS}/{doomed['id']}", headers=user.headers)
+    assert_problem(again, 404)
+
+
+async def test_a_personal_token_can_revoke_itself(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    user = await factory.user()
+    token = await create_token(client, user, "self")
+    response = await client.delete(f"{TOKENS}/{token['id']}", headers=bearer(token["token"]))
+    assert response.status_code == 204, response.text
+    assert_unauthorized(await client.get(ME, headers=bearer(token["token"])))
+    assert (await client.get(ME, headers=user.headers)).status_code == 200
+
+
+async def test_revoke_unknown_token_is_not_found(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    user = await factory.user()
+    response = await client.delete(f"{TOKENS}/999999", headers=user.headers)
+    assert_problem(response, 404)
+    assert len(await list_all_token_ids(client, user)) == 1
+
+
+async def test_revoke_another_users_token_is_not_found(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    user = await factory.user()
+    victim = await factory.user()
+    target = await create_token(client, victim, "victim's")
+
+    response = await client.delete(f"{TOKENS}/{target['id']}", headers=user.headers)
+    assert_problem(response, 404)
+
+    assert (await client.get(ME, headers=bearer(target["token"]))).status_code == 200
+    assert target["id"] in await list_all_token_ids(client, victim)
+
+
+async def test_revoke_a_login_token_by_id_is_not_found(
+    client: httpx.AsyncClient, database: Database, factory: Factory
+) -> None:
+    user = await factory.user()
+    token = await login_token(client, user.email)
+    async with database.sessions() as session:
+        token_id = (
+            await session.execute(
+                select(col(ApiToken.id)).where(col(ApiToken.token_hash) == hash_token(token))
+            )
+        ).scalar_one()
+
+    response = await client.delete(f"{TOKENS}/{token_id}", headers=user.headers)
+    assert_problem(response, 404)
+    assert (await client.get(ME, headers=bearer(token))).status_code == 200
