@@ -19,7 +19,18 @@ from app.errors import install_error_handlers
 from app.idempotency import DatabaseRef, IdempotencyMiddleware
 from app.middleware import BodySizeLimitMiddleware, UnhandledErrorMiddleware
 from app.observability import Metrics, ObservabilityMiddleware, configure_logging
-from app.routers import auth, health, me, members, projects, users
+from app.routers import (
+    auth,
+    board,
+    comments,
+    health,
+    items,
+    me,
+    members,
+    projects,
+    statuses,
+    users,
+)
 from app.settings import Settings, get_settings
 
 logger = logging.getLogger("timebox")
@@ -79,7 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     install_error_handlers(app)
 
-    for module in (health, auth, me, users, projects, members):
+    for module in (health, auth, me, users, projects, members, statuses, items, comments, board):
         app.include_router(module.router)
 
     # Added innermost first: the last one added wraps all the others.

@@ -1,7 +1,19 @@
 """Imports every table model so SQLModel.metadata (and Alembic) sees them all."""
 
 from app.domain.idempotency.models import IdempotencyRecord
+from app.domain.items.models import Comment, Item, ItemEvent
 from app.domain.projects.models import Project, ProjectMember
 from app.domain.users.models import ApiToken, User
+from app.domain.workflow.models import Status
 
-__all__ = ["ApiToken", "IdempotencyRecord", "Project", "ProjectMember", "User"]
+__all__ = [
+    "ApiToken",
+    "Comment",
+    "IdempotencyRecord",
+    "Item",
+    "ItemEvent",
+    "Project",
+    "ProjectMember",
+    "Status",
+    "User",
+]

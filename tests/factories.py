@@ -5,14 +5,20 @@ from dataclasses import dataclass
 from functools import cache
 
 from app.db import Database
+from app.domain.items import comments
+from app.domain.items import service as items
+from app.domain.items.schemas import ItemCreate
 from app.domain.projects import service as projects
 from app.domain.projects.models import Role
 from app.domain.projects.schemas import MemberAdd, ProjectCreate
+from app.domain.projects.service import ProjectAccess
 from app.domain.users import repository as users_repository
 from app.domain.users import service as users
 from app.domain.users.models import User
 from app.domain.users.schemas import PersonalTokenCreate
 from app.domain.users.security import _hasher
+from app.domain.workflow import service as workflow
+from app.domain.workflow.schemas import StatusCreate
 
 PASSWORD = "correct horse battery"
 _counter = itertools.count(1)
@@ -77,3 +83,34 @@ class Factory:
             assert owner_user is not None
             access = await projects.resolve_access(session, key, owner_user, Role.OWNER)
             await projects.add_member(session, access, MemberAdd(user_id=user.id, role=role))
+
+    async def _access(self, session: object, key: str, actor: Actor) -> ProjectAccess:
+        user = await users_repository.get_user(session, actor.id)  # type: ignore[arg-type]
+        assert user is not None
+        return await projects.resolve_access(session, key, user, Role.VIEWER)  # type: ignore[arg-type]
+
+    async def item(self, key: str, actor: Actor, **fields: object) -> int:
+        """A backlog item created by `actor`; returns its number."""
+        fields.setdefault("title", f"Item {next(_counter)}")
+        async with self.database.sessions() as session, session.begin():
+            access = await self._access(session, key, actor)
+            item = await items.create_item(session, access, ItemCreate.model_validate(fields))
+        return item.number
+
+    async def comment(self, key: str, actor: Actor, number: int, body: str = "A comment") -> int:
+        """A comment by `actor` on item `number`; returns its id."""
+        async with self.database.sessions() as session, session.begin():
+            access = await self._access(session, key, actor)
+            comment, _ = await comments.add_comment(session, access, number, body)
+        assert comment.id is not None
+        return comment.id
+
+    async def status(self, key: str, owner: Actor, name: str, category: str = "todo") -> int:
+        """A workflow status; returns its id."""
+        async with self.database.sessions() as session, session.begin():
+            access = await self._access(session, key, owner)
+            status = await workflow.create_status(
+                session, access, StatusCreate.model_validate({"name": name, "category": category})
+            )
+        assert status.id is not None
+        return status.id

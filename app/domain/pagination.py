@@ -18,6 +18,7 @@ from app.errors import InvalidInput
 T = TypeVar("T")
 
 AnyRow = Row[*tuple[Any, ...]]
+AnySelect = Select[*tuple[Any, ...]]
 SortColumn = ColumnElement[Any] | Mapped[Any]
 
 DEFAULT_LIMIT = 50
@@ -99,12 +100,14 @@ def _coerce(value: Any, column: SortColumn) -> Any:
 
 async def fetch_page(
     session: AsyncSession,
-    stmt: "Select[*tuple[Any, ...]]",
+    stmt: AnySelect,
     order_by: Sequence[SortColumn],
     page: PageRequest,
     cursor_key: Callable[[AnyRow], Sequence[Any]],
+    *,
+    descending: bool = False,
 ) -> tuple[list[AnyRow], str | None]:
-    """Run `stmt` ordered ascending by `order_by` (unique together) from the cursor on.
+    """Run `stmt` ordered by `order_by` (unique together, one direction) from the cursor on.
 
     `cursor_key` returns a row's values of the `order_by` columns, which the next cursor holds.
     """
@@ -113,8 +116,10 @@ async def fetch_page(
         if len(after) != len(order_by):
             raise _malformed()
         values = [_coerce(value, column) for value, column in zip(after, order_by, strict=True)]
-        stmt = stmt.where(tuple_(*order_by) > tuple_(*values))
-    rows = list((await session.execute(stmt.order_by(*order_by).limit(page.limit + 1))).all())
+        key, bound = tuple_(*order_by), tuple_(*values)
+        stmt = stmt.where(key < bound if descending else key > bound)
+    ordering = [cast("ColumnElement[Any]", c).desc() if descending else c for c in order_by]
+    rows = list((await session.execute(stmt.order_by(*ordering).limit(page.limit + 1))).all())
     if len(rows) <= page.limit:
         return rows, None
     rows = rows[: page.limit]

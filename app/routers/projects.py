@@ -49,6 +49,7 @@ def project_public(project: Project, role: Role) -> ProjectPublic:
         sprint_length_days=project.sprint_length_days,
         working_days=[Weekday(day) for day in project.working_days],
         time_zone=project.time_zone,
+        enforce_wip_limits=project.enforce_wip_limits,
         role=role,
         created_at=project.created_at,
         updated_at=project.updated_at,

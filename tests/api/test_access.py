@@ -30,6 +30,8 @@ class Rule:
     min_role: Role
     json: dict[str, Any] | None = None
     params: dict[str, str] = field(default_factory=dict)
+    # The resource in the path belongs to the caller (e.g. only authors edit a comment).
+    own: bool = False
 
 
 ACCESS: dict[tuple[str, str], Rule] = {
@@ -45,6 +47,36 @@ ACCESS: dict[tuple[str, str], Rule] = {
         Role.OWNER, json={"role": "viewer"}
     ),
     ("DELETE", "/api/v1/projects/{key}/members/{user_id}"): Rule(Role.OWNER),
+    ("GET", "/api/v1/projects/{key}/statuses"): Rule(Role.VIEWER),
+    ("POST", "/api/v1/projects/{key}/statuses"): Rule(
+        Role.OWNER, json={"name": "QA", "category": "in_progress"}
+    ),
+    ("GET", "/api/v1/projects/{key}/statuses/{status_id}"): Rule(Role.VIEWER),
+    ("PATCH", "/api/v1/projects/{key}/statuses/{status_id}"): Rule(
+        Role.OWNER, json={"wip_limit": 3}
+    ),
+    ("DELETE", "/api/v1/projects/{key}/statuses/{status_id}"): Rule(Role.OWNER),
+    ("GET", "/api/v1/projects/{key}/items"): Rule(Role.VIEWER),
+    ("POST", "/api/v1/projects/{key}/items"): Rule(Role.MEMBER, json={"title": "New"}),
+    ("POST", "/api/v1/projects/{key}/items/batch"): Rule(
+        Role.MEMBER, json={"items": [{"title": "One"}, {"title": "Two"}]}
+    ),
+    ("GET", "/api/v1/projects/{key}/items/{number}"): Rule(Role.VIEWER),
+    ("PATCH", "/api/v1/projects/{key}/items/{number}"): Rule(Role.MEMBER, json={"points": 3}),
+    ("DELETE", "/api/v1/projects/{key}/items/{number}"): Rule(Role.MEMBER),
+    ("POST", "/api/v1/projects/{key}/items/{number}/move"): Rule(Role.MEMBER, json={"top": True}),
+    ("GET", "/api/v1/projects/{key}/items/{number}/history"): Rule(Role.VIEWER),
+    ("GET", "/api/v1/projects/{key}/items/{number}/comments"): Rule(Role.VIEWER),
+    ("POST", "/api/v1/projects/{key}/items/{number}/comments"): Rule(
+        Role.MEMBER, json={"body": "Looks good"}
+    ),
+    ("PATCH", "/api/v1/projects/{key}/items/{number}/comments/{comment_id}"): Rule(
+        Role.MEMBER, json={"body": "Edited"}, own=True
+    ),
+    ("DELETE", "/api/v1/projects/{key}/items/{number}/comments/{comment_id}"): Rule(
+        Role.MEMBER, own=True
+    ),
+    ("GET", "/api/v1/projects/{key}/board"): Rule(Role.VIEWER),
 }
 
 
@@ -82,6 +114,10 @@ class World:
 
     actors: dict[str, Actor | None]
     target: Actor
+    status_id: int
+    number: int
+    # Each member's and the owner's own comment on item `number`; others use the owner's.
+    comments: dict[str, int]
 
 
 @pytest.fixture
@@ -97,7 +133,17 @@ async def world(factory: Factory) -> World:
     target = await factory.user("target@example.com")
     await factory.member("WEB", owner, target, Role.MEMBER)
     await factory.user("newcomer@example.com")
-    return World(actors=actors, target=target)
+    status_id = await factory.status("WEB", owner, "Unused")
+    number = await factory.item("WEB", owner, title="Existing")
+    await factory.item("WEB", owner, title="Another")
+    comments = {
+        name: await factory.comment("WEB", actor, number)
+        for name, actor in actors.items()
+        if name in ("owner", "member") and actor is not None
+    }
+    return World(
+        actors=actors, target=target, status_id=status_id, number=number, comments=comments
+    )
 
 
 CALLERS = ["anonymous", "outsider", "viewer", "member", "owner"]
@@ -120,7 +166,14 @@ async def test_route_access(
 ) -> None:
     rule = ACCESS[(method, path)]
     actor = world.actors[caller]
-    url = path.replace("{key}", "WEB").replace("{user_id}", str(world.target.id))
+    comment_id = world.comments.get(caller if rule.own else "owner", world.comments["owner"])
+    url = (
+        path.replace("{key}", "WEB")
+        .replace("{user_id}", str(world.target.id))
+        .replace("{status_id}", str(world.status_id))
+        .replace("{number}", str(world.number))
+        .replace("{comment_id}", str(comment_id))
+    )
     response = await client.request(
         method,
         url,

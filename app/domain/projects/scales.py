@@ -14,7 +14,7 @@ class ScaleValue:
 
 
 def _numeric(values: list[float]) -> tuple[ScaleValue, ...]:
-    return tuple(ScaleValue(label=f"{v:g}", value=v) for v in values)
+    return tuple(ScaleValue(label=f"{v:g}", value=float(v)) for v in values)
 
 
 SCALES: dict[EstimationScale, tuple[ScaleValue, ...]] = {

@@ -83,6 +83,9 @@ class ProjectCreate(_Input):
     sprint_length_days: int = Field(default=14, ge=1, le=60)
     working_days: WorkingDays = Field(default_factory=lambda: list(DEFAULT_WORKING_DAYS))
     time_zone: TimeZoneName = "UTC"
+    enforce_wip_limits: bool = Field(
+        default=False, description="Refuse moves into a status that is at its WIP limit."
+    )
 
 
 class ProjectUpdate(_Input):
@@ -95,6 +98,7 @@ class ProjectUpdate(_Input):
     sprint_length_days: int | None = Field(default=None, ge=1, le=60)
     working_days: WorkingDays | None = None
     time_zone: TimeZoneName | None = None
+    enforce_wip_limits: bool | None = None
 
     @field_validator("key")
     @classmethod
@@ -123,6 +127,7 @@ class ProjectPublic(BaseModel):
     sprint_length_days: int
     working_days: list[Weekday]
     time_zone: str
+    enforce_wip_limits: bool
     role: Role = Field(description="The caller's role in this project.")
     created_at: datetime
     updated_at: datetime

@@ -12,6 +12,7 @@ from app.domain.projects.schemas import MemberAdd, MemberUpdate, ProjectCreate, 
 from app.domain.users import repository as users_repository
 from app.domain.users.models import User
 from app.domain.versioning import apply_changes, bump, check_version
+from app.domain.workflow.defaults import create_default_statuses
 from app.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 
 
@@ -63,6 +64,7 @@ async def create_project(session: AsyncSession, user: User, data: ProjectCreate)
         sprint_length_days=data.sprint_length_days,
         working_days=[day.value for day in data.working_days],
         time_zone=data.time_zone,
+        enforce_wip_limits=data.enforce_wip_limits,
         created_by=user.id,
     )
     try:
@@ -74,6 +76,7 @@ async def create_project(session: AsyncSession, user: User, data: ProjectCreate)
     await repository.add(
         session, ProjectMember(project_id=project.id, user_id=user.id, role=Role.OWNER.value)
     )
+    await create_default_statuses(session, project.id)
     return ProjectAccess(project=project, user=user, role=Role.OWNER)
 
 

@@ -1,0 +1,434 @@
+"""SQL for items, their events, comments and ranks."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    bindparam,
+    cast,
+    delete,
+    false,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import REGCONFIG
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlmodel import col
+
+from app.domain.items.models import SEARCH_CONFIG, Comment, Item, ItemEvent, ItemType
+from app.domain.pagination import AnyRow, AnySelect, PageRequest, SortColumn, fetch_page
+from app.domain.projects.models import Project
+from app.domain.users.models import User
+from app.domain.workflow.models import Status, StatusCategory
+
+Parent = aliased(Item, name="parent_item")
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """An item with what its public shape needs from other tables."""
+
+    item: Item
+    status_name: str
+    status_category: str
+    assignee_name: str | None
+    parent_number: int | None
+
+
+@dataclass
+class ItemFilter:
+    """Backlog list filters; every one narrows the result."""
+
+    types: list[str] = field(default_factory=list)
+    status_ids: list[int] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    assignee_ids: list[int] = field(default_factory=list)
+    unassigned: bool = False
+    labels: list[str] = field(default_factory=list)
+    parent_id: int | None = None
+    no_parent: bool = False
+    estimated: bool | None = None
+    query: str | None = None
+    nothing: bool = False
+    exclude_epics: bool = False
+
+
+def _row(row: AnyRow) -> ItemRow:
+    return ItemRow(
+        item=row[0],
+        status_name=row[1],
+        status_category=row[2],
+        assignee_name=row[3],
+        parent_number=row[4],
+    )
+
+
+def _item_select(project_id: int) -> AnySelect:
+    return (
+        select(
+            Item,
+            col(Status.name),
+            col(Status.category),
+            col(User.display_name),
+            col(Parent.number),
+        )
+        .join(Status, col(Status.id) == col(Item.status_id))
+        .outerjoin(User, col(User.id) == col(Item.assignee_id))
+        .outerjoin(Parent, col(Parent.id) == col(Item.parent_id))
+        .where(col(Item.project_id) == project_id)
+    )
+
+
+def _ts_query(query: str) -> ColumnElement[Any]:
+    return func.websearch_to_tsquery(cast(SEARCH_CONFIG, REGCONFIG), query)
+
+
+def _apply_filter(stmt: AnySelect, filters: ItemFilter) -> AnySelect:
+    if filters.nothing:
+        return stmt.where(false())
+    if filters.types:
+        stmt = stmt.where(col(Item.type).in_(filters.types))
+    if filters.status_ids:
+        stmt = stmt.where(col(Item.status_id).in_(filters.status_ids))
+    if filters.categories:
+        stmt = stmt.where(col(Status.category).in_(filters.categories))
+    if filters.assignee_ids or filters.unassigned:
+        conditions = []
+        if filters.assignee_ids:
+            conditions.append(col(Item.assignee_id).in_(filters.assignee_ids))
+        if filters.unassigned:
+            conditions.append(col(Item.assignee_id).is_(None))
+        stmt = stmt.where(conditions[0] if len(conditions) == 1 else conditions[0] | conditions[1])
+    if filters.labels:
+        stmt = stmt.where(col(Item.labels).contains(filters.labels))
+    if filters.parent_id is not None:
+        stmt = stmt.where(col(Item.parent_id) == filters.parent_id)
+    if filters.no_parent:
+        stmt = stmt.where(col(Item.parent_id).is_(None))
+    if filters.estimated is not None:
+        points = col(Item.points)
+        stmt = stmt.where(points.is_not(None) if filters.estimated else points.is_(None))
+    if filters.query:
+        stmt = stmt.where(col(Item.search).op("@@")(_ts_query(filters.query)))
+    if filters.exclude_epics:
+        stmt = stmt.where(col(Item.type) != ItemType.EPIC.value)
+    return stmt
+
+
+SORTS: dict[str, tuple[list[SortColumn], bool]] = {
+    "rank": ([col(Item.rank)], False),
+    "priority": ([col(Item.priority), col(Item.rank)], False),
+    "-priority": ([col(Item.priority), col(Item.rank)], True),
+    "created": ([col(Item.created_at), col(Item.id)], False),
+    "-created": ([col(Item.created_at), col(Item.id)], True),
+    "updated": ([col(Item.updated_at), col(Item.id)], False),
+    "-updated": ([col(Item.updated_at), col(Item.id)], True),
+    "points": ([func.coalesce(col(Item.points), -1.0, type_=Float), col(Item.rank)], False),
+    "-points": ([func.coalesce(col(Item.points), -1.0, type_=Float), col(Item.rank)], True),
+}
+
+_SORT_KEYS: dict[str, Any] = {
+    "rank": lambda item: [item.rank],
+    "priority": lambda item: [item.priority, item.rank],
+    "created": lambda item: [item.created_at, item.id],
+    "updated": lambda item: [item.updated_at, item.id],
+    "points": lambda item: [item.points if item.points is not None else -1.0, item.rank],
+}
+
+
+async def list_items(
+    session: AsyncSession, project_id: int, filters: ItemFilter, sort: str, page: PageRequest
+) -> tuple[list[ItemRow], str | None]:
+    """A filtered, sorted page of a project's items."""
+    stmt = _apply_filter(_item_select(project_id), filters)
+    if sort == "relevance":
+        assert filters.query
+        score = func.ts_rank(col(Item.search), _ts_query(filters.query), type_=Float)
+        stmt = stmt.add_columns(score.label("score"))
+        rows, cursor = await fetch_page(
+            session,
+            stmt,
+            [score, col(Item.id)],
+            page,
+            lambda row: [row[5], row[0].id],
+            descending=True,
+        )
+    else:
+        order_by, descending = SORTS[sort]
+        key_of = _SORT_KEYS[sort.lstrip("-")]
+        rows, cursor = await fetch_page(
+            session, stmt, order_by, page, lambda row: key_of(row[0]), descending=descending
+        )
+    return [_row(row) for row in rows], cursor
+
+
+async def board_items(session: AsyncSession, project_id: int, filters: ItemFilter) -> list[ItemRow]:
+    """Every item in a board's scope, in backlog order (one query for the whole board)."""
+    stmt = _apply_filter(_item_select(project_id), filters).order_by(col(Item.rank))
+    return [_row(row) for row in (await session.execute(stmt)).all()]
+
+
+async def get_item_row(session: AsyncSession, project_id: int, number: int) -> ItemRow | None:
+    """One item with its status, assignee and parent."""
+    stmt = _item_select(project_id).where(col(Item.number) == number)
+    row = (await session.execute(stmt)).one_or_none()
+    return _row(row) if row else None
+
+
+async def item_rows_by_ids(
+    session: AsyncSession, project_id: int, ids: Sequence[int]
+) -> list[ItemRow]:
+    """Items by id, with their joins (order not guaranteed)."""
+    if not ids:
+        return []
+    stmt = _item_select(project_id).where(col(Item.id).in_(list(ids)))
+    return [_row(row) for row in (await session.execute(stmt)).all()]
+
+
+async def get_item(
+    session: AsyncSession, project_id: int, number: int, *, for_update: bool = False
+) -> Item | None:
+    """One item by number."""
+    stmt = select(Item).where(col(Item.project_id) == project_id, col(Item.number) == number)
+    if for_update:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get_items_by_numbers(
+    session: AsyncSession, project_id: int, numbers: Sequence[int]
+) -> dict[int, Item]:
+    """Items by number."""
+    if not numbers:
+        return {}
+    stmt = select(Item).where(
+        col(Item.project_id) == project_id, col(Item.number).in_(list(numbers))
+    )
+    return {item.number: item for item in (await session.execute(stmt)).scalars().all()}
+
+
+async def get_items_by_external_ids(
+    session: AsyncSession, project_id: int, external_ids: Sequence[str]
+) -> dict[str, Item]:
+    """Items by external id, locked for update."""
+    if not external_ids:
+        return {}
+    stmt = (
+        select(Item)
+        .where(col(Item.project_id) == project_id, col(Item.external_id).in_(list(external_ids)))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    items = (await session.execute(stmt)).scalars().all()
+    return {item.external_id: item for item in items if item.external_id is not None}
+
+
+async def external_id_taken(
+    session: AsyncSession, project_id: int, external_id: str, except_id: int | None
+) -> bool:
+    """Whether another item of the project has this external id."""
+    stmt = (
+        select(func.count())
+        .select_from(Item)
+        .where(col(Item.project_id) == project_id, col(Item.external_id) == external_id)
+    )
+    if except_id is not None:
+        stmt = stmt.where(col(Item.id) != except_id)
+    return bool((await session.execute(stmt)).scalar_one())
+
+
+async def take_item_numbers(session: AsyncSession, project_id: int, count: int) -> int:
+    """Reserve `count` item numbers; returns the first. Locks the project row until commit."""
+    stmt = (
+        update(Project)
+        .where(col(Project.id) == project_id)
+        .values(next_item_number=col(Project.next_item_number) + count)
+        .returning(col(Project.next_item_number))
+    )
+    last = int((await session.execute(stmt)).scalar_one())
+    return last - count + 1
+
+
+async def edge_rank(
+    session: AsyncSession, project_id: int, *, last: bool, exclude_id: int | None = None
+) -> str | None:
+    """The first (or last) rank in the project."""
+    rank = col(Item.rank)
+    stmt = select(func.max(rank) if last else func.min(rank)).where(
+        col(Item.project_id) == project_id
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(col(Item.id) != exclude_id)
+    value = (await session.execute(stmt)).scalar_one_or_none()
+    return str(value) if value is not None else None
+
+
+async def neighbour_rank(
+    session: AsyncSession, project_id: int, rank: str, *, below: bool, exclude_id: int
+) -> str | None:
+    """The rank just after (below=True) or just before `rank`, skipping one item."""
+    column = col(Item.rank)
+    stmt = select(func.min(column) if below else func.max(column)).where(
+        col(Item.project_id) == project_id,
+        column > rank if below else column < rank,
+        col(Item.id) != exclude_id,
+    )
+    value = (await session.execute(stmt)).scalar_one_or_none()
+    return str(value) if value is not None else None
+
+
+async def items_in_rank_order(session: AsyncSession, project_id: int) -> list[tuple[int, int, str]]:
+    """(id, number, rank) of every item, locked, in rank order (for a rebalance)."""
+    stmt = (
+        select(col(Item.id), col(Item.number), col(Item.rank))
+        .where(col(Item.project_id) == project_id)
+        .order_by(col(Item.rank))
+        .with_for_update()
+    )
+    return [(row[0], row[1], row[2]) for row in (await session.execute(stmt)).all() if row[0]]
+
+
+async def set_ranks(session: AsyncSession, ranks: Sequence[tuple[int, str]]) -> None:
+    """Rewrite many ranks at once (the rank constraint is deferred for the statement)."""
+    await session.execute(text("SET CONSTRAINTS uq_items_project_id_rank DEFERRED"))
+    table = Item.__table__  # type: ignore[attr-defined]
+    await session.execute(
+        table.update().where(table.c.id == bindparam("item_id")).values(rank=bindparam("rank")),
+        [{"item_id": item_id, "rank": rank} for item_id, rank in ranks],
+    )
+    await session.execute(text("SET CONSTRAINTS uq_items_project_id_rank IMMEDIATE"))
+
+
+async def ancestor_ids(session: AsyncSession, item_id: int) -> list[int]:
+    """The chain of parents above an item (to refuse cycles)."""
+    stmt = text(
+        """
+        WITH RECURSIVE chain(id, parent_id, depth) AS (
+            SELECT id, parent_id, 0 FROM items WHERE id = :start
+            UNION ALL
+            SELECT i.id, i.parent_id, c.depth + 1
+            FROM items i JOIN chain c ON i.id = c.parent_id
+            WHERE c.depth < 100
+        )
+        SELECT id FROM chain
+        """
+    )
+    return [row[0] for row in (await session.execute(stmt, {"start": item_id})).all()]
+
+
+async def children(session: AsyncSession, project_id: int, parent_id: int) -> list[Item]:
+    """An epic's children, locked."""
+    stmt = (
+        select(Item)
+        .where(col(Item.project_id) == project_id, col(Item.parent_id) == parent_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.execute(stmt)).scalars().all())
+
+
+async def items_in_status(session: AsyncSession, project_id: int, status_id: int) -> list[Item]:
+    """Items in a status, locked."""
+    stmt = (
+        select(Item)
+        .where(col(Item.project_id) == project_id, col(Item.status_id) == status_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.execute(stmt)).scalars().all())
+
+
+async def count_in_status(
+    session: AsyncSession, project_id: int, status_id: int, exclude_id: int | None = None
+) -> int:
+    """How many items are in a status."""
+    stmt = (
+        select(func.count())
+        .select_from(Item)
+        .where(col(Item.project_id) == project_id, col(Item.status_id) == status_id)
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(col(Item.id) != exclude_id)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def epic_progress(
+    session: AsyncSession, project_id: int, epic_ids: Sequence[int]
+) -> dict[int, tuple[int, float, float]]:
+    """Per epic: number of children, their points, and the points of the done ones."""
+    if not epic_ids:
+        return {}
+    done = col(Status.category) == StatusCategory.DONE.value
+    points = func.coalesce(col(Item.points), 0.0)
+    stmt = (
+        select(
+            col(Item.parent_id),
+            func.count(),
+            func.coalesce(func.sum(points), 0.0),
+            func.coalesce(func.sum(points).filter(done), 0.0),
+        )
+        .join(Status, col(Status.id) == col(Item.status_id))
+        .where(col(Item.project_id) == project_id, col(Item.parent_id).in_(list(epic_ids)))
+        .group_by(col(Item.parent_id))
+    )
+    return {
+        row[0]: (int(row[1]), float(row[2]), float(row[3]))
+        for row in (await session.execute(stmt)).all()
+        if row[0] is not None
+    }
+
+
+async def delete_item(session: AsyncSession, item_id: int) -> None:
+    """Delete an item row (its comments cascade; its events stay)."""
+    await session.execute(delete(Item).where(col(Item.id) == item_id))
+
+
+async def list_events(
+    session: AsyncSession, project_id: int, item_id: int, page: PageRequest
+) -> tuple[list[ItemEvent], str | None]:
+    """An item's events, oldest first."""
+    stmt = select(ItemEvent).where(
+        col(ItemEvent.project_id) == project_id, col(ItemEvent.item_id) == item_id
+    )
+    rows, cursor = await fetch_page(
+        session, stmt, [col(ItemEvent.id)], page, lambda row: [row[0].id]
+    )
+    return [row[0] for row in rows], cursor
+
+
+async def list_comments(
+    session: AsyncSession, item_id: int, page: PageRequest
+) -> tuple[list[tuple[Comment, str | None]], str | None]:
+    """An item's comments with their authors' names, oldest first."""
+    stmt = (
+        select(Comment, col(User.display_name))
+        .outerjoin(User, col(User.id) == col(Comment.author_id))
+        .where(col(Comment.item_id) == item_id)
+    )
+    rows, cursor = await fetch_page(session, stmt, [col(Comment.id)], page, lambda row: [row[0].id])
+    return [(row[0], row[1]) for row in rows], cursor
+
+
+async def get_comment(
+    session: AsyncSession, item_id: int, comment_id: int
+) -> tuple[Comment, str | None] | None:
+    """One comment of an item, locked, with its author's name."""
+    stmt = (
+        select(Comment, col(User.display_name))
+        .outerjoin(User, col(User.id) == col(Comment.author_id))
+        .where(col(Comment.item_id) == item_id, col(Comment.id) == comment_id)
+        .with_for_update(of=Comment)
+    )
+    row = (await session.execute(stmt)).one_or_none()
+    return (row[0], row[1]) if row else None
+
+
+async def delete_comment(session: AsyncSession, comment_id: int) -> None:
+    """Delete a comment."""
+    await session.execute(delete(Comment).where(col(Comment.id) == comment_id))

@@ -1,0 +1,239 @@
+"""API shapes for backlog items, their history, comments and the board."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from app.domain.items.models import ItemType
+from app.domain.pagination import Page
+from app.domain.workflow.models import StatusCategory
+
+PriorityName = Literal["highest", "high", "medium", "low", "lowest"]
+PointsInput = float | str | None
+
+MAX_DESCRIPTION = 64 * 1024
+MAX_LABELS = 20
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _clean_labels(labels: list[str] | None) -> list[str] | None:
+    if labels is None:
+        return None
+    cleaned: list[str] = []
+    for label in labels:
+        label = label.strip()
+        if not label:
+            raise ValueError("labels must not be empty")
+        if len(label) > 50:
+            raise ValueError("labels are at most 50 characters")
+        if label not in cleaned:
+            cleaned.append(label)
+    if len(cleaned) > MAX_LABELS:
+        raise ValueError(f"at most {MAX_LABELS} labels")
+    return cleaned
+
+
+class ItemFields(_Input):
+    """Fields shared by create and update."""
+
+    type: ItemType | None = None
+    title: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
+    points: PointsInput = Field(
+        default=None,
+        description="A value of the project's scale (t-shirt projects also accept the label).",
+    )
+    priority: PriorityName | None = None
+    labels: list[str] | None = None
+    assignee_id: int | None = Field(default=None, description="A member's user id, or null.")
+    parent: int | None = Field(default=None, description="Number of an epic in this project.")
+    status_id: int | None = None
+    external_id: str | None = Field(default=None, min_length=1, max_length=255)
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: list[str] | None) -> list[str] | None:
+        return _clean_labels(value)
+
+
+class Position(StrEnum):
+    """Where a new item goes."""
+
+    TOP = "top"
+    BOTTOM = "bottom"
+
+
+class ItemCreate(ItemFields):
+    """A new backlog item; it goes to the bottom of the backlog unless `position` says top."""
+
+    type: ItemType = ItemType.STORY
+    title: str = Field(min_length=1, max_length=255)
+    position: Position = Position.BOTTOM
+
+
+class ItemUpdate(ItemFields):
+    """Changes to an item (only the fields sent change; null clears where allowed)."""
+
+
+class ItemMove(_Input):
+    """Exactly one of: before/after another item (by number), top, or bottom."""
+
+    before: int | None = None
+    after: int | None = None
+    top: bool | None = None
+    bottom: bool | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "ItemMove":
+        given = [
+            name
+            for name in ("before", "after", "top", "bottom")
+            if getattr(self, name) not in (None, False)
+        ]
+        if len(given) != 1:
+            raise ValueError("give exactly one of before, after, top: true, bottom: true")
+        return self
+
+
+class BatchUpsert(StrEnum):
+    """How a batch treats items whose external_id exists already."""
+
+    EXTERNAL_ID = "external_id"
+
+
+class ItemBatch(_Input):
+    """Up to 500 items created (or, with upsert, updated) in one atomic call."""
+
+    items: list[ItemCreate] = Field(min_length=1, max_length=500)
+    upsert: BatchUpsert | None = Field(
+        default=None, description='"external_id": update items whose external_id exists.'
+    )
+
+
+class StatusRef(BaseModel):
+    """The status an item is in."""
+
+    id: int
+    name: str
+    category: StatusCategory
+
+
+class UserRef(BaseModel):
+    """A user, briefly."""
+
+    id: int
+    display_name: str
+
+
+class EpicProgress(BaseModel):
+    """An epic's children, counted."""
+
+    children: int
+    points_total: float
+    points_done: float
+
+
+class ItemPublic(BaseModel):
+    """A backlog item."""
+
+    id: int
+    number: int
+    key: str = Field(description="Project key and number, e.g. `WEB-42`.")
+    type: ItemType
+    title: str
+    description: str
+    points: float | None
+    points_label: str | None = Field(description="The estimate as the scale shows it.")
+    priority: PriorityName
+    labels: list[str]
+    assignee: UserRef | None
+    parent: int | None = Field(description="Number of the parent epic.")
+    status: StatusRef
+    external_id: str | None
+    rank: str = Field(description="Opaque backlog order key: sort ascending.")
+    done_at: datetime | None
+    epic: EpicProgress | None = Field(description="Only for epics: their children's progress.")
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class ItemPage(Page[ItemPublic]):
+    """A page of items."""
+
+
+class BatchResult(BaseModel):
+    """What a batch did, in input order."""
+
+    created: int
+    updated: int
+    data: list[ItemPublic]
+
+
+class ItemEventPublic(BaseModel):
+    """One change in an item's history."""
+
+    id: int
+    occurred_at: datetime
+    actor_id: int | None
+    kind: str
+    field: str | None
+    old_value: Any
+    new_value: Any
+
+
+class ItemEventPage(Page[ItemEventPublic]):
+    """A page of an item's history, oldest first."""
+
+
+class CommentCreate(_Input):
+    """A new comment."""
+
+    body: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
+
+
+class CommentUpdate(_Input):
+    """A changed comment."""
+
+    body: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
+
+
+class CommentPublic(BaseModel):
+    """A comment (markdown text)."""
+
+    id: int
+    author: UserRef | None
+    body: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class CommentPage(Page[CommentPublic]):
+    """A page of comments, oldest first."""
+
+
+class BoardColumn(BaseModel):
+    """One board column: a status with its items in backlog order."""
+
+    status: StatusRef
+    position: int
+    wip_limit: int | None
+    over_wip_limit: bool
+    count: int
+    points: float
+    items: list[ItemPublic]
+
+
+class Board(BaseModel):
+    """Everything needed to draw a board, in one response."""
+
+    scope: str = Field(description="`backlog`, `active`, or a sprint number.")
+    columns: list[BoardColumn]
+    count: int
+    points: float

@@ -1,0 +1,55 @@
+"""SQL for workflow statuses."""
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.domain.workflow.models import Status
+
+
+async def list_statuses(
+    session: AsyncSession, project_id: int, *, for_update: bool = False
+) -> list[Status]:
+    """A project's statuses in workflow order."""
+    stmt = (
+        select(Status)
+        .where(col(Status.project_id) == project_id)
+        .order_by(col(Status.position), col(Status.id))
+    )
+    if for_update:
+        stmt = stmt.with_for_update()
+    return list((await session.execute(stmt)).scalars().all())
+
+
+async def get_status(session: AsyncSession, project_id: int, status_id: int) -> Status | None:
+    """One status of a project."""
+    stmt = select(Status).where(col(Status.project_id) == project_id, col(Status.id) == status_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def name_taken(
+    session: AsyncSession, project_id: int, name: str, except_id: int | None = None
+) -> bool:
+    """Whether another status of the project has this name (case-insensitive)."""
+    stmt = (
+        select(func.count())
+        .select_from(Status)
+        .where(col(Status.project_id) == project_id, func.lower(col(Status.name)) == name.lower())
+    )
+    if except_id is not None:
+        stmt = stmt.where(col(Status.id) != except_id)
+    return bool((await session.execute(stmt)).scalar_one())
+
+
+async def delete_status(session: AsyncSession, project_id: int, status_id: int) -> None:
+    """Delete a status row."""
+    await session.execute(
+        delete(Status).where(col(Status.project_id) == project_id, col(Status.id) == status_id)
+    )
+
+
+async def lock_status(session: AsyncSession, status_id: int) -> None:
+    """Lock a status row until the transaction ends."""
+    await session.execute(
+        select(col(Status.id)).where(col(Status.id) == status_id).with_for_update()
+    )

@@ -1,0 +1,46 @@
+"""API shapes for workflow statuses."""
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.domain.workflow.models import StatusCategory
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class StatusCreate(_Input):
+    """A new workflow status; without `position` it goes last."""
+
+    name: str = Field(min_length=1, max_length=60)
+    category: StatusCategory
+    wip_limit: int | None = Field(default=None, ge=1, le=10_000)
+    position: int | None = Field(default=None, ge=0, description="0-based column position.")
+
+
+class StatusUpdate(_Input):
+    """Rename, recategorise, move or (un)limit a status."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=60)
+    category: StatusCategory | None = None
+    wip_limit: int | None = Field(default=None, ge=1, le=10_000, description="null: no limit.")
+    position: int | None = Field(default=None, ge=0)
+
+
+class StatusPublic(BaseModel):
+    """A workflow status."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    category: StatusCategory
+    position: int
+    wip_limit: int | None
+    version: int
+
+
+class StatusList(BaseModel):
+    """All statuses of a project, in workflow order (never paginated: a board has few)."""
+
+    data: list[StatusPublic]

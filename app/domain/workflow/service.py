@@ -1,0 +1,144 @@
+"""Rules for workflow statuses."""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.items import service as items
+from app.domain.items.repository import count_in_status
+from app.domain.projects.service import ProjectAccess
+from app.domain.versioning import bump, check_version
+from app.domain.workflow import repository
+from app.domain.workflow.models import Status
+from app.domain.workflow.schemas import StatusCreate, StatusUpdate
+from app.errors import Conflict, FieldError, InvalidInput, NotFound
+
+
+def _name_taken(name: str) -> Conflict:
+    return Conflict(
+        f"A status named {name!r} exists already.",
+        errors=[FieldError(field="body.name", message="already used", type="duplicate")],
+    )
+
+
+def _renumber(statuses: list[Status], moved: Status, position: int) -> None:
+    """Put `moved` at `position` and number every status 0..n-1 in order."""
+    ordered = [s for s in statuses if s is not moved]
+    ordered.insert(min(position, len(ordered)), moved)
+    for index, status in enumerate(ordered):
+        if status.position != index:
+            status.position = index
+            if status is not moved:
+                bump(status)
+
+
+async def list_statuses(session: AsyncSession, access: ProjectAccess) -> list[Status]:
+    """The project's statuses in workflow order."""
+    return await repository.list_statuses(session, access.project_id)
+
+
+async def get_status(session: AsyncSession, access: ProjectAccess, status_id: int) -> Status:
+    """One status, or 404."""
+    status = await repository.get_status(session, access.project_id, status_id)
+    if status is None:
+        raise NotFound(f"No status {status_id} in {access.project.key}.")
+    return status
+
+
+async def create_status(session: AsyncSession, access: ProjectAccess, data: StatusCreate) -> Status:
+    """Add a status (last unless a position is given)."""
+    statuses = await repository.list_statuses(session, access.project_id, for_update=True)
+    if await repository.name_taken(session, access.project_id, data.name):
+        raise _name_taken(data.name)
+    status = Status(
+        project_id=access.project_id,
+        name=data.name,
+        category=data.category.value,
+        position=len(statuses),
+        wip_limit=data.wip_limit,
+    )
+    session.add(status)
+    if data.position is not None:
+        _renumber([*statuses, status], status, data.position)
+    await session.flush()
+    return status
+
+
+async def update_status(
+    session: AsyncSession,
+    access: ProjectAccess,
+    status_id: int,
+    data: StatusUpdate,
+    if_match: int | None,
+) -> Status:
+    """Rename, recategorise, re-limit or move a status."""
+    statuses = await repository.list_statuses(session, access.project_id, for_update=True)
+    status = next((s for s in statuses if s.id == status_id), None)
+    if status is None:
+        raise NotFound(f"No status {status_id} in {access.project.key}.")
+    check_version(status.version, if_match)
+    changes = data.model_dump(exclude_unset=True)
+    for name in ("name", "category", "position"):
+        if name in changes and changes[name] is None:
+            raise InvalidInput.for_field(f"body.{name}", "May not be null.", "null")
+    changed = False
+    if "name" in changes and changes["name"] != status.name:
+        if await repository.name_taken(session, access.project_id, changes["name"], status_id):
+            raise _name_taken(changes["name"])
+        status.name = changes["name"]
+        changed = True
+    if "category" in changes and changes["category"] != status.category:
+        status.category = str(changes["category"])
+        changed = True
+    if "wip_limit" in changes and changes["wip_limit"] != status.wip_limit:
+        status.wip_limit = changes["wip_limit"]
+        changed = True
+    if "position" in changes and changes["position"] != status.position:
+        _renumber(statuses, status, changes["position"])
+        changed = True
+    if changed:
+        bump(status)
+    await session.flush()
+    return status
+
+
+async def delete_status(
+    session: AsyncSession,
+    access: ProjectAccess,
+    status_id: int,
+    move_items_to: int | None,
+    if_match: int | None,
+) -> None:
+    """Delete a status; items still in it need `move_items_to` (another status id)."""
+    statuses = await repository.list_statuses(session, access.project_id, for_update=True)
+    status = next((s for s in statuses if s.id == status_id), None)
+    if status is None:
+        raise NotFound(f"No status {status_id} in {access.project.key}.")
+    check_version(status.version, if_match)
+    if len(statuses) == 1:
+        raise Conflict("A project needs at least one status.")
+    in_use = await count_in_status(session, access.project_id, status_id)
+    if in_use:
+        if move_items_to is None:
+            raise Conflict(
+                f"{in_use} item(s) are in '{status.name}'; name where they go with "
+                "?move_items_to=<status id>.",
+                errors=[
+                    FieldError(
+                        field="query.move_items_to",
+                        message="required: status in use",
+                        type="in_use",
+                    )
+                ],
+            )
+        if move_items_to == status_id or all(s.id != move_items_to for s in statuses):
+            raise InvalidInput.for_field(
+                "query.move_items_to",
+                f"No other status {move_items_to} in this project.",
+                "unknown",
+            )
+        await items.move_out_of_status(session, access, status_id, move_items_to)
+    await repository.delete_status(session, access.project_id, status_id)
+    remaining = [s for s in statuses if s.id != status_id]
+    for index, other in enumerate(remaining):
+        if other.position != index:
+            other.position = index
+    await session.flush()
