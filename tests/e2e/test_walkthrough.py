@@ -51,5 +51,12 @@ def test_readme_walkthrough_runs_verbatim(server: ServerProcess) -> None:
     assert '"is_admin":true' in out
     assert '"key":"WEB"' in out
     assert '"time_zone":"Europe/Berlin"' in out
-    # The two last commands print the first project's key and the team mate's role.
-    assert out.rstrip().splitlines()[-2:] == ["WEB", "member"]
+    # The last commands print: the first project's key, the team mate's role, how many items
+    # the batch created, the key of the item moved to the top, and the top item's title.
+    assert out.rstrip().splitlines()[-5:] == [
+        "WEB",
+        "member",
+        "3",
+        "WEB-2",
+        "Reset a forgotten password",
+    ]
