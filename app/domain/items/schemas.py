@@ -2,9 +2,16 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from app.domain.items.models import ItemType
 from app.domain.pagination import Page
@@ -15,6 +22,9 @@ PointsInput = float | str | None
 
 MAX_DESCRIPTION = 64 * 1024
 MAX_LABELS = 20
+
+# Markdown keeps its whitespace: leading indentation and trailing newlines carry meaning.
+Markdown = Annotated[str, StringConstraints(strip_whitespace=False)]
 
 
 class _Input(BaseModel):
@@ -43,7 +53,7 @@ class ItemFields(_Input):
 
     type: ItemType | None = None
     title: str | None = Field(default=None, min_length=1, max_length=255)
-    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
+    description: Markdown | None = Field(default=None, max_length=MAX_DESCRIPTION)
     points: PointsInput = Field(
         default=None,
         description="A value of the project's scale (t-shirt projects also accept the label).",
@@ -59,6 +69,22 @@ class ItemFields(_Input):
     @classmethod
     def _labels(cls, value: list[str] | None) -> list[str] | None:
         return _clean_labels(value)
+
+    @field_validator("description")
+    @classmethod
+    def _description_size(cls, value: str | None) -> str | None:
+        # The limit is 64 KiB of text as stored, not 64 Ki characters.
+        if value is not None and len(value.encode()) > MAX_DESCRIPTION:
+            raise ValueError(f"at most {MAX_DESCRIPTION} bytes of UTF-8")
+        return value
+
+    @field_validator("points", mode="before")
+    @classmethod
+    def _points_not_boolean(cls, value: object) -> object:
+        # Without this, JSON `true` would be coerced to 1 point.
+        if isinstance(value, bool):
+            raise ValueError("an estimate is a number or a scale label, not a boolean")
+        return value
 
 
 class Position(StrEnum):
