@@ -586,3 +586,31 @@ async def test_revoke_a_login_token_by_id_is_not_found(
     response = await client.delete(f"{TOKENS}/{token_id}", headers=user.headers)
     assert_problem(response, 404)
     assert (await client.get(ME, headers=bearer(token))).status_code == 200
+
+
+async def test_password_change_racing_another_login_never_fails_the_server(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    users = [await factory.user() for _ in range(4)]
+    changers = [await login_token(client, user.email) for user in users]
+    others = [await login_token(client, user.email) for user in users]
+    change = {"password": NEW_PASSWORD, "current_password": PASSWORD}
+
+    responses = await asyncio.gather(
+        *(
+            request
+            for changer, other in zip(changers, others, strict=True)
+            for request in (
+                patch_me(client, bearer(changer), change),
+                patch_me(client, bearer(other), {"display_name": "Racing"}),
+            )
+        )
+    )
+
+    changes, renames = responses[0::2], responses[1::2]
+    assert [r.status_code for r in changes] == [200] * 4, [r.text for r in changes]
+    # The other login either finished first or was already revoked; never a deadlock's 500.
+    assert all(r.status_code in {200, 401} for r in renames), [r.text for r in renames]
+    for changer, other in zip(changers, others, strict=True):
+        assert_unauthorized(await client.get(ME, headers=bearer(other)))
+        assert (await client.get(ME, headers=bearer(changer))).status_code == 200

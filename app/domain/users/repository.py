@@ -3,8 +3,9 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import event, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.domain.pagination import PageRequest, fetch_page
@@ -77,11 +78,29 @@ async def user_id_for_token(session: AsyncSession, token_hash: str) -> int | Non
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def touch_token(session: AsyncSession, token_id: int, now: datetime) -> None:
-    """Record when a token was last used."""
-    await session.execute(
-        update(ApiToken).where(col(ApiToken.id) == token_id).values(last_used_at=now)
-    )
+_PENDING_TOUCH = "timebox.pending_token_touch"
+
+
+def touch_token_at_commit(session: AsyncSession, token_id: int, now: datetime) -> None:
+    """Record when a token was last used, as the last statement before the transaction commits.
+
+    Revocations (deactivation, password change) lock user rows and then token rows; touching
+    the caller's token at the start of a request would take a token lock first and could
+    deadlock with them, so the touch (and its row lock) comes last.
+    """
+    session.info[_PENDING_TOUCH] = (token_id, now)
+
+
+@event.listens_for(Session, "before_commit")
+def _touch_pending_token(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint is being released; wait for the real commit
+    pending = session.info.pop(_PENDING_TOUCH, None)
+    if pending is not None:
+        token_id, now = pending
+        session.execute(
+            update(ApiToken).where(col(ApiToken.id) == token_id).values(last_used_at=now)
+        )
 
 
 async def revoke_token(session: AsyncSession, token_id: int, now: datetime) -> None:
@@ -143,13 +162,12 @@ async def revoke_login_tokens_except(
     )
 
 
-async def lock_active_admins(session: AsyncSession, exclude_user_id: int) -> int:
-    """Lock all active admin rows in id order; count those other than `exclude_user_id`."""
+async def lock_active_admins(session: AsyncSession) -> list[int]:
+    """Lock all active admin rows in id order; return their ids."""
     stmt = (
         select(col(User.id))
         .where(col(User.is_admin).is_(True), col(User.is_active).is_(True))
         .order_by(col(User.id))
         .with_for_update()
     )
-    ids = (await session.execute(stmt)).scalars().all()
-    return sum(1 for user_id in ids if user_id != exclude_user_id)
+    return list((await session.execute(stmt)).scalars().all())

@@ -91,10 +91,10 @@ async def update_user(
     """An admin changes an account; deactivating revokes all its tokens at once."""
     changes = data.model_dump(exclude_unset=True)
     removes_admin = changes.get("is_active") is False or changes.get("is_admin") is False
-    other_admins = 0
+    admin_ids: list[int] = []
     if removes_admin:
         # Lock every admin row first (in id order) so two admins cannot demote each other.
-        other_admins = await repository.lock_active_admins(session, exclude_user_id=user_id)
+        admin_ids = await repository.lock_active_admins(session)
     user = await repository.get_user(session, user_id, for_update=True)
     if user is None:
         raise NotFound(f"No user with id {user_id}.")
@@ -102,8 +102,11 @@ async def update_user(
     if removes_admin:
         if user.id == actor.id:
             raise Conflict("Admins cannot deactivate or demote themselves.")
-        if user.is_admin and user.is_active and other_admins == 0:
+        if user.is_admin and user.is_active and not set(admin_ids) - {user.id}:
             raise Conflict("The instance must keep at least one active admin.")
+        if actor.id not in admin_ids:
+            # The actor was demoted or deactivated since this request authenticated.
+            raise Forbidden("Only instance admins may do this.")
     was_active = user.is_active
     apply_changes(user, changes)
     if was_active and not user.is_active:
@@ -195,7 +198,7 @@ async def resolve_token(session: AsyncSession, secret: str) -> tuple[User, ApiTo
     user, token = found
     if token.last_used_at is None or now - token.last_used_at > _TOUCH_INTERVAL:
         assert token.id is not None
-        await repository.touch_token(session, token.id, now)
+        repository.touch_token_at_commit(session, token.id, now)
     return user, token
 
 
