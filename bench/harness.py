@@ -129,7 +129,9 @@ def server(database_url: str, port: int = 8765) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIMEBOX_")}
     env.update({"TIMEBOX_DATABASE_URL": database_url, "TIMEBOX_LOG_LEVEL": "WARNING"})
     base = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryFile() as log:
+    log_path = ROOT / "bench" / "results" / "server.log"
+    log_path.parent.mkdir(exist_ok=True)
+    with log_path.open("w+b") as log:
         process = subprocess.Popen(
             [TIMEBOX, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
         )
