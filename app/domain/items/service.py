@@ -363,8 +363,18 @@ async def _create_many(
     bottom = [item for item in items if item not in top]
 
     async def place() -> None:
+        first_rank = await repository.edge_rank(writer.session, writer.project_id, last=False)
+        if first_rank is None:
+            # An empty backlog has no edge to place against: one run of keys, top items first
+            # (two runs from the same open ends would repeat keys).
+            ordered = top + bottom
+            for item, key in zip(
+                ordered, ranking.keys_between(None, None, len(ordered)), strict=True
+            ):
+                item.rank = key
+            await _insert(writer, items, parent_numbers)
+            return
         if top:
-            first_rank = await repository.edge_rank(writer.session, writer.project_id, last=False)
             for item, key in zip(
                 top, ranking.keys_between(None, first_rank, len(top)), strict=True
             ):
