@@ -246,6 +246,37 @@ async def test_unknown_item_and_other_projects_items_are_404(
     assert ops.json()["title"] == "Only in OPS"
 
 
+async def test_numbers_and_ids_beyond_the_database_range_are_client_errors(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    # Numbers are 32-bit and ids 64-bit in the database; larger ones name nothing, never a 500.
+    owner = await project_with_owner(factory)
+    number = await factory.item("WEB", owner, title="Only")
+    for huge in [2**31, 2**40, 2**70]:
+        assert_problem(await client.get(f"{ITEMS}/{huge}", headers=owner.headers), 404)
+        assert_problem(await patch(client, owner, huge, {"title": "x"}), 404)
+        assert_problem(await client.delete(f"{ITEMS}/{huge}", headers=owner.headers), 404)
+        assert_problem(await client.get(f"{ITEMS}/{huge}/history", headers=owner.headers), 404)
+        assert_problem(
+            await create(client, owner, {"title": "x", "parent": huge}), 422, "body.parent"
+        )
+        assert_problem(await patch(client, owner, number, {"parent": huge}), 422, "body.parent")
+    for huge in [2**63, 2**70]:
+        assert_problem(
+            await patch(client, owner, number, {"assignee_id": huge}), 422, "body.assignee_id"
+        )
+        assert_problem(
+            await create(client, owner, {"title": "x", "assignee_id": huge}),
+            422,
+            "body.assignee_id",
+        )
+        assert_problem(
+            await patch(client, owner, number, {"status_id": huge}), 422, "body.status_id"
+        )
+    listed = await list_items(client, owner)
+    assert [(item["number"], item["version"]) for item in listed] == [(number, 1)]
+
+
 async def test_outsiders_get_404_and_anonymous_401(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:

@@ -174,8 +174,15 @@ async def board_items(session: AsyncSession, project_id: int, filters: ItemFilte
     return [_row(row) for row in (await session.execute(stmt)).all()]
 
 
+# Item numbers are `integer` columns: a number outside their range names no item, and must not
+# reach the database, where it would not fit the parameter.
+NUMBER_RANGE = range(-(2**31), 2**31)
+
+
 async def get_item_row(session: AsyncSession, project_id: int, number: int) -> ItemRow | None:
     """One item with its status, assignee and parent."""
+    if number not in NUMBER_RANGE:
+        return None
     stmt = _item_select(project_id).where(col(Item.number) == number)
     row = (await session.execute(stmt)).one_or_none()
     return _row(row) if row else None
@@ -195,6 +202,8 @@ async def get_item(
     session: AsyncSession, project_id: int, number: int, *, for_update: bool = False
 ) -> Item | None:
     """One item by number."""
+    if number not in NUMBER_RANGE:
+        return None
     stmt = select(Item).where(col(Item.project_id) == project_id, col(Item.number) == number)
     if for_update:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
@@ -205,6 +214,7 @@ async def get_items_by_numbers(
     session: AsyncSession, project_id: int, numbers: Sequence[int]
 ) -> dict[int, Item]:
     """Items by number."""
+    numbers = [number for number in numbers if number in NUMBER_RANGE]
     if not numbers:
         return {}
     stmt = select(Item).where(

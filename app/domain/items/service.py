@@ -29,6 +29,8 @@ from app.domain.workflow.models import Status, StatusCategory
 from app.errors import Conflict, FieldError, InvalidInput, NotFound
 
 _RANK_CONSTRAINT = "uq_items_project_id_rank"
+# Ids are `bigint`: one outside this range names nothing (and must not reach the database).
+_ID_RANGE = range(-(2**63), 2**63)
 _PLACEMENT_ATTEMPTS = 8
 
 
@@ -229,9 +231,9 @@ async def _resolve(
             )
         changes["external_id"] = data.external_id
     if "assignee_id" in fields:
-        if (
-            data.assignee_id is not None
-            and await projects_repository.get_member(session, project_id, data.assignee_id) is None
+        if data.assignee_id is not None and (
+            data.assignee_id not in _ID_RANGE
+            or await projects_repository.get_member(session, project_id, data.assignee_id) is None
         ):
             raise bad("assignee_id", "The assignee must be a member of the project.", "not_member")
         changes["assignee_id"] = data.assignee_id
@@ -670,13 +672,15 @@ async def build_filter(
         estimated=estimated,
         query=query.strip() if query and query.strip() else None,
     )
+    if any(status_id not in _ID_RANGE for status_id in status_ids):
+        raise InvalidInput.for_field("query.status", "No such status id.", "unknown")
     for value in assignees:
         if value == "me":
             assert access.user.id is not None
             filters.assignee_ids.append(access.user.id)
         elif value == "none":
             filters.unassigned = True
-        elif value.isdigit():
+        elif value.isascii() and value.isdigit() and int(value) in _ID_RANGE:
             filters.assignee_ids.append(int(value))
         else:
             raise InvalidInput.for_field(
@@ -685,7 +689,7 @@ async def build_filter(
     if parent is not None:
         if parent == "none":
             filters.no_parent = True
-        elif parent.isdigit():
+        elif parent.isascii() and parent.isdigit():
             epics = await repository.get_items_by_numbers(session, access.project_id, [int(parent)])
             epic = epics.get(int(parent))
             if epic is None:
@@ -701,7 +705,7 @@ async def build_filter(
             pass
         elif sprint == SPRINT_ACTIVE:
             filters.nothing = True
-        elif sprint.isdigit():
+        elif sprint.isascii() and sprint.isdigit():
             raise InvalidInput.for_field(
                 "query.sprint", f"No sprint {sprint} in {access.project.key}.", "unknown"
             )
