@@ -1,5 +1,6 @@
 """Backlog items API: create, read, change, delete, epics, estimates — HTTP on real PostgreSQL."""
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -1010,3 +1011,24 @@ async def test_external_id_is_unique_within_a_project(
     assert (await patch(client, owner, first, {"external_id": "GH-1"})).status_code == 200
     elsewhere = await create(client, owner, {"title": "Ops", "external_id": "GH-1"}, key="OPS")
     assert elsewhere.status_code == 201, elsewhere.text
+
+
+async def test_concurrent_writes_of_one_external_id_are_a_409_not_a_500(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    owner = await project_with_owner(factory)
+    existing = await factory.item("WEB", owner, title="Existing")
+    for round_ in range(6):
+        external_id = f"RACE-{round_}"
+        responses = await asyncio.gather(
+            patch(client, owner, existing, {"external_id": external_id}),
+            create(client, owner, {"title": f"New {round_}", "external_id": external_id}),
+            create(client, owner, {"title": f"Other {round_}", "external_id": external_id}),
+        )
+        codes = sorted(response.status_code for response in responses)
+        assert codes in ([200, 409, 409], [201, 409, 409]), [r.text for r in responses]
+        for response in responses:
+            if response.status_code == 409:
+                assert_problem(response, 409, "body.external_id")
+        holders = [i for i in await list_items(client, owner) if i["external_id"] == external_id]
+        assert len(holders) == 1

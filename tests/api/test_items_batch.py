@@ -1,5 +1,6 @@
 """Batch item creation and external-id upserts: atomic, ordered, re-runnable — over HTTP."""
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -572,3 +573,21 @@ async def test_upsert_cannot_change_the_type_of_an_epic_with_children(
     )
     assert_problem(response, 409)
     assert await all_items(client, owner) == before
+
+
+async def test_concurrent_runs_of_one_upsert_script_end_in_the_same_state(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    owner = await owner_with_project(factory)
+    script = {
+        "upsert": "external_id",
+        "items": [{"external_id": f"ROW-{i}", "title": f"Row {i}"} for i in range(25)],
+    }
+    responses = await asyncio.gather(*[batch(client, owner, script) for _ in range(4)])
+    assert [response.status_code for response in responses] == [200] * 4, [
+        response.text[:200] for response in responses
+    ]
+    assert sorted(response.json()["created"] for response in responses) == [0, 0, 0, 25]
+    listed = await all_items(client, owner)
+    assert [item["external_id"] for item in listed] == [f"ROW-{i}" for i in range(25)]
+    assert [item["number"] for item in listed] == list(range(1, 26))

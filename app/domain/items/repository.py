@@ -253,6 +253,13 @@ async def external_id_taken(
     return bool((await session.execute(stmt)).scalar_one())
 
 
+async def lock_project(session: AsyncSession, project_id: int) -> None:
+    """Wait for the project's item creators, who hold its row until commit (take_item_numbers)."""
+    await session.execute(
+        select(col(Project.id)).where(col(Project.id) == project_id).with_for_update(key_share=True)
+    )
+
+
 async def take_item_numbers(session: AsyncSession, project_id: int, count: int) -> int:
     """Reserve `count` item numbers; returns the first. Locks the project row until commit."""
     stmt = (

@@ -423,6 +423,10 @@ async def update_item(
 ) -> Item:
     """Change an item's fields; every tracked change is logged."""
     writer = Writer(session, access)
+    if "external_id" in data.model_fields_set and data.external_id is not None:
+        # Serialize with creators (and in their lock order: project, then items) so that the
+        # external_id check cannot race with another write of the same id into a 500.
+        await repository.lock_project(session, access.project_id)
     item = await _locked_item(session, access, number)
     check_version(item.version, if_match)
     changes = await _resolve(writer, data, item, "body")
@@ -534,6 +538,9 @@ async def batch(
                 "duplicate",
             )
         seen[entry.external_id] = index
+    # Before any item is locked: concurrent runs of one upsert script then run one after the
+    # other (the later one updates what the earlier created instead of failing on it).
+    await repository.lock_project(session, access.project_id)
     existing = await repository.get_items_by_external_ids(session, access.project_id, list(seen))
     if existing and data.upsert is None:
         index = min(seen[external_id] for external_id in existing)
