@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -198,6 +199,17 @@ async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _data_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    # The database refused a value (e.g. a number beyond its column's range): bad input.
+    return problem_response(
+        422,
+        "A value is out of range or of the wrong form for this field.",
+        slug="invalid-input",
+        instance=request.url.path,
+    )
+
+
 async def _unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
     # The trace goes to the log (with the request id), never to the client.
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -214,6 +226,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)
+    app.add_exception_handler(DataError, _data_error_handler)
     app.add_exception_handler(Exception, _unexpected_error_handler)
 
 

@@ -5,8 +5,6 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Identity, Integer, func
 from sqlmodel import Field
 
-from app.db import utcnow
-
 
 def id_field() -> Any:
     """A bigint identity primary key."""
@@ -32,9 +30,13 @@ def fk_field(
 
 
 def created_at_field() -> Any:
-    """A timestamptz set when the row is inserted."""
+    """A timestamptz set by the database when the row is inserted.
+
+    The database's `now()` is the transaction's start, so `created_at` and `updated_at` of a
+    new row are equal and everything one request writes carries one time.
+    """
     return Field(
-        default_factory=utcnow,
+        default=None,
         sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
     )
 

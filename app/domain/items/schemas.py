@@ -5,6 +5,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -23,8 +24,18 @@ PointsInput = float | str | None
 MAX_DESCRIPTION = 64 * 1024
 MAX_LABELS = 20
 
+
+def _within_markdown_limit(value: str) -> str:
+    # The limit is 64 KiB of text as stored, not 64 Ki characters.
+    if len(value.encode()) > MAX_DESCRIPTION:
+        raise ValueError(f"at most {MAX_DESCRIPTION} bytes of UTF-8")
+    return value
+
+
 # Markdown keeps its whitespace: leading indentation and trailing newlines carry meaning.
-Markdown = Annotated[str, StringConstraints(strip_whitespace=False)]
+Markdown = Annotated[
+    str, StringConstraints(strip_whitespace=False), AfterValidator(_within_markdown_limit)
+]
 
 
 class _Input(BaseModel):
@@ -69,14 +80,6 @@ class ItemFields(_Input):
     @classmethod
     def _labels(cls, value: list[str] | None) -> list[str] | None:
         return _clean_labels(value)
-
-    @field_validator("description")
-    @classmethod
-    def _description_size(cls, value: str | None) -> str | None:
-        # The limit is 64 KiB of text as stored, not 64 Ki characters.
-        if value is not None and len(value.encode()) > MAX_DESCRIPTION:
-            raise ValueError(f"at most {MAX_DESCRIPTION} bytes of UTF-8")
-        return value
 
     @field_validator("points", mode="before")
     @classmethod
@@ -218,15 +221,20 @@ class ItemEventPage(Page[ItemEventPublic]):
 
 
 class CommentCreate(_Input):
-    """A new comment."""
+    """A new comment (markdown, kept exactly as sent)."""
 
-    body: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
+    body: Markdown = Field(min_length=1)
+
+    @field_validator("body")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a comment needs some text")
+        return value
 
 
-class CommentUpdate(_Input):
+class CommentUpdate(CommentCreate):
     """A changed comment."""
-
-    body: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
 
 
 class CommentPublic(BaseModel):

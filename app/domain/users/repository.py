@@ -170,4 +170,4 @@ async def lock_active_admins(session: AsyncSession) -> list[int]:
         .order_by(col(User.id))
         .with_for_update()
     )
-    return list((await session.execute(stmt)).scalars().all())
+    return [user_id for user_id in (await session.execute(stmt)).scalars().all() if user_id]
