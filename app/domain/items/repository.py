@@ -300,6 +300,18 @@ async def neighbour_rank(
     return str(value) if value is not None else None
 
 
+# Namespace (first key) of the per-project advisory lock that serializes moves.
+_RANK_LOCK_NAMESPACE = 0x52414E4B
+
+
+async def lock_ranks(session: AsyncSession, project_id: int) -> None:
+    """Take the project's move lock until the transaction ends."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:namespace, :project_id)"),
+        {"namespace": _RANK_LOCK_NAMESPACE, "project_id": project_id},
+    )
+
+
 async def items_in_rank_order(session: AsyncSession, project_id: int) -> list[tuple[int, int, str]]:
     """(id, number, rank) of every item, locked, in rank order (for a rebalance)."""
     stmt = (
@@ -308,7 +320,18 @@ async def items_in_rank_order(session: AsyncSession, project_id: int) -> list[tu
         .order_by(col(Item.rank))
         .with_for_update()
     )
-    return [(row[0], row[1], row[2]) for row in (await session.execute(stmt)).all() if row[0]]
+    rows = [(row[0], row[1], row[2]) for row in (await session.execute(stmt)).all() if row[0]]
+    # Sorted again after locking: a row changed by a transaction this one waited for comes back
+    # with its new rank but in its old place (PostgreSQL's ORDER BY ... FOR UPDATE caveat).
+    # Python orders ASCII keys bytewise, as the "C" collation does.
+    return sorted(rows, key=lambda row: row[2])
+
+
+async def reload_items(session: AsyncSession, ids: Sequence[int]) -> None:
+    """Re-read loaded items from the database (after a bulk SQL update)."""
+    if ids:
+        stmt = select(Item).where(col(Item.id).in_(list(ids)))
+        await session.execute(stmt.execution_options(populate_existing=True))
 
 
 async def set_ranks(session: AsyncSession, ranks: Sequence[tuple[int, str]]) -> None:

@@ -290,16 +290,16 @@ async def _with_rank_retry(
     raise Conflict("The backlog is being reordered too quickly; retry.")
 
 
-async def _maybe_rebalance(writer: Writer, key: str) -> None:
-    """Respread every rank of the project when keys have grown long (rare)."""
+async def _maybe_rebalance(writer: Writer, key: str) -> bool:
+    """Respread every rank of the project when keys have grown long (rare); True if it did."""
     if not ranking.needs_rebalance(key):
-        return
+        return False
     rows = await repository.items_in_rank_order(writer.session, writer.project_id)
     keys = ranking.keys_between(None, None, len(rows))
-    await repository.set_ranks(
-        writer.session, [(row[0], k) for row, k in zip(rows, keys, strict=True)]
-    )
-    for (item_id, number, old), new in zip(rows, keys, strict=True):
+    # Rows whose key happens to stay the same are neither written nor logged.
+    changed = [(row, new) for row, new in zip(rows, keys, strict=True) if row[2] != new]
+    await repository.set_ranks(writer.session, [(row[0], new) for row, new in changed])
+    for (item_id, number, old), new in changed:
         writer.session.add(
             ItemEvent(
                 project_id=writer.project_id,
@@ -313,6 +313,7 @@ async def _maybe_rebalance(writer: Writer, key: str) -> None:
             )
         )
     await writer.session.flush()
+    return True
 
 
 async def _insert(
@@ -395,7 +396,9 @@ async def _create_many(
 
     await _with_rank_retry(writer.session, place, forget)
     longest = max(items, key=lambda item: len(item.rank))
-    await _maybe_rebalance(writer, longest.rank)
+    if await _maybe_rebalance(writer, longest.rank):
+        # The respread rewrote the ranks in SQL; the loaded items still hold the old keys.
+        await repository.reload_items(writer.session, [item.id for item in items if item.id])
     return items
 
 
@@ -442,6 +445,10 @@ async def move_item(
 ) -> Item:
     """Re-rank an item before/after another item, or to the top or bottom."""
     writer = Writer(session, access)
+    # Moves of one project queue up: a move reads its neighbours' ranks unlocked, so two at
+    # once could each see the other's old place and produce an order no serial run gives;
+    # and writers racing for one gap (the top, say) would collide until one ran out of tries.
+    await repository.lock_ranks(session, access.project_id)
     item = await _locked_item(session, access, number)
     check_version(item.version, if_match)
     assert item.id is not None
