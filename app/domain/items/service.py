@@ -42,6 +42,8 @@ class Writer:
     access: ProjectAccess
     statuses: dict[int, Status] = field(default_factory=dict)
     _parent_numbers: dict[int, int] = field(default_factory=dict)
+    # New items of this request bound for each status, not inserted yet (WIP counting).
+    _arriving: dict[int, int] = field(default_factory=dict)
 
     @property
     def project_id(self) -> int:
@@ -139,9 +141,11 @@ class Writer:
             return
         # Lock the status so two moves into its last free slot cannot both pass.
         await workflow_repository.lock_status(self.session, status_id)
+        # A batch's earlier entries count too: flush its updates, add its pending new items.
+        await self.session.flush()
         count = await repository.count_in_status(
             self.session, self.project_id, status_id, exclude_id=item_id
-        )
+        ) + self._arriving.get(status_id, 0)
         if count >= status.wip_limit:
             raise Conflict(
                 f"'{status.name}' is at its WIP limit of {status.wip_limit}.",
@@ -153,6 +157,8 @@ class Writer:
                     )
                 ],
             )
+        if item_id is None:
+            self._arriving[status_id] = self._arriving.get(status_id, 0) + 1
 
 
 def _points_value(scale: str, points: float | str | None, field_name: str) -> float | None:
