@@ -670,3 +670,43 @@ async def test_concurrent_entries_into_the_last_free_slot_let_exactly_one_in(
             assert_problem(response, 409, "body.status_id")
     column = await board_column(client, owner, progress)
     assert (column["count"], column["over_wip_limit"]) == (3, False)
+
+
+async def test_moves_into_a_status_being_deleted_never_fail_with_a_server_error(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    owner, member, _ = await team(factory)
+    statuses = await ids(client, owner)
+    review, done = statuses["In Review"], statuses["Done"]
+    await factory.item("WEB", owner, status_id=review)
+    numbers = [await factory.item("WEB", owner) for _ in range(6)]
+
+    delete = client.delete(
+        f"{STATUSES}/{review}", headers=owner.headers, params={"move_items_to": done}
+    )
+    moves = [
+        client.patch(f"{ITEMS}/{n}", headers=member.headers, json={"status_id": review})
+        for n in numbers
+    ]
+    creates = [
+        client.post(ITEMS, headers=member.headers, json={"title": f"new {n}", "status_id": review})
+        for n in range(3)
+    ]
+    # The deletion starts amid the writes: some land before it, some wait for it.
+    results = await asyncio.gather(*moves[:3], *creates[:2], delete, *moves[3:], *creates[2:])
+    deleted = results[5]
+    responses = results[:5] + results[6:]
+
+    assert deleted.status_code == 204, deleted.text
+    for response in responses:
+        # Each write landed before the deletion, which then moved its item on, or after it.
+        if response.status_code >= 300:
+            assert_problem(response, 422, "body.status_id")
+            continue
+        number = response.json()["number"]
+        assert (await item(client, owner, number))["status"]["id"] == done
+        entered = [e for e in await history(client, owner, number) if e["field"] == "status"]
+        assert [(e["new_value"], e["actor_id"]) for e in entered][-1] == (done, owner.id)
+    assert "In Review" not in await names(client, owner)
+    listed = await client.get(ITEMS, headers=owner.headers, params={"limit": 200})
+    assert all(i["status"]["id"] != review for i in listed.json()["data"])

@@ -135,12 +135,17 @@ class Writer:
             item.done_at = None
 
     async def check_wip(self, status_id: int, item_id: int | None, field_name: str) -> None:
-        """409 when the project enforces WIP limits and the status is full."""
+        """Lock the status an item enters; 409 when WIP limits are enforced and it is full."""
         status = (await self.load_statuses())[status_id]
-        if not self.access.project.enforce_wip_limits or status.wip_limit is None:
+        enforced = self.access.project.enforce_wip_limits and status.wip_limit is not None
+        # An exclusive lock keeps two moves into the last free slot from both passing; a shared
+        # one keeps a concurrent deletion of the status from turning this write into a 500.
+        if not await workflow_repository.lock_status(self.session, status_id, exclusive=enforced):
+            raise InvalidInput.for_field(
+                field_name, f"Status {status_id} has just been deleted.", "unknown"
+            )
+        if not enforced or status.wip_limit is None:
             return
-        # Lock the status so two moves into its last free slot cannot both pass.
-        await workflow_repository.lock_status(self.session, status_id)
         # A batch's earlier entries count too: flush its updates, add its pending new items.
         await self.session.flush()
         count = await repository.count_in_status(

@@ -48,8 +48,11 @@ async def delete_status(session: AsyncSession, project_id: int, status_id: int) 
     )
 
 
-async def lock_status(session: AsyncSession, status_id: int) -> None:
-    """Lock a status row until the transaction ends."""
-    await session.execute(
-        select(col(Status.id)).where(col(Status.id) == status_id).with_for_update()
-    )
+async def lock_status(session: AsyncSession, status_id: int, *, exclusive: bool = True) -> bool:
+    """Lock a status row until the transaction ends (exclusive, or only against deletion).
+
+    False when the status no longer exists (a deletion committed while this waited).
+    """
+    stmt = select(col(Status.id)).where(col(Status.id) == status_id)
+    stmt = stmt.with_for_update() if exclusive else stmt.with_for_update(key_share=True)
+    return (await session.execute(stmt)).scalar_one_or_none() is not None
