@@ -363,6 +363,9 @@ async def test_delete_an_unused_status_renumbers_the_rest(
     response = await client.delete(f"{STATUSES}/{progress}", headers=owner.headers)
     assert response.status_code == 204, response.text
     assert await names(client, owner) == ["To Do", "In Review", "Done"]
+    # Statuses that moved up a place have a new version (their ETags changed).
+    versions = {s["name"]: s["version"] for s in await workflow(client, owner)}
+    assert versions == {"To Do": 1, "In Review": 2, "Done": 2}
     assert_problem(await client.get(f"{STATUSES}/{progress}", headers=owner.headers), 404)
     assert_problem(await client.delete(f"{STATUSES}/{progress}", headers=owner.headers), 404)
 

@@ -141,4 +141,5 @@ async def delete_status(
     for index, other in enumerate(remaining):
         if other.position != index:
             other.position = index
+            bump(other)
     await session.flush()
