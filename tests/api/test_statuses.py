@@ -713,3 +713,41 @@ async def test_moves_into_a_status_being_deleted_never_fail_with_a_server_error(
     assert "In Review" not in await names(client, owner)
     listed = await client.get(ITEMS, headers=owner.headers, params={"limit": 200})
     assert all(i["status"]["id"] != review for i in listed.json()["data"])
+
+
+async def test_recategorising_a_status_keeps_its_items_done_at_in_step(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    owner, _, _ = await team(factory)
+    statuses = await ids(client, owner)
+    review = statuses["In Review"]
+    numbers = [await factory.item("WEB", owner, status_id=review) for _ in range(2)]
+    elsewhere = await factory.item("WEB", owner, status_id=statuses["In Progress"])
+    for number in numbers:
+        assert (await item(client, owner, number))["done_at"] is None
+
+    response = await client.patch(
+        f"{STATUSES}/{review}", headers=owner.headers, json={"category": "done"}
+    )
+    assert response.status_code == 200, response.text
+    for number in numbers:
+        done = await item(client, owner, number)
+        assert done["status"]["category"] == "done"
+        assert done["done_at"] is not None
+        assert done["version"] == 2
+    assert (await item(client, owner, elsewhere))["done_at"] is None
+    # Moving from one done status to another keeps the item done.
+    moved = await client.patch(
+        f"{ITEMS}/{numbers[0]}", headers=owner.headers, json={"status_id": statuses["Done"]}
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["done_at"] is not None
+
+    response = await client.patch(
+        f"{STATUSES}/{review}", headers=owner.headers, json={"category": "in_progress"}
+    )
+    assert response.status_code == 200, response.text
+    reopened = await item(client, owner, numbers[1])
+    assert reopened["done_at"] is None
+    assert reopened["version"] == 3
+    assert (await item(client, owner, numbers[0]))["done_at"] is not None

@@ -398,6 +398,27 @@ async def count_in_status(
     return int((await session.execute(stmt)).scalar_one())
 
 
+async def set_done_for_status(
+    session: AsyncSession, project_id: int, status_id: int, *, done: bool
+) -> None:
+    """Stamp (or clear) done_at on a status's items after its category changed; bumps them."""
+    stmt = (
+        update(Item)
+        .where(
+            col(Item.project_id) == project_id,
+            col(Item.status_id) == status_id,
+            col(Item.done_at).is_(None) if done else col(Item.done_at).is_not(None),
+        )
+        .values(
+            done_at=func.now() if done else None,
+            version=col(Item.version) + 1,
+            updated_at=func.now(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(stmt)
+
+
 async def epic_progress(
     session: AsyncSession, project_id: int, epic_ids: Sequence[int]
 ) -> dict[int, tuple[int, float, float]]:

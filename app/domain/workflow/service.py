@@ -3,11 +3,11 @@
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.items import service as items
-from app.domain.items.repository import count_in_status
+from app.domain.items.repository import count_in_status, set_done_for_status
 from app.domain.projects.service import ProjectAccess
 from app.domain.versioning import bump, check_version
 from app.domain.workflow import repository
-from app.domain.workflow.models import Status
+from app.domain.workflow.models import Status, StatusCategory
 from app.domain.workflow.schemas import StatusCreate, StatusUpdate
 from app.errors import Conflict, FieldError, InvalidInput, NotFound
 
@@ -86,7 +86,12 @@ async def update_status(
         status.name = changes["name"]
         changed = True
     if "category" in changes and changes["category"] != status.category:
+        was_done = status.category == StatusCategory.DONE.value
         status.category = str(changes["category"])
+        is_done = status.category == StatusCategory.DONE.value
+        if was_done != is_done:
+            # An item is done exactly when its status is: keep done_at in step.
+            await set_done_for_status(session, access.project_id, status_id, done=is_done)
         changed = True
     if "wip_limit" in changes and changes["wip_limit"] != status.wip_limit:
         status.wip_limit = changes["wip_limit"]
