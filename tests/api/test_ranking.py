@@ -609,3 +609,47 @@ async def test_a_rebalance_that_waits_for_a_concurrent_move_keeps_that_move(
     listing = await backlog(client, owner)
     assert [item["number"] for item in listing] == [3, 1, 2, 4]
     assert all(len(item["rank"]) == 2 for item in listing)
+
+
+@pytest.mark.parametrize("max_key_length", [48, 2])
+async def test_concurrent_creates_and_moves_lose_and_duplicate_nothing(
+    client: httpx.AsyncClient,
+    factory: Factory,
+    monkeypatch: pytest.MonkeyPatch,
+    max_key_length: int,
+) -> None:
+    # With short keys, respreads run while other requests insert and move items.
+    monkeypatch.setattr(ranking, "MAX_KEY_LENGTH", max_key_length)
+    owner = await factory.user()
+    await factory.project(owner)
+    numbers = await make_items(factory, owner, 12)
+    rng = random.Random(2718 + max_key_length)
+    requests = []
+    for n in range(36):
+        if n % 3 == 0:
+            position = rng.choice(["top", "bottom"])
+            requests.append(
+                client.post(
+                    ITEMS, headers=owner.headers, json={"title": f"new {n}", "position": position}
+                )
+            )
+            continue
+        number = rng.choice(numbers)
+        kind = rng.choice(["top", "bottom", "before", "after"])
+        body: dict[str, Any] = (
+            {kind: True}
+            if kind in ("top", "bottom")
+            else {kind: rng.choice([x for x in numbers if x != number])}
+        )
+        requests.append(move(client, owner, number, body))
+
+    responses = await asyncio.gather(*requests)
+
+    for response in responses:
+        assert response.status_code in (200, 201), response.text
+    created = [r.json()["number"] for r in responses if r.status_code == 201]
+    assert len(created) == 12
+    final = await backlog(client, owner)
+    assert sorted(item["number"] for item in final) == sorted(numbers + created)
+    keys = [item["rank"] for item in final]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)

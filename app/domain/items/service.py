@@ -305,6 +305,16 @@ async def _maybe_rebalance(writer: Writer, key: str) -> bool:
     """Respread every rank of the project when keys have grown long (rare); True if it did."""
     if not ranking.needs_rebalance(key):
         return False
+
+    async def again() -> None:
+        """A create committed a key the respread wanted: the next attempt includes its item."""
+
+    await _with_rank_retry(writer.session, lambda: _rebalance(writer), again)
+    return True
+
+
+async def _rebalance(writer: Writer) -> None:
+    """Give every item of the project an evenly spread key, in one transaction."""
     rows = await repository.items_in_rank_order(writer.session, writer.project_id)
     keys = ranking.keys_between(None, None, len(rows))
     # Rows whose key happens to stay the same are neither written nor logged.
@@ -324,7 +334,6 @@ async def _maybe_rebalance(writer: Writer, key: str) -> bool:
             )
         )
     await writer.session.flush()
-    return True
 
 
 async def _insert(
