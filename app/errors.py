@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -199,9 +200,20 @@ async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _data_error_handler(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DBAPIError)
-    # The database refused a value (e.g. a number beyond its column's range): bad input.
+def _is_bad_value(exc: BaseException) -> bool:
+    """Whether the database (or its driver) refused a value: SQLSTATE class 22 or bind-time."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, DataError | asyncpg.exceptions.DataError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+async def _database_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    if not _is_bad_value(exc):
+        return await _unexpected_error_handler(request, exc)
+    # e.g. a number beyond its column's range: the client's input, not our failure.
     return problem_response(
         422,
         "A value is out of range or of the wrong form for this field.",
@@ -226,7 +238,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)
-    app.add_exception_handler(DataError, _data_error_handler)
+    app.add_exception_handler(DBAPIError, _database_error_handler)
     app.add_exception_handler(Exception, _unexpected_error_handler)
 
 

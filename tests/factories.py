@@ -9,9 +9,9 @@ from app.domain.items import comments
 from app.domain.items import service as items
 from app.domain.items.schemas import ItemCreate
 from app.domain.projects import service as projects
+from app.domain.projects.access import ProjectAccess, resolve_access
 from app.domain.projects.models import Role
 from app.domain.projects.schemas import MemberAdd, ProjectCreate
-from app.domain.projects.service import ProjectAccess
 from app.domain.users import repository as users_repository
 from app.domain.users import service as users
 from app.domain.users.models import User
@@ -81,13 +81,13 @@ class Factory:
         async with self.database.sessions() as session, session.begin():
             owner_user = await users_repository.get_user(session, owner.id)
             assert owner_user is not None
-            access = await projects.resolve_access(session, key, owner_user, Role.OWNER)
+            access = await resolve_access(session, key, owner_user, Role.OWNER)
             await projects.add_member(session, access, MemberAdd(user_id=user.id, role=role))
 
     async def _access(self, session: object, key: str, actor: Actor) -> ProjectAccess:
         user = await users_repository.get_user(session, actor.id)  # type: ignore[arg-type]
         assert user is not None
-        return await projects.resolve_access(session, key, user, Role.VIEWER)  # type: ignore[arg-type]
+        return await resolve_access(session, key, user, Role.VIEWER)  # type: ignore[arg-type]
 
     async def item(self, key: str, actor: Actor, **fields: object) -> int:
         """A backlog item created by `actor`; returns its number."""

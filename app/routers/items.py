@@ -20,7 +20,7 @@ from app.domain.items.schemas import (
     ItemPublic,
     ItemUpdate,
 )
-from app.domain.projects.service import ProjectAccess
+from app.domain.projects.access import ProjectAccess
 from app.domain.workflow.models import StatusCategory
 from app.errors import problem_responses
 from app.routers.deps import (

@@ -279,3 +279,17 @@ async def test_json_logs_carry_the_request_id_and_never_the_token(
     assert access and access[-1]["request_id"] == request_id
     assert access[-1]["status"] == 200
     assert all(ada.token not in json.dumps(line) for line in lines)
+
+
+async def test_ids_beyond_the_database_range_are_422_not_500(
+    client: httpx.AsyncClient, ada: Actor, factory: Factory
+) -> None:
+    await factory.project(ada, "WEB")
+    huge = 2**64
+    for url in (
+        f"/api/v1/projects/WEB/statuses/{huge}",
+        f"/api/v1/projects/WEB/members/{huge}",
+    ):
+        response = await client.get(url, headers=ada.headers)
+        assert response.status_code in (404, 422), (url, response.text)
+        assert_problem(response, response.status_code)

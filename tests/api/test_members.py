@@ -575,3 +575,27 @@ async def test_concurrent_removal_of_two_owners_keeps_one(
 
         survivor = alice if responses[0].status_code == 204 else bob
         assert await roles(client, survivor, key) == {survivor.id: "owner"}
+
+
+async def test_removing_a_member_unassigns_their_items_with_history(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    owner = await factory.user()
+    dev = await factory.user()
+    await factory.project(owner, "WEB")
+    await factory.member("WEB", owner, dev, Role.MEMBER)
+    number = await factory.item("WEB", owner, assignee_id=dev.id)
+    other = await factory.item("WEB", owner, assignee_id=owner.id)
+
+    removed = await client.delete(f"/api/v1/projects/WEB/members/{dev.id}", headers=owner.headers)
+
+    assert removed.status_code == 204
+    item = (await client.get(f"/api/v1/projects/WEB/items/{number}", headers=owner.headers)).json()
+    assert item["assignee"] is None
+    history = (
+        await client.get(f"/api/v1/projects/WEB/items/{number}/history", headers=owner.headers)
+    ).json()["data"]
+    assert history[-1]["field"] == "assignee"
+    assert (history[-1]["old_value"], history[-1]["new_value"]) == (dev.id, None)
+    kept = (await client.get(f"/api/v1/projects/WEB/items/{other}", headers=owner.headers)).json()
+    assert kept["assignee"]["id"] == owner.id

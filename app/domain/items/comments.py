@@ -7,8 +7,8 @@ from app.domain.items import repository
 from app.domain.items.models import Comment
 from app.domain.items.service import get_item
 from app.domain.pagination import PageRequest
+from app.domain.projects.access import ProjectAccess
 from app.domain.projects.models import Role
-from app.domain.projects.service import ProjectAccess
 from app.domain.versioning import bump, check_version
 from app.errors import Forbidden, NotFound
 

@@ -493,3 +493,15 @@ async def get_comment(
 async def delete_comment(session: AsyncSession, comment_id: int) -> None:
     """Delete a comment."""
     await session.execute(delete(Comment).where(col(Comment.id) == comment_id))
+
+
+async def items_assigned_to(session: AsyncSession, project_id: int, user_id: int) -> list[Item]:
+    """A user's assigned items in a project, locked in id order."""
+    stmt = (
+        select(Item)
+        .where(col(Item.project_id) == project_id, col(Item.assignee_id) == user_id)
+        .order_by(col(Item.id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.execute(stmt)).scalars().all())

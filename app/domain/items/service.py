@@ -20,9 +20,8 @@ from app.domain.items.models import (
 from app.domain.items.schemas import ItemBatch, ItemCreate, ItemFields, ItemMove, Position
 from app.domain.pagination import PageRequest
 from app.domain.projects import repository as projects_repository
-from app.domain.projects.models import EstimationScale
+from app.domain.projects.access import ProjectAccess
 from app.domain.projects.scales import scale_values
-from app.domain.projects.service import ProjectAccess
 from app.domain.versioning import bump, check_version
 from app.domain.workflow import repository as workflow_repository
 from app.domain.workflow.models import Status, StatusCategory
@@ -167,22 +166,20 @@ class Writer:
 
 
 def _points_value(scale: str, points: float | str | None, field_name: str) -> float | None:
+    """An estimate as the number the scale maps it to: by label ("M", "5") or by value."""
     if points is None:
         return None
     values = scale_values(scale)
     for value in values:
         if isinstance(points, str):
-            if scale == EstimationScale.TSHIRT and points.upper() == value.label:
+            if points.strip().upper() == value.label:
                 return value.value
-        elif not isinstance(points, bool) and float(points) == value.value:
+        elif float(points) == value.value:
             return value.value
     allowed = ", ".join(v.label for v in values)
+    shown = f"{points:g}" if isinstance(points, float | int) else repr(points)
     raise InvalidInput.for_field(
-        field_name,
-        f"{points:g} is not on the {scale} scale ({allowed})."
-        if not isinstance(points, str)
-        else f"{points!r} is not on the {scale} scale ({allowed}).",
-        "points_not_on_scale",
+        field_name, f"{shown} is not on the {scale} scale ({allowed}).", "points_not_on_scale"
     )
 
 
@@ -748,3 +745,13 @@ async def build_filter(
                 "query.sprint", "Use `backlog`, `active` or a sprint number.", "sprint"
             )
     return filters
+
+
+async def unassign_user(session: AsyncSession, access: ProjectAccess, user_id: int) -> int:
+    """Clear `user_id` as assignee of every item in the project (logged); returns how many."""
+    writer = Writer(session, access)
+    assigned = await repository.items_assigned_to(session, access.project_id, user_id)
+    for item in assigned:
+        await writer.write(item, {"assignee_id": None})
+    await session.flush()
+    return len(assigned)

@@ -1,54 +1,19 @@
 """Rules for projects, members and project access."""
 
-from dataclasses import dataclass
-
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.items import service as items
 from app.domain.pagination import PageRequest
 from app.domain.projects import repository
+from app.domain.projects.access import ProjectAccess
 from app.domain.projects.models import Project, ProjectMember, Role
 from app.domain.projects.schemas import MemberAdd, MemberUpdate, ProjectCreate, ProjectUpdate
 from app.domain.users import repository as users_repository
 from app.domain.users.models import User
 from app.domain.versioning import apply_changes, bump, check_version
 from app.domain.workflow.defaults import create_default_statuses
-from app.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
-
-
-@dataclass(frozen=True)
-class ProjectAccess:
-    """A project the caller may see, with the caller and their role in it."""
-
-    project: Project
-    user: User
-    role: Role
-
-    @property
-    def project_id(self) -> int:
-        """The project's id (always set for a stored project)."""
-        assert self.project.id is not None
-        return self.project.id
-
-
-def _not_found(key: str) -> NotFound:
-    # The same answer for unknown projects and projects the caller is not in.
-    return NotFound(f"No project with key {key!r}.")
-
-
-async def resolve_access(
-    session: AsyncSession, key: str, user: User, min_role: Role
-) -> ProjectAccess:
-    """The project and caller's role; 404 for non-members, 403 below `min_role`."""
-    assert user.id is not None
-    found = await repository.project_with_role(session, key, user.id)
-    if found is None:
-        raise _not_found(key)
-    project, role_name = found
-    role = Role(role_name)
-    if role.rank < min_role.rank:
-        raise Forbidden(f"This needs the {min_role.value} role; you are a {role.value}.")
-    return ProjectAccess(project=project, user=user, role=role)
+from app.errors import Conflict, FieldError, InvalidInput, NotFound
 
 
 async def create_project(session: AsyncSession, user: User, data: ProjectCreate) -> ProjectAccess:
@@ -194,12 +159,14 @@ async def update_member(
 async def remove_member(
     session: AsyncSession, access: ProjectAccess, user_id: int, if_match: int | None
 ) -> None:
-    """Remove a member; the last owner cannot be removed."""
+    """Remove a member (their items become unassigned); the last owner cannot be removed."""
     member, _, owners = await _member_for_change(session, access, user_id)
     check_version(member.version, if_match)
     if member.role == Role.OWNER.value:
         _ensure_another_owner(access, owners)
     await repository.delete_member(session, access.project_id, user_id)
+    # Someone who left the project no longer works on its items.
+    await items.unassign_user(session, access, user_id)
 
 
 async def list_members(

@@ -4,7 +4,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.items import service as items
 from app.domain.items.repository import count_in_status, set_done_for_status
-from app.domain.projects.service import ProjectAccess
+from app.domain.projects.access import ProjectAccess
 from app.domain.versioning import bump, check_version
 from app.domain.workflow import repository
 from app.domain.workflow.models import Status, StatusCategory

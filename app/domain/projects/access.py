@@ -1,0 +1,46 @@
+"""Who may see and change a project: membership and role, resolved in one query."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.projects import repository
+from app.domain.projects.models import Project, Role
+from app.domain.users.models import User
+from app.errors import Forbidden, NotFound
+
+
+@dataclass(frozen=True)
+class ProjectAccess:
+    """A project the caller may see, with the caller and their role in it."""
+
+    project: Project
+    user: User
+    role: Role
+
+    @property
+    def project_id(self) -> int:
+        """The project's id (always set for a stored project)."""
+        assert self.project.id is not None
+        return self.project.id
+
+
+def not_found(key: str) -> NotFound:
+    """The 404 for a project the caller may not see."""
+    # The same answer for unknown projects and projects the caller is not in.
+    return NotFound(f"No project with key {key!r}.")
+
+
+async def resolve_access(
+    session: AsyncSession, key: str, user: User, min_role: Role
+) -> ProjectAccess:
+    """The project and caller's role; 404 for non-members, 403 below `min_role`."""
+    assert user.id is not None
+    found = await repository.project_with_role(session, key, user.id)
+    if found is None:
+        raise not_found(key)
+    project, role_name = found
+    role = Role(role_name)
+    if role.rank < min_role.rank:
+        raise Forbidden(f"This needs the {min_role.value} role; you are a {role.value}.")
+    return ProjectAccess(project=project, user=user, role=role)
