@@ -62,6 +62,18 @@ async def create_status(session: AsyncSession, access: ProjectAccess, data: Stat
     return status
 
 
+async def _locked_workflow(
+    session: AsyncSession, access: ProjectAccess, status_id: int, if_match: int | None
+) -> tuple[list[Status], Status]:
+    """All statuses of the project, locked, and the one asked for (404, 412 as due)."""
+    statuses = await repository.list_statuses(session, access.project_id, for_update=True)
+    status = next((s for s in statuses if s.id == status_id), None)
+    if status is None:
+        raise NotFound(f"No status {status_id} in {access.project.key}.")
+    check_version(status.version, if_match)
+    return statuses, status
+
+
 async def update_status(
     session: AsyncSession,
     access: ProjectAccess,
@@ -70,11 +82,7 @@ async def update_status(
     if_match: int | None,
 ) -> Status:
     """Rename, recategorise, re-limit or move a status."""
-    statuses = await repository.list_statuses(session, access.project_id, for_update=True)
-    status = next((s for s in statuses if s.id == status_id), None)
-    if status is None:
-        raise NotFound(f"No status {status_id} in {access.project.key}.")
-    check_version(status.version, if_match)
+    statuses, status = await _locked_workflow(session, access, status_id, if_match)
     changes = data.model_dump(exclude_unset=True)
     for name in ("name", "category", "position"):
         if name in changes and changes[name] is None:
@@ -113,11 +121,7 @@ async def delete_status(
     if_match: int | None,
 ) -> None:
     """Delete a status; items still in it need `move_items_to` (another status id)."""
-    statuses = await repository.list_statuses(session, access.project_id, for_update=True)
-    status = next((s for s in statuses if s.id == status_id), None)
-    if status is None:
-        raise NotFound(f"No status {status_id} in {access.project.key}.")
-    check_version(status.version, if_match)
+    statuses, status = await _locked_workflow(session, access, status_id, if_match)
     if len(statuses) == 1:
         raise Conflict("A project needs at least one status.")
     in_use = await count_in_status(session, access.project_id, status_id)
