@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test lint format migrate openapi demo bench clean
+.PHONY: install serve test lint format migrate openapi bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Timebox needs Python 3.11+"'
@@ -36,6 +36,9 @@ migrate: $(STAMP)  ## Upgrade the database schema.
 
 openapi: $(STAMP)  ## Regenerate the committed openapi.json.
 	$(BIN)/timebox openapi --output openapi.json
+
+bench: $(STAMP)  ## Run the backlog load benchmark (see bench/README.md).
+	$(BIN)/python -m bench.backlog
 
 clean:  ## Remove the virtualenv and caches (keeps .timebox data).
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -210,7 +210,28 @@ def _is_bad_value(exc: BaseException) -> bool:
     return False
 
 
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    """Whether PostgreSQL aborted the transaction to break a conflict with another one."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if getattr(seen, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 async def _database_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    if _is_retryable(exc):
+        logger.warning("transaction conflict on %s %s: %s", request.method, request.url.path, exc)
+        return problem_response(
+            409,
+            "A concurrent change conflicted with this one; nothing was written. Retry.",
+            slug="concurrent-change",
+            instance=request.url.path,
+        )
     if not _is_bad_value(exc):
         return await _unexpected_error_handler(request, exc)
     # e.g. a number beyond its column's range: the client's input, not our failure.

@@ -17,6 +17,7 @@ logger = logging.getLogger("timebox.idempotency")
 HEADER = b"idempotency-key"
 REPLAYED_HEADER = "idempotency-replayed"
 MAX_KEY_LENGTH = 255
+_PATH_COLUMN_LENGTH = 2048
 # Responses of these carry a secret (a bearer token) that must never be stored.
 SECRET_BEARING_PATHS = frozenset({"/api/v1/auth/token", "/api/v1/me/tokens"})
 # Response headers worth replaying; per-request ones (request id, date) are not.
@@ -51,21 +52,27 @@ class IdempotencyMiddleware:
                 scope, receive, send, 400, f"Idempotency-Key must be 1–{MAX_KEY_LENGTH} characters."
             )
             return
+        database = self.database.get()
+        caller = await self._caller(database, scope)
+        if caller is None:
+            # Only signed-in callers get stored responses: nobody else can fill the table, and
+            # a replay never outlives the token that earned it.
+            await self.app(scope, receive, send)
+            return
         body: bytes | None = await _read_body(receive)
         assert body is not None
-        database = self.database.get()
         request_hash = request_fingerprint(scope, body)
-        caller = await self._caller(database, scope)
+        path = scope["path"][:_PATH_COLUMN_LENGTH]
 
         async with database.sessions() as session, session.begin():
             claimed = await repository.claim(
-                session, caller, key, scope["method"], scope["path"], request_hash
+                session, caller, key, scope["method"], path, request_hash
             )
             record = None if claimed else await repository.find(session, caller, key)
             if record is not None and utcnow() - record.created_at > self.ttl:
                 await repository.release(session, caller, key)
                 claimed = await repository.claim(
-                    session, caller, key, scope["method"], scope["path"], request_hash
+                    session, caller, key, scope["method"], path, request_hash
                 )
                 record = None
         if not claimed:
@@ -120,23 +127,23 @@ class IdempotencyMiddleware:
             await self.app(scope, replay_receive, capture_send)
         finally:
             async with database.sessions() as session, session.begin():
-                if status < 500:
+                # Only successes are replayed; after an error the client may simply retry.
+                if 200 <= status < 300:
                     await repository.complete(
                         session, caller, key, status, headers, b"".join(chunks)
                     )
                 else:
                     await repository.release(session, caller, key)
 
-    async def _caller(self, database: Database, scope: Scope) -> str:
-        """Keys are per user; requests without a known token share an anonymous scope."""
+    async def _caller(self, database: Database, scope: Scope) -> str | None:
+        """The scope of a caller's keys (`user:<id>`), or None without a live token."""
         authorization = _header(scope, b"authorization") or ""
         scheme, _, token = authorization.partition(" ")
-        if scheme.lower() == "bearer" and token:
-            async with database.sessions() as session:
-                user_id = await users_repository.user_id_for_token(session, hash_token(token))
-            if user_id is not None:
-                return f"user:{user_id}"
-        return "anonymous"
+        if scheme.lower() != "bearer" or not token:
+            return None
+        async with database.sessions() as session:
+            found = await users_repository.user_for_token(session, hash_token(token), utcnow())
+        return f"user:{found[0].id}" if found else None
 
 
 class DatabaseRef:

@@ -15,7 +15,11 @@ def id_field() -> Any:
 
 
 def fk_field(
-    target: str, *, nullable: bool = False, ondelete: str = "CASCADE", primary_key: bool = False
+    target: str,
+    *,
+    nullable: bool = False,
+    ondelete: str | None = "CASCADE",
+    primary_key: bool = False,
 ) -> Any:
     """A bigint foreign key."""
     return Field(

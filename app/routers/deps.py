@@ -1,5 +1,6 @@
 """Shared dependencies: session, current user, project access, pagination and ETags."""
 
+import re
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request, Response
@@ -112,6 +113,9 @@ def set_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = f'"{version}"'
 
 
+_VERSION = re.compile(r"[0-9]{1,18}")
+
+
 def if_match_version(
     if_match: Annotated[
         str | None,
@@ -123,7 +127,7 @@ def if_match_version(
         return None
     # Accept strong or weak tags and lists; the first tag wins, since a resource has one version.
     first = if_match.split(",")[0].strip().removeprefix("W/").strip('"')
-    if not first.isdigit():
+    if not _VERSION.fullmatch(first):
         raise PreconditionFailed(f"If-Match {if_match!r} matches no version of this resource.")
     return int(first)
 

@@ -79,7 +79,7 @@ def upgrade() -> None:
     sa.CheckConstraint('priority BETWEEN 1 AND 5', name=op.f('ck_items_priority_valid')),
     sa.ForeignKeyConstraint(['assignee_id'], ['users.id'], name=op.f('fk_items_assignee_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_items_created_by_users'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['parent_id'], ['items.id'], name=op.f('fk_items_parent_id_items'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['parent_id'], ['items.id'], name=op.f('fk_items_parent_id_items')),
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_items_project_id_projects'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['status_id'], ['statuses.id'], name=op.f('fk_items_status_id_statuses'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_items')),

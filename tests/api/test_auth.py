@@ -445,3 +445,14 @@ async def test_bearer_scheme_is_case_insensitive(
     response = await client.get(ME, headers={"Authorization": f"bearer {user.token}"})
     assert response.status_code == 200, response.text
     assert response.json()["id"] == user.id
+
+
+async def test_passwords_keep_their_spaces(client: httpx.AsyncClient, database: Database) -> None:
+    password = "  spaced out pass  "
+    registered = await client.post(
+        "/api/v1/auth/register",
+        json={"email": "space@example.com", "display_name": "S", "password": password},
+    )
+    assert registered.status_code == 201
+    assert (await login(client, "space@example.com", password)).status_code == 200
+    assert_unauthorized(await login(client, "space@example.com", password.strip()))

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from app.db import Database
 from app.domain.idempotency import repository as idempotency_repository
+from app.domain.idempotency.models import IdempotencyRecord
 from app.domain.projects.models import Project
 from app.idempotency import request_fingerprint
 from app.main import create_app
@@ -172,17 +173,41 @@ async def test_keys_are_per_user(client: httpx.AsyncClient, factory: Factory) ->
         assert response.json()["key"] == key
 
 
-async def test_client_errors_are_replayed_too(
-    client: httpx.AsyncClient, ada: Actor, factory: Factory
+async def test_errors_are_not_stored_so_a_retry_runs_again(
+    client: httpx.AsyncClient, ada: Actor, factory: Factory, database: Database
 ) -> None:
     await factory.project(ada, "WEB")
     headers = {**ada.headers, "Idempotency-Key": "dup"}
     payload = {"key": "WEB", "name": "Again"}
     first = await client.post("/api/v1/projects", json=payload, headers=headers)
-    second = await client.post("/api/v1/projects", json=payload, headers=headers)
     assert_problem(first, 409)
-    assert second.status_code == 409
-    assert second.headers["idempotency-replayed"] == "true"
+    # Once the conflict is gone, the same key and body succeed instead of replaying the 409.
+    await client.delete("/api/v1/projects/WEB?confirm=WEB", headers=ada.headers)
+    second = await client.post("/api/v1/projects", json=payload, headers=headers)
+    assert second.status_code == 201, second.text
+    assert "idempotency-replayed" not in second.headers
+    assert await project_count(database) == 1
+
+
+async def test_anonymous_and_expired_callers_get_no_stored_responses(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    payload = {"email": "new@example.com", "display_name": "New", "password": "long enough pw"}
+    headers = {"Idempotency-Key": "anon"}
+    first = await client.post("/api/v1/auth/register", json=payload, headers=headers)
+    second = await client.post("/api/v1/auth/register", json=payload, headers=headers)
+    assert first.status_code == 201
+    assert second.status_code == 409  # ran again: nothing was stored for an anonymous caller
+    async with database.sessions() as session:
+        stored = await session.execute(select(func.count()).select_from(IdempotencyRecord))
+        assert stored.scalar_one() == 0
+
+
+async def test_overlong_paths_do_not_break_the_store(client: httpx.AsyncClient, ada: Actor) -> None:
+    response = await client.post(
+        "/api/v1/" + "x" * 3000, json={}, headers={**ada.headers, "Idempotency-Key": "long"}
+    )
+    assert_problem(response, 404)
 
 
 async def test_a_key_still_in_progress_is_409(

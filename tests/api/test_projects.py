@@ -667,3 +667,27 @@ async def test_delete_honours_if_match(client: httpx.AsyncClient, factory: Facto
     )
     assert current.status_code == 204, current.text
     assert await list_keys(client, owner) == []
+
+
+async def test_changing_the_scale_is_refused_while_estimates_would_fall_off_it(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    owner = await factory.user()
+    await factory.project(owner, "WEB")
+    number = await factory.item("WEB", owner, points=40)
+    refused = await client.patch(
+        "/api/v1/projects/WEB", json={"estimation_scale": "tshirt"}, headers=owner.headers
+    )
+    assert_problem(refused, 409, "body.estimation_scale")
+    assert (await client.get("/api/v1/projects/WEB", headers=owner.headers)).json()[
+        "estimation_scale"
+    ] == "fibonacci"
+    await client.patch(
+        f"/api/v1/projects/WEB/items/{number}", json={"points": 8}, headers=owner.headers
+    )
+    allowed = await client.patch(
+        "/api/v1/projects/WEB", json={"estimation_scale": "tshirt"}, headers=owner.headers
+    )
+    assert allowed.status_code == 200, allowed.text
+    item = (await client.get(f"/api/v1/projects/WEB/items/{number}", headers=owner.headers)).json()
+    assert (item["points"], item["points_label"]) == (8, "XL")

@@ -91,7 +91,8 @@ class Item(SQLModel, table=True):
         sa_column=Column(ARRAY(String(50)), nullable=False, server_default="{}"),
     )
     assignee_id: int | None = fk_field("users.id", nullable=True, ondelete="SET NULL")
-    parent_id: int | None = fk_field("items.id", nullable=True, ondelete="SET NULL")
+    # No ON DELETE action: children are detached through the event-logging write path first.
+    parent_id: int | None = fk_field("items.id", nullable=True, ondelete=None)
     status_id: int = fk_field("statuses.id", ondelete="RESTRICT")
     external_id: str | None = Field(default=None, sa_type=String(255))
     rank: str = Field(sa_column=Column(String(255, collation="C"), nullable=False))

@@ -211,15 +211,17 @@ async def get_item(
 
 
 async def get_items_by_numbers(
-    session: AsyncSession, project_id: int, numbers: Sequence[int]
+    session: AsyncSession, project_id: int, numbers: Sequence[int], *, share_lock: bool = False
 ) -> dict[int, Item]:
-    """Items by number."""
+    """Items by number; `share_lock` keeps them from changing or vanishing until commit."""
     numbers = [number for number in numbers if number in NUMBER_RANGE]
     if not numbers:
         return {}
     stmt = select(Item).where(
         col(Item.project_id) == project_id, col(Item.number).in_(list(numbers))
     )
+    if share_lock:
+        stmt = stmt.with_for_update(read=True).execution_options(populate_existing=True)
     return {item.number: item for item in (await session.execute(stmt)).scalars().all()}
 
 
@@ -505,3 +507,19 @@ async def items_assigned_to(session: AsyncSession, project_id: int, user_id: int
         .execution_options(populate_existing=True)
     )
     return list((await session.execute(stmt)).scalars().all())
+
+
+async def count_estimates_off(
+    session: AsyncSession, project_id: int, allowed: Sequence[float]
+) -> int:
+    """How many items carry an estimate that is not one of `allowed`."""
+    stmt = (
+        select(func.count())
+        .select_from(Item)
+        .where(
+            col(Item.project_id) == project_id,
+            col(Item.points).is_not(None),
+            col(Item.points).not_in(list(allowed)),
+        )
+    )
+    return int((await session.execute(stmt)).scalar_one())

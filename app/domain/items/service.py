@@ -262,7 +262,10 @@ async def _parent_id(
     if number is None:
         return None
     name = f"{prefix}.parent"
-    parents = await repository.get_items_by_numbers(writer.session, writer.project_id, [number])
+    # Share-locked: a concurrent type change, delete or re-parenting of the epic waits for us.
+    parents = await repository.get_items_by_numbers(
+        writer.session, writer.project_id, [number], share_lock=True
+    )
     parent = parents.get(number)
     if parent is None:
         raise InvalidInput.for_field(name, f"No item {number} in this project.", "unknown")
@@ -676,6 +679,11 @@ async def board(
     return BoardData(statuses=statuses, rows=rows)
 
 
+def _is_small_number(text: str) -> bool:
+    """ASCII digits short enough to parse cheaply (Python refuses ints of 4,300+ digits)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 SPRINT_BACKLOG = "backlog"
 SPRINT_ACTIVE = "active"
 
@@ -711,7 +719,7 @@ async def build_filter(
             filters.assignee_ids.append(access.user.id)
         elif value == "none":
             filters.unassigned = True
-        elif value.isascii() and value.isdigit() and int(value) in _ID_RANGE:
+        elif _is_small_number(value) and int(value) in _ID_RANGE:
             filters.assignee_ids.append(int(value))
         else:
             raise InvalidInput.for_field(
@@ -720,7 +728,7 @@ async def build_filter(
     if parent is not None:
         if parent == "none":
             filters.no_parent = True
-        elif parent.isascii() and parent.isdigit():
+        elif _is_small_number(parent):
             epics = await repository.get_items_by_numbers(session, access.project_id, [int(parent)])
             epic = epics.get(int(parent))
             if epic is None:
@@ -736,7 +744,7 @@ async def build_filter(
             pass
         elif sprint == SPRINT_ACTIVE:
             filters.nothing = True
-        elif sprint.isascii() and sprint.isdigit():
+        elif _is_small_number(sprint):
             raise InvalidInput.for_field(
                 "query.sprint", f"No sprint {sprint} in {access.project.key}.", "unknown"
             )

@@ -3,11 +3,13 @@
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.items import repository as items_repository
 from app.domain.items import service as items
 from app.domain.pagination import PageRequest
 from app.domain.projects import repository
 from app.domain.projects.access import ProjectAccess
 from app.domain.projects.models import Project, ProjectMember, Role
+from app.domain.projects.scales import scale_values
 from app.domain.projects.schemas import MemberAdd, MemberUpdate, ProjectCreate, ProjectUpdate
 from app.domain.users import repository as users_repository
 from app.domain.users.models import User
@@ -73,6 +75,22 @@ async def update_project(
         changes["working_days"] = [str(day) for day in changes["working_days"]]
     if changes.get("estimation_scale") is not None:
         changes["estimation_scale"] = str(changes["estimation_scale"])
+    new_scale = changes.get("estimation_scale")
+    if new_scale is not None and new_scale != project.estimation_scale:
+        allowed = [value.value for value in scale_values(new_scale)]
+        off_scale = await items_repository.count_estimates_off(session, access.project_id, allowed)
+        if off_scale:
+            raise Conflict(
+                f"{off_scale} item(s) have estimates that are not on the {new_scale} scale; "
+                "re-estimate them first.",
+                errors=[
+                    FieldError(
+                        field="body.estimation_scale",
+                        message=f"{off_scale} estimate(s) off the new scale",
+                        type="estimates_off_scale",
+                    )
+                ],
+            )
     apply_changes(project, changes)
     await session.flush()
     return project

@@ -72,12 +72,6 @@ async def user_for_token(
     return (row[0], row[1]) if row else None
 
 
-async def user_id_for_token(session: AsyncSession, token_hash: str) -> int | None:
-    """The owner of a token hash, whatever its state (used to scope idempotency keys)."""
-    stmt = select(col(ApiToken.user_id)).where(col(ApiToken.token_hash) == token_hash)
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
 _PENDING_TOUCH = "timebox.pending_token_touch"
 
 

@@ -1,8 +1,9 @@
 """API shapes for users, login and tokens."""
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from app.domain.pagination import Page
 
@@ -11,12 +12,16 @@ class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+# Passwords are taken exactly as typed: the login form does not strip them either.
+Password = Annotated[str, StringConstraints(strip_whitespace=False, min_length=8, max_length=256)]
+
+
 class UserRegister(_Input):
     """A new account."""
 
     email: EmailStr = Field(max_length=320)
     display_name: str = Field(min_length=1, max_length=120)
-    password: str = Field(min_length=8, max_length=256)
+    password: Password
 
 
 class UserCreate(UserRegister):
@@ -37,8 +42,10 @@ class MeUpdate(_Input):
     """Changes to your own account; a new password needs the current one."""
 
     display_name: str | None = Field(default=None, min_length=1, max_length=120)
-    password: str | None = Field(default=None, min_length=8, max_length=256)
-    current_password: str | None = Field(default=None, max_length=256)
+    password: Password | None = None
+    current_password: Annotated[str, StringConstraints(strip_whitespace=False)] | None = Field(
+        default=None, max_length=256
+    )
 
 
 class UserPublic(BaseModel):

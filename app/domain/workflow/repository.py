@@ -54,5 +54,6 @@ async def lock_status(session: AsyncSession, status_id: int, *, exclusive: bool 
     False when the status no longer exists (a deletion committed while this waited).
     """
     stmt = select(col(Status.id)).where(col(Status.id) == status_id)
-    stmt = stmt.with_for_update() if exclusive else stmt.with_for_update(key_share=True)
+    # FOR KEY SHARE only blocks the row's deletion, so writers into one column do not queue.
+    stmt = stmt.with_for_update() if exclusive else stmt.with_for_update(read=True, key_share=True)
     return (await session.execute(stmt)).scalar_one_or_none() is not None
