@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.domain.items import service as items
-from app.domain.items.schemas import Board, BoardColumn, StatusRef
-from app.domain.workflow.models import StatusCategory
+from app.domain.items.presenter import board_public
+from app.domain.items.schemas import Board
 from app.errors import problem_responses
 from app.routers.deps import API_PREFIX, SessionDep, ViewerAccess
 from app.routers.items import shape
@@ -26,35 +26,6 @@ async def get_board(
         str, Query(description="`backlog` (items in no sprint), `active`, or a sprint number.")
     ] = items.SPRINT_BACKLOG,
 ) -> Board:
-    """Columns in workflow order with their items in rank order, counts, points and WIP flags.
-
-    Epics are not on the board (they do not go into sprints). Two queries, whatever the size.
-    """
-    filters = await items.build_filter(session, access, sprint=sprint)
-    filters.exclude_epics = True
-    data = await items.board(session, access, filters)
-    public = await shape(session, access, data.rows)
-    columns = []
-    for status in data.statuses:
-        assert status.id is not None
-        cards = [item for item in public if item.status.id == status.id]
-        count = len(cards)
-        columns.append(
-            BoardColumn(
-                status=StatusRef(
-                    id=status.id, name=status.name, category=StatusCategory(status.category)
-                ),
-                position=status.position,
-                wip_limit=status.wip_limit,
-                over_wip_limit=status.wip_limit is not None and count > status.wip_limit,
-                count=count,
-                points=sum(card.points or 0.0 for card in cards),
-                items=cards,
-            )
-        )
-    return Board(
-        scope=sprint,
-        columns=columns,
-        count=len(public),
-        points=sum(card.points or 0.0 for card in public),
-    )
+    """Columns in order with items by rank, counts, points and WIP flags; epics are left out."""
+    data = await items.board(session, access, sprint)
+    return board_public(sprint, data.statuses, await shape(session, access, data.rows))

@@ -2,10 +2,17 @@
 
 from app.domain.items.models import PRIORITY_NAMES, ItemType, Priority
 from app.domain.items.repository import ItemRow
-from app.domain.items.schemas import EpicProgress, ItemPublic, StatusRef, UserRef
+from app.domain.items.schemas import (
+    Board,
+    BoardColumn,
+    EpicProgress,
+    ItemPublic,
+    StatusRef,
+    UserRef,
+)
 from app.domain.projects.models import Project
 from app.domain.projects.scales import scale_values
-from app.domain.workflow.models import StatusCategory
+from app.domain.workflow.models import Status, StatusCategory
 
 
 def points_label(project: Project, points: float | None) -> str | None:
@@ -55,4 +62,31 @@ def item_public(
         created_at=item.created_at,
         updated_at=item.updated_at,
         version=item.version,
+    )
+
+
+def board_public(scope: str, statuses: list[Status], cards: list[ItemPublic]) -> Board:
+    """Group a board's items into its columns, with counts, points and WIP flags."""
+    columns = []
+    for status in statuses:
+        assert status.id is not None
+        in_column = [card for card in cards if card.status.id == status.id]
+        columns.append(
+            BoardColumn(
+                status=StatusRef(
+                    id=status.id, name=status.name, category=StatusCategory(status.category)
+                ),
+                position=status.position,
+                wip_limit=status.wip_limit,
+                over_wip_limit=status.wip_limit is not None and len(in_column) > status.wip_limit,
+                count=len(in_column),
+                points=sum(card.points or 0.0 for card in in_column),
+                items=in_column,
+            )
+        )
+    return Board(
+        scope=scope,
+        columns=columns,
+        count=len(cards),
+        points=sum(card.points or 0.0 for card in cards),
     )

@@ -7,13 +7,13 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
     field_validator,
     model_validator,
 )
 
+from app.domain.inputs import InputModel
 from app.domain.items.models import ItemType
 from app.domain.pagination import Page
 from app.domain.workflow.models import StatusCategory
@@ -38,10 +38,6 @@ Markdown = Annotated[
 ]
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
 def _clean_labels(labels: list[str] | None) -> list[str] | None:
     if labels is None:
         return None
@@ -59,7 +55,7 @@ def _clean_labels(labels: list[str] | None) -> list[str] | None:
     return cleaned
 
 
-class ItemFields(_Input):
+class ItemFields(InputModel):
     """Fields shared by create and update."""
 
     type: ItemType | None = None
@@ -109,7 +105,7 @@ class ItemUpdate(ItemFields):
     """Changes to an item (only the fields sent change; null clears where allowed)."""
 
 
-class ItemMove(_Input):
+class ItemMove(InputModel):
     """Exactly one of: before/after another item (by number), top, or bottom."""
 
     before: int | None = None
@@ -135,7 +131,7 @@ class BatchUpsert(StrEnum):
     EXTERNAL_ID = "external_id"
 
 
-class ItemBatch(_Input):
+class ItemBatch(InputModel):
     """Up to 500 items created (or, with upsert, updated) in one atomic call."""
 
     items: list[ItemCreate] = Field(min_length=1, max_length=500)
@@ -220,7 +216,7 @@ class ItemEventPage(Page[ItemEventPublic]):
     """A page of an item's history, oldest first."""
 
 
-class CommentCreate(_Input):
+class CommentCreate(InputModel):
     """A new comment (markdown, kept exactly as sent)."""
 
     body: Markdown = Field(min_length=1)

@@ -670,10 +670,10 @@ class BoardData:
     rows: list[repository.ItemRow]
 
 
-async def board(
-    session: AsyncSession, access: ProjectAccess, filters: repository.ItemFilter
-) -> BoardData:
-    """Statuses and the items in scope, in two queries whatever the board's size."""
+async def board(session: AsyncSession, access: ProjectAccess, sprint: str) -> BoardData:
+    """Statuses and the items of a sprint scope (epics never), in two queries whatever the size."""
+    filters = await build_filter(session, access, sprint=sprint)
+    filters.exclude_epics = True
     statuses = await workflow_repository.list_statuses(session, access.project_id)
     rows = await repository.board_items(session, access.project_id, filters)
     return BoardData(statuses=statuses, rows=rows)

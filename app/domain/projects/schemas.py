@@ -10,13 +10,13 @@ from zoneinfo import available_timezones
 from pydantic import (
     AfterValidator,
     BaseModel,
-    ConfigDict,
     EmailStr,
     Field,
     field_validator,
     model_validator,
 )
 
+from app.domain.inputs import InputModel
 from app.domain.pagination import Page
 from app.domain.projects.models import EstimationScale, Role
 
@@ -65,11 +65,7 @@ TimeZoneName = Annotated[str, Field(max_length=64), AfterValidator(_valid_time_z
 WorkingDays = Annotated[list[Weekday], AfterValidator(_valid_working_days)]
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class ProjectCreate(_Input):
+class ProjectCreate(InputModel):
     """A new project; the caller becomes its owner."""
 
     key: str = Field(
@@ -88,7 +84,7 @@ class ProjectCreate(_Input):
     )
 
 
-class ProjectUpdate(_Input):
+class ProjectUpdate(InputModel):
     """Changes to a project's settings; the key cannot change."""
 
     key: str | None = Field(default=None, description="Immutable: any change is rejected.")
@@ -138,7 +134,7 @@ class ProjectPage(Page[ProjectPublic]):
     """A page of projects."""
 
 
-class MemberAdd(_Input):
+class MemberAdd(InputModel):
     """Add a user to the project by id or by email (exactly one)."""
 
     user_id: int | None = None
@@ -152,7 +148,7 @@ class MemberAdd(_Input):
         return self
 
 
-class MemberUpdate(_Input):
+class MemberUpdate(InputModel):
     """Change a member's role."""
 
     role: Role

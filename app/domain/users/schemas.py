@@ -5,18 +5,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from app.domain.inputs import InputModel
 from app.domain.pagination import Page
-
-
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
 
 # Passwords are taken exactly as typed: the login form does not strip them either.
 Password = Annotated[str, StringConstraints(strip_whitespace=False, min_length=8, max_length=256)]
 
 
-class UserRegister(_Input):
+class UserRegister(InputModel):
     """A new account."""
 
     email: EmailStr = Field(max_length=320)
@@ -30,7 +26,7 @@ class UserCreate(UserRegister):
     is_admin: bool = False
 
 
-class UserUpdate(_Input):
+class UserUpdate(InputModel):
     """Admin changes to an account; `is_active: false` deactivates it and its tokens."""
 
     display_name: str | None = Field(default=None, min_length=1, max_length=120)
@@ -38,7 +34,7 @@ class UserUpdate(_Input):
     is_active: bool | None = None
 
 
-class MeUpdate(_Input):
+class MeUpdate(InputModel):
     """Changes to your own account; a new password needs the current one."""
 
     display_name: str | None = Field(default=None, min_length=1, max_length=120)
@@ -75,7 +71,7 @@ class LoginToken(BaseModel):
     expires_at: datetime
 
 
-class PersonalTokenCreate(_Input):
+class PersonalTokenCreate(InputModel):
     """A named personal access token for scripts."""
 
     name: str = Field(min_length=1, max_length=100)

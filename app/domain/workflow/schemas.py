@@ -2,14 +2,11 @@
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.domain.inputs import InputModel
 from app.domain.workflow.models import StatusCategory
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class StatusCreate(_Input):
+class StatusCreate(InputModel):
     """A new workflow status; without `position` it goes last."""
 
     name: str = Field(min_length=1, max_length=60)
@@ -18,7 +15,7 @@ class StatusCreate(_Input):
     position: int | None = Field(default=None, ge=0, description="0-based column position.")
 
 
-class StatusUpdate(_Input):
+class StatusUpdate(InputModel):
     """Rename, recategorise, move or (un)limit a status."""
 
     name: str | None = Field(default=None, min_length=1, max_length=60)
