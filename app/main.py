@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 from app import __version__
 from app.db import Database, utcnow
 from app.domain.idempotency import repository as idempotency_repository
+from app.domain.users import repository as users_repository
 from app.errors import install_error_handlers
 from app.idempotency import DatabaseRef, IdempotencyMiddleware
 from app.middleware import BodySizeLimitMiddleware, UnhandledErrorMiddleware
@@ -43,14 +44,15 @@ def operation_id(route: APIRoute) -> str:
     return f"{route.tags[0]}_{route.name}" if route.tags else route.name
 
 
-async def _purge_idempotency_records(database: Database, ttl: timedelta) -> None:
-    """Forget stored Idempotency-Key responses once they are older than the TTL."""
+async def _purge_expired(database: Database, ttl: timedelta) -> None:
+    """Hourly: forget stored Idempotency-Key responses past their TTL, and dead login tokens."""
     while True:
         try:
             async with database.sessions() as session, session.begin():
                 await idempotency_repository.purge_older_than(session, utcnow() - ttl)
+                await users_repository.purge_dead_login_tokens(session, utcnow() - ttl)
         except Exception:
-            logger.exception("purging idempotency records failed")
+            logger.exception("purging expired records failed")
         await asyncio.sleep(_PURGE_INTERVAL_SECONDS)
 
 
@@ -67,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database_ref.database = database
         app.state.database = database
         metrics.watch_pool(database.engine.pool)
-        purger = asyncio.create_task(_purge_idempotency_records(database, idempotency_ttl))
+        purger = asyncio.create_task(_purge_expired(database, idempotency_ttl))
         try:
             yield
         finally:

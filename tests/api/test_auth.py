@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlmodel import col
 
-from app.db import Database
+from app.db import Database, utcnow
+from app.domain.users import repository as users_repository
 from app.domain.users.models import ApiToken, User
 from app.domain.users.security import hash_token
 from app.main import create_app
@@ -456,3 +457,27 @@ async def test_passwords_keep_their_spaces(client: httpx.AsyncClient, database: 
     assert registered.status_code == 201
     assert (await login(client, "space@example.com", password)).status_code == 200
     assert_unauthorized(await login(client, "space@example.com", password.strip()))
+
+
+async def test_dead_login_tokens_are_purged_and_live_ones_kept(
+    client: httpx.AsyncClient, factory: Factory, database: Database
+) -> None:
+    actor = await factory.user()
+    dead = (await login(client, actor.email)).json()["access_token"]
+    live = (await login(client, actor.email)).json()["access_token"]
+    async with database.sessions() as session, session.begin():
+        await session.execute(
+            update(ApiToken)
+            .where(col(ApiToken.token_hash) == hash_token(dead))
+            .values(expires_at=utcnow() - timedelta(days=3))
+        )
+    async with database.sessions() as session, session.begin():
+        purged = await users_repository.purge_dead_login_tokens(
+            session, utcnow() - timedelta(days=1)
+        )
+    assert purged == 1
+    async with database.sessions() as session:
+        hashes = set((await session.execute(select(ApiToken.token_hash))).scalars())
+    assert hash_token(dead) not in hashes
+    assert hash_token(live) in hashes
+    assert hash_token(actor.token) in hashes  # personal access tokens are never purged

@@ -23,7 +23,7 @@ async def _comment(
     session: AsyncSession, access: ProjectAccess, number: int, comment_id: int
 ) -> tuple[Comment, str | None]:
     found = await repository.get_comment(
-        session, await _item_id(session, access, number), comment_id
+        session, access.project_id, await _item_id(session, access, number), comment_id
     )
     if found is None:
         raise NotFound(f"No comment {comment_id} on {access.project.key}-{number}.")
@@ -34,7 +34,9 @@ async def list_comments(
     session: AsyncSession, access: ProjectAccess, number: int, page: PageRequest
 ) -> tuple[list[tuple[Comment, str | None]], str | None]:
     """An item's comments, oldest first."""
-    return await repository.list_comments(session, await _item_id(session, access, number), page)
+    return await repository.list_comments(
+        session, access.project_id, await _item_id(session, access, number), page
+    )
 
 
 async def add_comment(
@@ -82,4 +84,4 @@ async def delete_comment(
         raise Forbidden("Only the author or a project owner may delete a comment.")
     check_version(comment.version, if_match)
     assert comment.id is not None
-    await repository.delete_comment(session, comment.id)
+    await repository.delete_comment(session, access.project_id, comment.id)

@@ -466,35 +466,41 @@ async def list_events(
 
 
 async def list_comments(
-    session: AsyncSession, item_id: int, page: PageRequest
+    session: AsyncSession, project_id: int, item_id: int, page: PageRequest
 ) -> tuple[list[tuple[Comment, str | None]], str | None]:
     """An item's comments with their authors' names, oldest first."""
     stmt = (
         select(Comment, col(User.display_name))
         .outerjoin(User, col(User.id) == col(Comment.author_id))
-        .where(col(Comment.item_id) == item_id)
+        .where(col(Comment.project_id) == project_id, col(Comment.item_id) == item_id)
     )
     rows, cursor = await fetch_page(session, stmt, [col(Comment.id)], page, lambda row: [row[0].id])
     return [(row[0], row[1]) for row in rows], cursor
 
 
 async def get_comment(
-    session: AsyncSession, item_id: int, comment_id: int
+    session: AsyncSession, project_id: int, item_id: int, comment_id: int
 ) -> tuple[Comment, str | None] | None:
     """One comment of an item, locked, with its author's name."""
     stmt = (
         select(Comment, col(User.display_name))
         .outerjoin(User, col(User.id) == col(Comment.author_id))
-        .where(col(Comment.item_id) == item_id, col(Comment.id) == comment_id)
+        .where(
+            col(Comment.project_id) == project_id,
+            col(Comment.item_id) == item_id,
+            col(Comment.id) == comment_id,
+        )
         .with_for_update(of=Comment)
     )
     row = (await session.execute(stmt)).one_or_none()
     return (row[0], row[1]) if row else None
 
 
-async def delete_comment(session: AsyncSession, comment_id: int) -> None:
+async def delete_comment(session: AsyncSession, project_id: int, comment_id: int) -> None:
     """Delete a comment."""
-    await session.execute(delete(Comment).where(col(Comment.id) == comment_id))
+    await session.execute(
+        delete(Comment).where(col(Comment.project_id) == project_id, col(Comment.id) == comment_id)
+    )
 
 
 async def items_assigned_to(session: AsyncSession, project_id: int, user_id: int) -> list[Item]:

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, func, select, text, update
+from sqlalchemy import delete, event, exists, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -20,9 +20,20 @@ async def lock_first_user_check(session: AsyncSession) -> None:
     await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _FIRST_USER_LOCK})
 
 
-async def count_users(session: AsyncSession) -> int:
-    """How many accounts exist."""
-    return int((await session.execute(select(func.count()).select_from(User))).scalar_one())
+async def any_user(session: AsyncSession) -> bool:
+    """Whether any account exists."""
+    return bool((await session.execute(select(exists().select_from(User)))).scalar_one())
+
+
+async def purge_dead_login_tokens(session: AsyncSession, cutoff: datetime) -> int:
+    """Delete login tokens that expired or were revoked before `cutoff`; returns how many."""
+    result = await session.execute(
+        delete(ApiToken).where(
+            col(ApiToken.kind) == TokenKind.LOGIN,
+            (col(ApiToken.expires_at) < cutoff) | (col(ApiToken.revoked_at) < cutoff),
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def get_user(session: AsyncSession, user_id: int, *, for_update: bool = False) -> User | None:

@@ -25,7 +25,7 @@ from app.domain.users.security import (
     verify_password,
 )
 from app.domain.versioning import apply_changes, bump, check_version
-from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from app.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, Unauthorized
 
 # Writing last_used_at on every request would turn reads into writes; a minute is precise enough.
 _TOUCH_INTERVAL = timedelta(minutes=1)
@@ -39,37 +39,44 @@ class IssuedToken:
     row: ApiToken
 
 
-async def _insert_user(session: AsyncSession, data: UserRegister, *, is_admin: bool) -> User:
+def _email_taken() -> Conflict:
+    return Conflict(
+        "An account with this email already exists.",
+        errors=[FieldError(field="body.email", message="already registered", type="duplicate")],
+    )
+
+
+async def _insert_user(
+    session: AsyncSession, data: UserRegister, password_hash: str, *, is_admin: bool
+) -> User:
     email = data.email.lower()
     if await repository.get_user_by_email(session, email) is not None:
-        raise Conflict(
-            "An account with this email already exists.",
-            errors=None,
-        )
+        raise _email_taken()
     user = User(
-        email=email,
-        display_name=data.display_name,
-        password_hash=await hash_password(data.password),
-        is_admin=is_admin,
+        email=email, display_name=data.display_name, password_hash=password_hash, is_admin=is_admin
     )
     try:
         async with session.begin_nested():
             await repository.add(session, user)
     except IntegrityError as exc:
-        raise Conflict("An account with this email already exists.") from exc
+        raise _email_taken() from exc
     return user
 
 
 async def register(session: AsyncSession, data: UserRegister) -> User:
     """Open registration; the very first account becomes an instance admin."""
+    # Hash before taking the lock: argon2 is slow on purpose, the lock should not be.
+    password_hash = await hash_password(data.password)
     await repository.lock_first_user_check(session)
-    first = await repository.count_users(session) == 0
-    return await _insert_user(session, data, is_admin=first)
+    first = not await repository.any_user(session)
+    return await _insert_user(session, data, password_hash, is_admin=first)
 
 
 async def create_user(session: AsyncSession, data: UserCreate) -> User:
     """An admin creates an account."""
-    return await _insert_user(session, data, is_admin=data.is_admin)
+    return await _insert_user(
+        session, data, await hash_password(data.password), is_admin=data.is_admin
+    )
 
 
 async def get_user(session: AsyncSession, user_id: int) -> User:
