@@ -29,6 +29,7 @@ from app.routers import (
     me,
     members,
     projects,
+    sprints,
     statuses,
     users,
 )
@@ -92,7 +93,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     install_error_handlers(app)
 
-    for module in (health, auth, me, users, projects, members, statuses, items, comments, board):
+    for module in (
+        health,
+        auth,
+        me,
+        users,
+        projects,
+        members,
+        statuses,
+        items,
+        comments,
+        board,
+        sprints,
+    ):
         app.include_router(module.router)
 
     # Added innermost first: the last one added wraps all the others.

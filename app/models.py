@@ -3,6 +3,7 @@
 from app.domain.idempotency.models import IdempotencyRecord
 from app.domain.items.models import Comment, Item, ItemEvent
 from app.domain.projects.models import Project, ProjectMember
+from app.domain.sprints.models import Sprint, SprintCommitment
 from app.domain.users.models import ApiToken, User
 from app.domain.workflow.models import Status
 
@@ -14,6 +15,8 @@ __all__ = [
     "ItemEvent",
     "Project",
     "ProjectMember",
+    "Sprint",
+    "SprintCommitment",
     "Status",
     "User",
 ]

@@ -12,6 +12,8 @@ from app.domain.projects import service as projects
 from app.domain.projects.access import ProjectAccess, resolve_access
 from app.domain.projects.models import Role
 from app.domain.projects.schemas import MemberAdd, ProjectCreate
+from app.domain.sprints import service as sprints
+from app.domain.sprints.schemas import SprintCreate, SprintItems
 from app.domain.users import repository as users_repository
 from app.domain.users import service as users
 from app.domain.users.models import User
@@ -114,3 +116,16 @@ class Factory:
             )
         assert status.id is not None
         return status.id
+
+    async def sprint(
+        self, key: str, actor: Actor, items: list[int] | None = None, **fields: object
+    ) -> int:
+        """A planned sprint (next free dates unless given) holding `items`; returns its number."""
+        async with self.database.sessions() as session, session.begin():
+            access = await self._access(session, key, actor)
+            sprint = await sprints.create_sprint(
+                session, access, SprintCreate.model_validate(fields)
+            )
+            if items:
+                await sprints.add_items(session, access, sprint.number, SprintItems(items=items))
+        return sprint.number

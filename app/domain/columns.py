@@ -5,6 +5,9 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Identity, Integer, func
 from sqlmodel import Field
 
+# Importing db applies the metadata naming convention before any table is defined.
+import app.db  # noqa: F401
+
 
 def id_field() -> Any:
     """A bigint identity primary key."""

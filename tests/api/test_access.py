@@ -77,6 +77,18 @@ ACCESS: dict[tuple[str, str], Rule] = {
         Role.MEMBER, own=True
     ),
     ("GET", "/api/v1/projects/{key}/board"): Rule(Role.VIEWER),
+    ("GET", "/api/v1/projects/{key}/sprints"): Rule(Role.VIEWER),
+    ("POST", "/api/v1/projects/{key}/sprints"): Rule(Role.MEMBER, json={"goal": "Ship"}),
+    ("GET", "/api/v1/projects/{key}/sprints/{number}"): Rule(Role.VIEWER),
+    ("PATCH", "/api/v1/projects/{key}/sprints/{number}"): Rule(Role.MEMBER, json={"goal": "New"}),
+    ("DELETE", "/api/v1/projects/{key}/sprints/{number}"): Rule(Role.MEMBER),
+    ("POST", "/api/v1/projects/{key}/sprints/{number}/items"): Rule(
+        Role.MEMBER, json={"items": [2]}
+    ),
+    ("DELETE", "/api/v1/projects/{key}/sprints/{number}/items"): Rule(
+        Role.MEMBER, json={"items": [1]}
+    ),
+    ("POST", "/api/v1/projects/{key}/sprints/{number}/start"): Rule(Role.MEMBER),
 }
 
 
@@ -118,6 +130,7 @@ class World:
     number: int
     # Each member's and the owner's own comment on item `number`; others use the owner's.
     comments: dict[str, int]
+    sprint: int
 
 
 @pytest.fixture
@@ -136,13 +149,19 @@ async def world(factory: Factory) -> World:
     status_id = await factory.status("WEB", owner, "Unused")
     number = await factory.item("WEB", owner, title="Existing")
     await factory.item("WEB", owner, title="Another")
+    sprint = await factory.sprint("WEB", owner, items=[number])
     comments = {
         name: await factory.comment("WEB", actor, number)
         for name, actor in actors.items()
         if name in ("owner", "member") and actor is not None
     }
     return World(
-        actors=actors, target=target, status_id=status_id, number=number, comments=comments
+        actors=actors,
+        target=target,
+        status_id=status_id,
+        number=number,
+        comments=comments,
+        sprint=sprint,
     )
 
 
@@ -168,7 +187,8 @@ async def test_route_access(
     actor = world.actors[caller]
     comment_id = world.comments.get(caller if rule.own else "owner", world.comments["owner"])
     url = (
-        path.replace("{key}", "WEB")
+        path.replace("/sprints/{number}", f"/sprints/{world.sprint}")
+        .replace("{key}", "WEB")
         .replace("{user_id}", str(world.target.id))
         .replace("{status_id}", str(world.status_id))
         .replace("{number}", str(world.number))

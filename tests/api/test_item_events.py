@@ -19,7 +19,18 @@ from tests.helpers import assert_problem
 
 PROJECT = "/api/v1/projects/WEB"
 ITEMS = f"{PROJECT}/items"
-TRACKED = ["type", "title", "points", "priority", "labels", "assignee", "parent", "status", "rank"]
+TRACKED = [
+    "type",
+    "title",
+    "points",
+    "priority",
+    "labels",
+    "assignee",
+    "parent",
+    "status",
+    "rank",
+    "sprint",
+]
 FIBONACCI = [0, 1, 2, 3, 5, 8, 13, 21, 40, 100]
 PRIORITIES = ["highest", "high", "medium", "low", "lowest"]
 
@@ -85,6 +96,7 @@ def snapshot_of(item: dict[str, Any]) -> dict[str, Any]:
         "parent": item["parent"],
         "status": item["status"]["id"],
         "rank": item["rank"],
+        "sprint": item["sprint"],
     }
 
 
@@ -142,6 +154,7 @@ async def test_create_logs_one_event_with_a_snapshot_of_every_tracked_field(
         "parent": epic["number"],
         "status": statuses["In Progress"],
         "rank": item["rank"],
+        "sprint": None,
     }
     assert event["new_value"] == snapshot_of(item)
     assert event["occurred_at"].endswith(("Z", "+00:00"))
@@ -387,8 +400,9 @@ async def actual_items(database: Database) -> dict[int, dict[str, Any]]:
         rows = await connection.execute(
             text(
                 "SELECT i.id, i.type, i.title, i.points, i.priority, i.labels, i.assignee_id, "
-                "p.number, i.status_id, i.rank "
-                "FROM items i LEFT JOIN items p ON p.id = i.parent_id"
+                "p.number, i.status_id, i.rank, s.number "
+                "FROM items i LEFT JOIN items p ON p.id = i.parent_id "
+                "LEFT JOIN sprints s ON s.id = i.sprint_id"
             )
         )
         return {
@@ -402,6 +416,7 @@ async def actual_items(database: Database) -> dict[int, dict[str, Any]]:
                 "parent": row[7],
                 "status": row[8],
                 "rank": row[9],
+                "sprint": row[10],
             }
             for row in rows
         }

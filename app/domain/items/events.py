@@ -18,6 +18,7 @@ TRACKED: dict[str, str] = {
     "parent_id": "parent",
     "status_id": "status",
     "rank": "rank",
+    "sprint_id": "sprint",
 }
 
 
@@ -34,10 +35,13 @@ def log_value(column: str, value: Any) -> Any:
     return value
 
 
-def snapshot(item: Item, parent_number: int | None) -> dict[str, Any]:
-    """The tracked fields of an item as the log records them."""
+def snapshot(
+    item: Item, parent_number: int | None, sprint_number: int | None = None
+) -> dict[str, Any]:
+    """The tracked fields of an item as the log records them (parent and sprint by number)."""
     values = {name: log_value(column, getattr(item, column)) for column, name in TRACKED.items()}
     values["parent"] = parent_number
+    values["sprint"] = sprint_number
     return values
 
 

@@ -52,6 +52,7 @@ def item_public(
             else None
         ),
         parent=row.parent_number,
+        sprint=row.sprint_number,
         status=StatusRef(
             id=item.status_id, name=row.status_name, category=StatusCategory(row.status_category)
         ),

@@ -24,6 +24,7 @@ from sqlmodel import col
 from app.domain.items.models import SEARCH_CONFIG, Comment, Item, ItemEvent, ItemType
 from app.domain.pagination import AnyRow, AnySelect, PageRequest, SortColumn, fetch_page
 from app.domain.projects.models import Project
+from app.domain.sprints.models import Sprint
 from app.domain.users.models import User
 from app.domain.workflow.models import Status, StatusCategory
 
@@ -39,6 +40,7 @@ class ItemRow:
     status_category: str
     assignee_name: str | None
     parent_number: int | None
+    sprint_number: int | None
 
 
 @dataclass
@@ -57,6 +59,8 @@ class ItemFilter:
     query: str | None = None
     nothing: bool = False
     exclude_epics: bool = False
+    backlog_only: bool = False
+    sprint_id: int | None = None
 
 
 def _row(row: AnyRow) -> ItemRow:
@@ -66,6 +70,7 @@ def _row(row: AnyRow) -> ItemRow:
         status_category=row[2],
         assignee_name=row[3],
         parent_number=row[4],
+        sprint_number=row[5],
     )
 
 
@@ -77,10 +82,12 @@ def _item_select(project_id: int) -> AnySelect:
             col(Status.category),
             col(User.display_name),
             col(Parent.number),
+            col(Sprint.number),
         )
         .join(Status, col(Status.id) == col(Item.status_id))
         .outerjoin(User, col(User.id) == col(Item.assignee_id))
         .outerjoin(Parent, col(Parent.id) == col(Item.parent_id))
+        .outerjoin(Sprint, col(Sprint.id) == col(Item.sprint_id))
         .where(col(Item.project_id) == project_id)
     )
 
@@ -118,6 +125,10 @@ def _apply_filter(stmt: AnySelect, filters: ItemFilter) -> AnySelect:
         stmt = stmt.where(col(Item.search).op("@@")(_ts_query(filters.query)))
     if filters.exclude_epics:
         stmt = stmt.where(col(Item.type) != ItemType.EPIC.value)
+    if filters.backlog_only:
+        stmt = stmt.where(col(Item.sprint_id).is_(None))
+    if filters.sprint_id is not None:
+        stmt = stmt.where(col(Item.sprint_id) == filters.sprint_id)
     return stmt
 
 
@@ -156,7 +167,7 @@ async def list_items(
             stmt,
             [score, col(Item.id)],
             page,
-            lambda row: [row[5], row[0].id],
+            lambda row: [row[6], row[0].id],
             descending=True,
         )
     else:
@@ -529,3 +540,44 @@ async def count_estimates_off(
         )
     )
     return int((await session.execute(stmt)).scalar_one())
+
+
+async def sprint_numbers(
+    session: AsyncSession, project_id: int, sprint_ids: Sequence[int]
+) -> dict[int, int]:
+    """Sprint numbers by id."""
+    stmt = select(col(Sprint.id), col(Sprint.number)).where(
+        col(Sprint.project_id) == project_id, col(Sprint.id).in_(list(sprint_ids))
+    )
+    return {row[0]: row[1] for row in (await session.execute(stmt)).all() if row[0] is not None}
+
+
+async def active_sprint_id(session: AsyncSession, project_id: int) -> int | None:
+    """The id of the project's active sprint, if any."""
+    stmt = select(col(Sprint.id)).where(
+        col(Sprint.project_id) == project_id, col(Sprint.state) == "active"
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def sprint_id_by_number(session: AsyncSession, project_id: int, number: int) -> int | None:
+    """A sprint's id by its number."""
+    if number not in NUMBER_RANGE:
+        return None
+    stmt = select(col(Sprint.id)).where(
+        col(Sprint.project_id) == project_id, col(Sprint.number) == number
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def sprint_state(
+    session: AsyncSession, project_id: int, sprint_id: int
+) -> tuple[int, str] | None:
+    """A sprint's number and state, share-locked so it cannot close under a membership change."""
+    stmt = (
+        select(col(Sprint.number), col(Sprint.state))
+        .where(col(Sprint.project_id) == project_id, col(Sprint.id) == sprint_id)
+        .with_for_update(read=True)
+    )
+    row = (await session.execute(stmt)).one_or_none()
+    return (row[0], row[1]) if row else None

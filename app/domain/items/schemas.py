@@ -70,6 +70,9 @@ class ItemFields(InputModel):
     assignee_id: int | None = Field(default=None, description="A member's user id, or null.")
     parent: int | None = Field(default=None, description="Number of an epic in this project.")
     status_id: int | None = None
+    sprint: int | None = Field(
+        default=None, description="Number of a planned or active sprint, or null for the backlog."
+    )
     external_id: str | None = Field(default=None, min_length=1, max_length=255)
 
     @field_validator("labels")
@@ -178,6 +181,7 @@ class ItemPublic(BaseModel):
     labels: list[str]
     assignee: UserRef | None
     parent: int | None = Field(description="Number of the parent epic.")
+    sprint: int | None = Field(description="Number of the item's sprint; null: the backlog.")
     status: StatusRef
     external_id: str | None
     rank: str = Field(description="Opaque backlog order key: sort ascending.")

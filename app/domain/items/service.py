@@ -41,6 +41,7 @@ class Writer:
     access: ProjectAccess
     statuses: dict[int, Status] = field(default_factory=dict)
     _parent_numbers: dict[int, int] = field(default_factory=dict)
+    _sprint_numbers: dict[int, int] = field(default_factory=dict)
     # New items of this request bound for each status, not inserted yet (WIP counting).
     _arriving: dict[int, int] = field(default_factory=dict)
 
@@ -85,6 +86,15 @@ class Writer:
             )
         )
 
+    async def sprint_number(self, sprint_id: int | None) -> int | None:
+        """The number of a sprint (cached)."""
+        if sprint_id is None:
+            return None
+        if sprint_id not in self._sprint_numbers:
+            numbers = await repository.sprint_numbers(self.session, self.project_id, [sprint_id])
+            self._sprint_numbers.update(numbers)
+        return self._sprint_numbers[sprint_id]
+
     async def parent_number(self, parent_id: int | None) -> int | None:
         """The number of a parent item (cached)."""
         if parent_id is None:
@@ -112,6 +122,9 @@ class Writer:
                 if column == "parent_id":
                     old_value: Any = await self.parent_number(old)
                     new_value: Any = await self.parent_number(value)
+                elif column == "sprint_id":
+                    old_value = await self.sprint_number(old)
+                    new_value = await self.sprint_number(value)
                 else:
                     old_value, new_value = log_value(column, old), log_value(column, value)
                 kind = EventKind.MOVED if column == "rank" else EventKind.UPDATED
@@ -252,7 +265,40 @@ async def _resolve(
         changes["status_id"] = data.status_id
     if "parent" in fields:
         changes["parent_id"] = await _parent_id(writer, data.parent, item, prefix)
+    if "sprint" in fields:
+        changes["sprint_id"] = await _sprint_id(writer, data, item, prefix)
     return changes
+
+
+async def _sprint_id(
+    writer: Writer, data: ItemFields, item: Item | None, prefix: str
+) -> int | None:
+    """Check a sprint for an item: planned or active, never for epics, never out of a closed one."""
+    name = f"{prefix}.sprint"
+    if item is not None and item.sprint_id is not None:
+        current = await repository.sprint_state(writer.session, writer.project_id, item.sprint_id)
+        if current is not None and current[1] not in ("planned", "active"):
+            raise Conflict(
+                f"Item {item.number} belongs to sprint {current[0]}, which is {current[1]}.",
+                errors=[FieldError(field=name, message="closed sprint", type="closed")],
+            )
+    if data.sprint is None:
+        return None
+    item_type = data.type or (item.type if item is not None else ItemType.STORY)
+    if item_type == ItemType.EPIC:
+        raise InvalidInput.for_field(name, "Epics stay out of sprints.", "epic")
+    sprint_id = await repository.sprint_id_by_number(writer.session, writer.project_id, data.sprint)
+    if sprint_id is None:
+        raise InvalidInput.for_field(name, f"No sprint {data.sprint} in this project.", "unknown")
+    state = await repository.sprint_state(writer.session, writer.project_id, sprint_id)
+    assert state is not None
+    if state[1] not in ("planned", "active"):
+        raise Conflict(
+            f"Sprint {data.sprint} is {state[1]}; its items can no longer change.",
+            errors=[FieldError(field=name, message="closed sprint", type="closed")],
+        )
+    writer._sprint_numbers[sprint_id] = data.sprint
+    return sprint_id
 
 
 async def _parent_id(
@@ -544,7 +590,8 @@ async def delete_item(
     for child in await repository.children(session, access.project_id, item.id):
         await writer.write(child, {"parent_id": None})
     parent_number = await writer.parent_number(item.parent_id)
-    writer.event(item, EventKind.DELETED, None, snapshot(item, parent_number), None)
+    sprint_number = await writer.sprint_number(item.sprint_id)
+    writer.event(item, EventKind.DELETED, None, snapshot(item, parent_number, sprint_number), None)
     await session.flush()
     await repository.delete_item(session, item.id)
 
@@ -738,16 +785,21 @@ async def build_filter(
         else:
             raise InvalidInput.for_field("query.parent", "Use an epic number or `none`.", "parent")
     if sprint is not None:
-        # Sprints arrive with the sprints capability: until then every item is in the backlog
-        # and no sprint is active.
         if sprint == SPRINT_BACKLOG:
-            pass
+            filters.backlog_only = True
         elif sprint == SPRINT_ACTIVE:
-            filters.nothing = True
+            active = await repository.active_sprint_id(session, access.project_id)
+            if active is None:
+                filters.nothing = True
+            else:
+                filters.sprint_id = active
         elif _is_small_number(sprint):
-            raise InvalidInput.for_field(
-                "query.sprint", f"No sprint {sprint} in {access.project.key}.", "unknown"
-            )
+            found = await repository.sprint_id_by_number(session, access.project_id, int(sprint))
+            if found is None:
+                raise InvalidInput.for_field(
+                    "query.sprint", f"No sprint {sprint} in {access.project.key}.", "unknown"
+                )
+            filters.sprint_id = found
         else:
             raise InvalidInput.for_field(
                 "query.sprint", "Use `backlog`, `active` or a sprint number.", "sprint"

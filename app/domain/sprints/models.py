@@ -1,0 +1,77 @@
+"""Sprints and what they froze: the commitment at start."""
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Date,
+    Float,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlmodel import Field, SQLModel
+
+from app.domain.columns import created_at_field, fk_field, id_field, timestamp_field, version_field
+
+
+class SprintState(StrEnum):
+    """Where a sprint is in its life."""
+
+    PLANNED = "planned"
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class Sprint(SQLModel, table=True):
+    """A time-box of a project, numbered per project."""
+
+    __tablename__ = "sprints"
+    __table_args__ = (
+        UniqueConstraint("project_id", "number", name="uq_sprints_project_id_number"),
+        CheckConstraint(
+            "state IN ('planned', 'active', 'completed', 'cancelled')", name="state_valid"
+        ),
+        CheckConstraint("end_date >= start_date", name="dates_ordered"),
+        # At most one active sprint per project, enforced by the database itself.
+        Index(
+            "uq_sprints_one_active",
+            "project_id",
+            unique=True,
+            postgresql_where=text("state = 'active'"),
+        ),
+    )
+
+    id: int | None = id_field()
+    project_id: int = fk_field("projects.id")
+    number: int
+    name: str = Field(sa_type=String(120))
+    goal: str = Field(default="", sa_type=Text)
+    start_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    end_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    state: str = Field(default=SprintState.PLANNED.value, sa_type=String(10))
+    started_at: datetime | None = timestamp_field()
+    committed_points: float | None = Field(default=None, sa_type=Float)
+    committed_items: int | None = Field(default=None)
+    version: int = version_field()
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
+
+
+class SprintCommitment(SQLModel, table=True):
+    """One item as it stood when its sprint started (frozen; never updated)."""
+
+    __tablename__ = "sprint_commitments"
+
+    sprint_id: int = fk_field("sprints.id", primary_key=True)
+    # No foreign key: the commitment outlives the item.
+    item_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    project_id: int = fk_field("projects.id")
+    item_number: int
+    points: float | None = Field(default=None, sa_type=Float)

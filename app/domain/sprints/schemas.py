@@ -1,0 +1,62 @@
+"""API shapes for sprints."""
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field, model_validator
+
+from app.domain.inputs import InputModel
+from app.domain.pagination import Page
+from app.domain.sprints.models import SprintState
+
+
+class SprintCreate(InputModel):
+    """A new sprint; without dates it takes the next slot after the latest sprint."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    goal: str = Field(default="", max_length=10_000)
+    start_date: date | None = None
+    end_date: date | None = None
+
+    @model_validator(mode="after")
+    def _both_dates_or_neither(self) -> "SprintCreate":
+        if (self.start_date is None) != (self.end_date is None):
+            raise ValueError("give both start_date and end_date, or neither")
+        return self
+
+
+class SprintUpdate(InputModel):
+    """Changes to a sprint (dates only while it is planned or active)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    goal: str | None = Field(default=None, max_length=10_000)
+    start_date: date | None = None
+    end_date: date | None = None
+
+
+class SprintItems(InputModel):
+    """Item numbers to add to or remove from a sprint, all or none."""
+
+    items: list[int] = Field(min_length=1, max_length=500)
+
+
+class SprintPublic(BaseModel):
+    """A sprint."""
+
+    number: int
+    name: str
+    goal: str
+    start_date: date | None
+    end_date: date | None
+    state: SprintState
+    started_at: datetime | None
+    committed_items: int | None = Field(description="Items in the sprint when it started.")
+    committed_points: float | None = Field(description="Their points at start (frozen).")
+    item_count: int = Field(description="Items in the sprint now.")
+    points: float = Field(description="Their points now (unestimated count 0).")
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class SprintPage(Page[SprintPublic]):
+    """A page of sprints, by number."""

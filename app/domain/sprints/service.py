@@ -1,0 +1,269 @@
+"""Rules for sprints: scheduling, membership, and starting with a frozen commitment."""
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import utcnow
+from app.domain.items.models import Item, ItemType
+from app.domain.items.service import Writer
+from app.domain.pagination import PageRequest
+from app.domain.projects.access import ProjectAccess
+from app.domain.projects.models import Project
+from app.domain.projects.schemas import WEEK_ORDER
+from app.domain.sprints import repository
+from app.domain.sprints.models import Sprint, SprintCommitment, SprintState
+from app.domain.sprints.schemas import SprintCreate, SprintItems, SprintUpdate
+from app.domain.versioning import apply_changes, bump, check_version
+from app.errors import Conflict, FieldError, InvalidInput, NotFound
+
+OPEN_STATES = frozenset({SprintState.PLANNED.value, SprintState.ACTIVE.value})
+
+
+def _is_working_day(project: Project, day: date) -> bool:
+    return WEEK_ORDER[day.weekday()].value in project.working_days
+
+
+def next_slot(project: Project, after: date | None, today: date) -> tuple[date, date]:
+    """The dates of the next sprint: from the first working day after `after` (or today), for
+    the project's sprint length, ending on a working day."""
+    start = after + timedelta(days=1) if after is not None else today
+    while not _is_working_day(project, start):
+        start += timedelta(days=1)
+    end = start + timedelta(days=project.sprint_length_days - 1)
+    while end > start and not _is_working_day(project, end):
+        end -= timedelta(days=1)
+    return start, end
+
+
+def project_today(project: Project, now: datetime) -> date:
+    """Today's date in the project's time zone."""
+    return now.astimezone(ZoneInfo(project.time_zone)).date()
+
+
+def _dates_conflict(other: Sprint) -> Conflict:
+    return Conflict(
+        f"The dates overlap sprint {other.number} ({other.start_date} to {other.end_date}).",
+        errors=[
+            FieldError(field="body.start_date", message="overlaps another sprint", type="overlap")
+        ],
+    )
+
+
+async def _check_dates(
+    session: AsyncSession, access: ProjectAccess, start: date, end: date, except_id: int | None
+) -> None:
+    if end < start:
+        raise InvalidInput.for_field("body.end_date", "The end is before the start.", "order")
+    other = await repository.overlapping(session, access.project_id, start, end, except_id)
+    if other is not None:
+        raise _dates_conflict(other)
+
+
+async def get_sprint(
+    session: AsyncSession, access: ProjectAccess, number: int, *, for_update: bool = False
+) -> Sprint:
+    """A sprint of the project, or 404."""
+    sprint = await repository.get_sprint(session, access.project_id, number, for_update=for_update)
+    if sprint is None:
+        raise NotFound(f"No sprint {number} in {access.project.key}.")
+    return sprint
+
+
+async def list_sprints(
+    session: AsyncSession, access: ProjectAccess, page: PageRequest
+) -> tuple[list[Sprint], str | None]:
+    """The project's sprints by number."""
+    return await repository.list_sprints(session, access.project_id, page)
+
+
+async def scope_totals(
+    session: AsyncSession, access: ProjectAccess, sprints: list[Sprint]
+) -> dict[int, tuple[int, float]]:
+    """Items and points each sprint holds now (one query)."""
+    ids = [sprint.id for sprint in sprints if sprint.id is not None]
+    return await repository.scope_totals(session, access.project_id, ids)
+
+
+async def create_sprint(session: AsyncSession, access: ProjectAccess, data: SprintCreate) -> Sprint:
+    """Plan a sprint; without dates it takes the next slot after the latest one."""
+    # Taking the number locks the project row, so concurrent creations schedule one by one.
+    number = await repository.take_sprint_number(session, access.project_id)
+    if data.start_date is not None and data.end_date is not None:
+        start, end = data.start_date, data.end_date
+    else:
+        latest = await repository.latest_end(session, access.project_id)
+        start, end = next_slot(access.project, latest, project_today(access.project, utcnow()))
+    await _check_dates(session, access, start, end, None)
+    sprint = Sprint(
+        project_id=access.project_id,
+        number=number,
+        name=data.name or f"Sprint {number}",
+        goal=data.goal,
+        start_date=start,
+        end_date=end,
+    )
+    session.add(sprint)
+    await session.flush()
+    return sprint
+
+
+async def update_sprint(
+    session: AsyncSession,
+    access: ProjectAccess,
+    number: int,
+    data: SprintUpdate,
+    if_match: int | None,
+) -> Sprint:
+    """Rename, re-goal or re-date a sprint (dates only while it is planned or active)."""
+    sprint = await get_sprint(session, access, number, for_update=True)
+    check_version(sprint.version, if_match)
+    changes = data.model_dump(exclude_unset=True)
+    if "goal" in changes and changes["goal"] is None:
+        changes["goal"] = ""
+    if {"start_date", "end_date"} & changes.keys():
+        if sprint.state not in OPEN_STATES:
+            raise Conflict(f"Sprint {number} is {sprint.state}; its dates are final.")
+        start = changes.get("start_date", sprint.start_date)
+        end = changes.get("end_date", sprint.end_date)
+        if start is None or end is None:
+            raise InvalidInput.for_field("body.start_date", "A sprint needs both dates.", "null")
+        await _check_dates(session, access, start, end, sprint.id)
+    apply_changes(sprint, changes)
+    await session.flush()
+    return sprint
+
+
+async def delete_sprint(
+    session: AsyncSession, access: ProjectAccess, number: int, if_match: int | None
+) -> None:
+    """Delete a planned sprint; its items go back to the backlog (each move logged)."""
+    sprint = await get_sprint(session, access, number, for_update=True)
+    check_version(sprint.version, if_match)
+    if sprint.state != SprintState.PLANNED.value:
+        raise Conflict(f"Only planned sprints can be deleted; sprint {number} is {sprint.state}.")
+    assert sprint.id is not None
+    writer = Writer(session, access)
+    for item in await repository.items_in_sprint(session, access.project_id, sprint.id):
+        await writer.write(item, {"sprint_id": None})
+    await session.flush()
+    await session.delete(sprint)
+    await session.flush()
+
+
+def _closed(sprint: Sprint) -> Conflict:
+    return Conflict(f"Sprint {sprint.number} is {sprint.state}; its items can no longer change.")
+
+
+async def _locked_items(
+    session: AsyncSession, access: ProjectAccess, numbers: list[int]
+) -> list[Item]:
+    found = await repository.lock_items_by_numbers(session, access.project_id, numbers)
+    items = []
+    for index, number in enumerate(numbers):
+        item = found.get(number)
+        if item is None:
+            raise InvalidInput.for_field(
+                f"body.items.{index}", f"No item {number} in {access.project.key}.", "unknown"
+            )
+        items.append(item)
+    return items
+
+
+async def add_items(
+    session: AsyncSession, access: ProjectAccess, number: int, data: SprintItems
+) -> Sprint:
+    """Put items into a planned or active sprint, all or none (epics never)."""
+    sprint = await get_sprint(session, access, number, for_update=True)
+    if sprint.state not in OPEN_STATES:
+        raise _closed(sprint)
+    writer = Writer(session, access)
+    items = await _locked_items(session, access, data.items)
+    for index, item in enumerate(items):
+        if item.type == ItemType.EPIC.value:
+            raise InvalidInput.for_field(
+                f"body.items.{index}",
+                f"Item {item.number} is an epic; epics stay out of sprints.",
+                "epic",
+            )
+        await _leave_current_sprint_check(session, access, item, index)
+        await writer.write(item, {"sprint_id": sprint.id})
+    await session.flush()
+    return sprint
+
+
+async def _leave_current_sprint_check(
+    session: AsyncSession, access: ProjectAccess, item: Item, index: int
+) -> None:
+    """An item in a completed or cancelled sprint stays part of its record."""
+    if item.sprint_id is None:
+        return
+    current = await repository.get_sprint_by_id(session, access.project_id, item.sprint_id)
+    if current is not None and current.state not in OPEN_STATES:
+        raise Conflict(
+            f"Item {item.number} belongs to sprint {current.number}, which is {current.state}.",
+            errors=[
+                FieldError(field=f"body.items.{index}", message="closed sprint", type="closed")
+            ],
+        )
+
+
+async def remove_items(
+    session: AsyncSession, access: ProjectAccess, number: int, data: SprintItems
+) -> Sprint:
+    """Send items of a planned or active sprint back to the backlog, all or none."""
+    sprint = await get_sprint(session, access, number, for_update=True)
+    if sprint.state not in OPEN_STATES:
+        raise _closed(sprint)
+    writer = Writer(session, access)
+    items = await _locked_items(session, access, data.items)
+    for index, item in enumerate(items):
+        if item.sprint_id != sprint.id:
+            raise InvalidInput.for_field(
+                f"body.items.{index}", f"Item {item.number} is not in sprint {number}.", "not_in"
+            )
+        await writer.write(item, {"sprint_id": None})
+    await session.flush()
+    return sprint
+
+
+async def start_sprint(
+    session: AsyncSession, access: ProjectAccess, number: int, if_match: int | None
+) -> Sprint:
+    """Start a planned sprint: at most one is active, and its commitment is frozen now."""
+    sprint = await get_sprint(session, access, number, for_update=True)
+    check_version(sprint.version, if_match)
+    if sprint.state != SprintState.PLANNED.value:
+        raise Conflict(f"Sprint {number} is {sprint.state}; only planned sprints start.")
+    if sprint.start_date is None or sprint.end_date is None:
+        raise Conflict(f"Sprint {number} needs a start and end date before it starts.")
+    assert sprint.id is not None
+    items = await repository.items_in_sprint(session, access.project_id, sprint.id)
+    sprint.state = SprintState.ACTIVE.value
+    sprint.started_at = utcnow()
+    sprint.committed_items = len(items)
+    sprint.committed_points = sum(item.points or 0.0 for item in items)
+    bump(sprint)
+    try:
+        # The partial unique index decides between concurrent starts.
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            f"Another sprint of {access.project.key} is active; complete it first."
+        ) from exc
+    session.add_all(
+        SprintCommitment(
+            sprint_id=sprint.id,
+            item_id=item.id,
+            project_id=access.project_id,
+            item_number=item.number,
+            points=item.points,
+        )
+        for item in items
+        if item.id is not None
+    )
+    await session.flush()
+    return sprint
