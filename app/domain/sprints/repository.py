@@ -26,6 +26,13 @@ async def take_sprint_number(session: AsyncSession, project_id: int) -> int:
     return int((await session.execute(stmt)).scalar_one())
 
 
+async def lock_project(session: AsyncSession, project_id: int) -> None:
+    """Take the project row lock that sprint creation holds, so date checks run one at a time."""
+    await session.execute(
+        select(col(Project.id)).where(col(Project.id) == project_id).with_for_update(key_share=True)
+    )
+
+
 async def get_sprint(
     session: AsyncSession, project_id: int, number: int, *, for_update: bool = False
 ) -> Sprint | None:

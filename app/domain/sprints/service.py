@@ -118,9 +118,13 @@ async def update_sprint(
     if_match: int | None,
 ) -> Sprint:
     """Rename, re-goal or re-date a sprint (dates only while it is planned or active)."""
+    changes = data.model_dump(exclude_unset=True)
+    if {"start_date", "end_date"} & changes.keys():
+        # Project row first (as creation takes it), then the sprint: re-dating and creating run
+        # one at a time, so two sprints cannot claim one slot, and the lock order is the same.
+        await repository.lock_project(session, access.project_id)
     sprint = await get_sprint(session, access, number, for_update=True)
     check_version(sprint.version, if_match)
-    changes = data.model_dump(exclude_unset=True)
     if "goal" in changes and changes["goal"] is None:
         changes["goal"] = ""
     if {"start_date", "end_date"} & changes.keys():
