@@ -245,19 +245,19 @@ async def start_sprint(
         raise Conflict(f"Sprint {number} needs a start and end date before it starts.")
     assert sprint.id is not None
     items = await repository.items_in_sprint(session, access.project_id, sprint.id)
-    sprint.state = SprintState.ACTIVE.value
-    sprint.started_at = utcnow()
-    sprint.committed_items = len(items)
-    sprint.committed_points = sum(item.points or 0.0 for item in items)
-    bump(sprint)
+    key = access.project.key
     try:
-        # The partial unique index decides between concurrent starts.
+        # The partial unique index decides between concurrent starts. The changes are made
+        # inside the savepoint: begin_nested() flushes pending changes *before* it opens.
         async with session.begin_nested():
+            sprint.state = SprintState.ACTIVE.value
+            sprint.started_at = utcnow()
+            sprint.committed_items = len(items)
+            sprint.committed_points = sum(item.points or 0.0 for item in items)
+            bump(sprint)
             await session.flush()
     except IntegrityError as exc:
-        raise Conflict(
-            f"Another sprint of {access.project.key} is active; complete it first."
-        ) from exc
+        raise Conflict(f"Another sprint of {key} is active; complete it first.") from exc
     session.add_all(
         SprintCommitment(
             sprint_id=sprint.id,
