@@ -1235,3 +1235,22 @@ async def test_outsiders_and_anonymous_callers_see_nothing(
     assert_problem(unknown_project, 404)
     assert (await get_sprint(client, owner, 1))["state"] == "planned"
     assert await sprint_of(client, owner, number) == 1
+
+
+async def test_an_item_created_into_a_sprint_records_it_in_its_created_event(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    owner = await factory.user()
+    await factory.project(owner, "WEB")
+    sprint = await factory.sprint("WEB", owner)
+    created = await client.post(
+        "/api/v1/projects/WEB/items",
+        json={"title": "Straight in", "sprint": sprint},
+        headers=owner.headers,
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["sprint"] == sprint
+    history = await client.get(
+        f"/api/v1/projects/WEB/items/{created.json()['number']}/history", headers=owner.headers
+    )
+    assert history.json()["data"][0]["new_value"]["sprint"] == sprint

@@ -389,7 +389,10 @@ async def _insert(
     writer.session.add_all(items)
     await writer.session.flush()
     for item, parent_number in zip(items, parent_numbers, strict=True):
-        writer.event(item, EventKind.CREATED, None, None, snapshot(item, parent_number))
+        sprint_number = await writer.sprint_number(item.sprint_id)
+        writer.event(
+            item, EventKind.CREATED, None, None, snapshot(item, parent_number, sprint_number)
+        )
     await writer.session.flush()
 
 
