@@ -149,3 +149,12 @@ async def start_sprint(
     """Start a planned sprint with dates; its items and points at this moment are frozen."""
     sprint = await sprints.start_sprint(session, access, number, if_match)
     return await _reply(session, access, sprint, response)
+
+
+@router.post("/{number}/cancel", responses=problem_responses(403, 409, 412))
+async def cancel_sprint(
+    number: int, access: MemberAccess, session: SessionDep, if_match: IfMatch, response: Response
+) -> SprintPublic:
+    """Cancel a planned or active sprint; its items go back to the backlog."""
+    sprint = await sprints.cancel_sprint(session, access, number, if_match)
+    return await _reply(session, access, sprint, response)

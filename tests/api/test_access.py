@@ -89,6 +89,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
         Role.MEMBER, json={"items": [1]}
     ),
     ("POST", "/api/v1/projects/{key}/sprints/{number}/start"): Rule(Role.MEMBER),
+    ("POST", "/api/v1/projects/{key}/sprints/{number}/cancel"): Rule(Role.MEMBER),
 }
 
 

@@ -1254,3 +1254,48 @@ async def test_an_item_created_into_a_sprint_records_it_in_its_created_event(
         f"/api/v1/projects/WEB/items/{created.json()['number']}/history", headers=owner.headers
     )
     assert history.json()["data"][0]["new_value"]["sprint"] == sprint
+
+
+async def test_cancelling_returns_items_frees_the_dates_and_the_active_slot(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    owner = await factory.user()
+    await factory.project(owner, "WEB")
+    first, second = await factory.item("WEB", owner), await factory.item("WEB", owner)
+    one = await factory.sprint(
+        "WEB", owner, items=[first, second], start_date="2026-03-02", end_date="2026-03-13"
+    )
+    two = await factory.sprint("WEB", owner, start_date="2026-03-16", end_date="2026-03-27")
+    base = "/api/v1/projects/WEB/sprints"
+    assert (await client.post(f"{base}/{one}/start", headers=owner.headers)).status_code == 200
+    assert_problem(await client.post(f"{base}/{two}/start", headers=owner.headers), 409)
+
+    cancelled = await client.post(f"{base}/{one}/cancel", headers=owner.headers)
+
+    assert cancelled.status_code == 200, cancelled.text
+    body = cancelled.json()
+    assert (body["state"], body["item_count"], body["committed_items"]) == ("cancelled", 0, 2)
+    for number in (first, second):
+        item = await client.get(f"/api/v1/projects/WEB/items/{number}", headers=owner.headers)
+        assert item.json()["sprint"] is None
+        events = (
+            await client.get(f"/api/v1/projects/WEB/items/{number}/history", headers=owner.headers)
+        ).json()["data"]
+        assert (events[-1]["field"], events[-1]["old_value"], events[-1]["new_value"]) == (
+            "sprint",
+            one,
+            None,
+        )
+    # The active slot and the dates are free again.
+    assert (await client.post(f"{base}/{two}/start", headers=owner.headers)).status_code == 200
+    again = await client.post(
+        base, json={"start_date": "2026-03-02", "end_date": "2026-03-13"}, headers=owner.headers
+    )
+    assert again.status_code == 201, again.text
+    # A cancelled sprint is final.
+    assert_problem(await client.post(f"{base}/{one}/cancel", headers=owner.headers), 409)
+    assert_problem(await client.post(f"{base}/{one}/start", headers=owner.headers), 409)
+    assert_problem(
+        await client.post(f"{base}/{one}/items", json={"items": [first]}, headers=owner.headers),
+        409,
+    )

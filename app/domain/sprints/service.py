@@ -148,13 +148,20 @@ async def delete_sprint(
     check_version(sprint.version, if_match)
     if sprint.state != SprintState.PLANNED.value:
         raise Conflict(f"Only planned sprints can be deleted; sprint {number} is {sprint.state}.")
+    await _return_items_to_backlog(session, access, sprint)
+    await session.flush()
+    await session.delete(sprint)
+    await session.flush()
+
+
+async def _return_items_to_backlog(
+    session: AsyncSession, access: ProjectAccess, sprint: Sprint
+) -> None:
+    """Send every item of a sprint back to the backlog (each move logged)."""
     assert sprint.id is not None
     writer = Writer(session, access)
     for item in await repository.items_in_sprint(session, access.project_id, sprint.id):
         await writer.write(item, {"sprint_id": None})
-    await session.flush()
-    await session.delete(sprint)
-    await session.flush()
 
 
 def _closed(sprint: Sprint) -> Conflict:
@@ -269,5 +276,20 @@ async def start_sprint(
         for item in items
         if item.id is not None
     )
+    await session.flush()
+    return sprint
+
+
+async def cancel_sprint(
+    session: AsyncSession, access: ProjectAccess, number: int, if_match: int | None
+) -> Sprint:
+    """Cancel a planned or active sprint: its items return to the backlog, its dates free up."""
+    sprint = await get_sprint(session, access, number, for_update=True)
+    check_version(sprint.version, if_match)
+    if sprint.state not in OPEN_STATES:
+        raise Conflict(f"Sprint {number} is {sprint.state}; only planned or active sprints cancel.")
+    await _return_items_to_backlog(session, access, sprint)
+    sprint.state = SprintState.CANCELLED.value
+    bump(sprint)
     await session.flush()
     return sprint
