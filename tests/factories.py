@@ -118,9 +118,15 @@ class Factory:
         return status.id
 
     async def sprint(
-        self, key: str, actor: Actor, items: list[int] | None = None, **fields: object
+        self,
+        key: str,
+        actor: Actor,
+        items: list[int] | None = None,
+        *,
+        start: bool = False,
+        **fields: object,
     ) -> int:
-        """A planned sprint (next free dates unless given) holding `items`; returns its number."""
+        """A sprint (next free dates unless given) holding `items`, started if asked."""
         async with self.database.sessions() as session, session.begin():
             access = await self._access(session, key, actor)
             sprint = await sprints.create_sprint(
@@ -128,4 +134,12 @@ class Factory:
             )
             if items:
                 await sprints.add_items(session, access, sprint.number, SprintItems(items=items))
+            if start:
+                await sprints.start_sprint(session, access, sprint.number, None)
         return sprint.number
+
+    async def start_sprint(self, key: str, actor: Actor, number: int) -> None:
+        """Start a planned sprint."""
+        async with self.database.sessions() as session, session.begin():
+            access = await self._access(session, key, actor)
+            await sprints.start_sprint(session, access, number, None)

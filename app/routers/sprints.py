@@ -5,8 +5,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.projects.access import ProjectAccess
 from app.domain.sprints import service as sprints
-from app.domain.sprints.models import Sprint, SprintState
+from app.domain.sprints.models import GoalOutcome, Sprint, SprintState
 from app.domain.sprints.schemas import (
+    SprintComplete,
     SprintCreate,
     SprintItems,
     SprintPage,
@@ -48,6 +49,12 @@ async def shape(
             started_at=sprint.started_at,
             committed_items=sprint.committed_items,
             committed_points=sprint.committed_points,
+            completed_at=sprint.completed_at,
+            completed_items=sprint.completed_items,
+            completed_points=sprint.completed_points,
+            goal_outcome=GoalOutcome(sprint.goal_outcome) if sprint.goal_outcome else None,
+            review_notes=sprint.review_notes,
+            carried_over_to=sprint.carried_over_to,
             item_count=totals.get(sprint.id or 0, (0, 0.0))[0],
             points=totals.get(sprint.id or 0, (0, 0.0))[1],
             created_at=sprint.created_at,
@@ -157,4 +164,20 @@ async def cancel_sprint(
 ) -> SprintPublic:
     """Cancel a planned or active sprint; its items go back to the backlog."""
     sprint = await sprints.cancel_sprint(session, access, number, if_match)
+    return await _reply(session, access, sprint, response)
+
+
+@router.post("/{number}/complete", responses=problem_responses(403, 409, 412, 422))
+async def complete_sprint(
+    number: int,
+    access: MemberAccess,
+    session: SessionDep,
+    if_match: IfMatch,
+    response: Response,
+    data: SprintComplete | None = None,
+) -> SprintPublic:
+    """Complete the active sprint: its outcome is frozen, unfinished items carry over."""
+    sprint = await sprints.complete_sprint(
+        session, access, number, data or SprintComplete(), if_match
+    )
     return await _reply(session, access, sprint, response)

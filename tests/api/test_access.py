@@ -32,6 +32,8 @@ class Rule:
     params: dict[str, str] = field(default_factory=dict)
     # The resource in the path belongs to the caller (e.g. only authors edit a comment).
     own: bool = False
+    # The route needs the world's sprint to be active (it is planned otherwise).
+    active_sprint: bool = False
 
 
 ACCESS: dict[tuple[str, str], Rule] = {
@@ -90,6 +92,9 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ),
     ("POST", "/api/v1/projects/{key}/sprints/{number}/start"): Rule(Role.MEMBER),
     ("POST", "/api/v1/projects/{key}/sprints/{number}/cancel"): Rule(Role.MEMBER),
+    ("POST", "/api/v1/projects/{key}/sprints/{number}/complete"): Rule(
+        Role.MEMBER, json={}, active_sprint=True
+    ),
 }
 
 
@@ -182,10 +187,17 @@ def expected(caller: str, rule: Rule) -> int | None:
 @pytest.mark.parametrize("caller", CALLERS)
 @pytest.mark.parametrize(("method", "path"), sorted(ACCESS))
 async def test_route_access(
-    client: httpx.AsyncClient, world: World, method: str, path: str, caller: str
+    client: httpx.AsyncClient,
+    world: World,
+    factory: Factory,
+    method: str,
+    path: str,
+    caller: str,
 ) -> None:
     rule = ACCESS[(method, path)]
     actor = world.actors[caller]
+    if rule.active_sprint:
+        await factory.start_sprint("WEB", world.actors["owner"], world.sprint)  # type: ignore[arg-type]
     comment_id = world.comments.get(caller if rule.own else "owner", world.comments["owner"])
     url = (
         path.replace("/sprints/{number}", f"/sprints/{world.sprint}")

@@ -186,6 +186,12 @@ async def test_first_sprint_without_dates_starts_today(
         "started_at": None,
         "committed_items": None,
         "committed_points": None,
+        "completed_at": None,
+        "completed_items": None,
+        "completed_points": None,
+        "goal_outcome": None,
+        "review_notes": "",
+        "carried_over_to": None,
         "item_count": 0,
         "points": 0,
         "created_at": body["created_at"],
@@ -1299,3 +1305,140 @@ async def test_cancelling_returns_items_frees_the_dates_and_the_active_slot(
         await client.post(f"{base}/{one}/items", json={"items": [first]}, headers=owner.headers),
         409,
     )
+
+
+async def _status_id(client: httpx.AsyncClient, owner: Actor, name: str) -> int:
+    statuses = (await client.get("/api/v1/projects/WEB/statuses", headers=owner.headers)).json()
+    return next(s["id"] for s in statuses["data"] if s["name"] == name)
+
+
+async def test_completing_freezes_the_outcome_and_carries_unfinished_items_to_the_top(
+    client: httpx.AsyncClient, factory: Factory, database: Database
+) -> None:
+    owner = await factory.user()
+    await factory.project(owner, "WEB")
+    backlog_item = await factory.item("WEB", owner, title="Already in the backlog")
+    done_id = await _status_id(client, owner, "Done")
+    a = await factory.item("WEB", owner, title="A", points=3)
+    b = await factory.item("WEB", owner, title="B", points=5)
+    c = await factory.item("WEB", owner, title="C")
+    d = await factory.item("WEB", owner, title="D", points=2)
+    sprint = await factory.sprint("WEB", owner, items=[a, b, c, d], start=True)
+    for number in (a, c):
+        await client.patch(
+            f"/api/v1/projects/WEB/items/{number}",
+            json={"status_id": done_id},
+            headers=owner.headers,
+        )
+
+    completed = await client.post(
+        f"/api/v1/projects/WEB/sprints/{sprint}/complete",
+        json={"carry_over": "backlog", "goal_outcome": "partially_met", "review_notes": "Ok."},
+        headers=owner.headers,
+    )
+
+    assert completed.status_code == 200, completed.text
+    body = completed.json()
+    assert body["state"] == "completed"
+    assert (body["committed_items"], body["committed_points"]) == (4, 10)
+    assert (body["completed_items"], body["completed_points"]) == (2, 3)
+    assert (body["goal_outcome"], body["review_notes"], body["carried_over_to"]) == (
+        "partially_met",
+        "Ok.",
+        None,
+    )
+    assert body["item_count"] == 2  # the done items stay in the sprint's record
+    listed = await client.get("/api/v1/projects/WEB/items?sprint=backlog", headers=owner.headers)
+    assert [i["number"] for i in listed.json()["data"]] == [b, d, backlog_item]
+    async with database.engine.connect() as connection:
+        rows = await connection.execute(
+            text(
+                "SELECT item_number, points, done, carried_to FROM sprint_outcomes "
+                "ORDER BY item_number"
+            )
+        )
+        assert [tuple(row) for row in rows] == [
+            (a, 3.0, True, None),
+            (b, 5.0, False, None),
+            (c, None, True, None),
+            (d, 2.0, False, None),
+        ]
+    # Frozen: later re-estimates and membership changes do not move the outcome.
+    await client.patch(f"/api/v1/projects/WEB/items/{a}", json={"points": 8}, headers=owner.headers)
+    again = await client.get(f"/api/v1/projects/WEB/sprints/{sprint}", headers=owner.headers)
+    assert again.json()["completed_points"] == 3
+    assert_problem(
+        await client.patch(
+            f"/api/v1/projects/WEB/items/{a}", json={"sprint": None}, headers=owner.headers
+        ),
+        409,
+        "body.sprint",
+    )
+    assert_problem(
+        await client.post(
+            f"/api/v1/projects/WEB/sprints/{sprint}/items",
+            json={"items": [backlog_item]},
+            headers=owner.headers,
+        ),
+        409,
+    )
+
+
+async def test_carrying_over_into_a_planned_sprint(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    owner = await factory.user()
+    await factory.project(owner, "WEB")
+    unfinished = await factory.item("WEB", owner, points=5)
+    sprint = await factory.sprint("WEB", owner, items=[unfinished], start=True)
+    following = await factory.sprint("WEB", owner)
+    completed = await client.post(
+        f"/api/v1/projects/WEB/sprints/{sprint}/complete",
+        json={"carry_over": following},
+        headers=owner.headers,
+    )
+    assert completed.status_code == 200, completed.text
+    assert completed.json()["carried_over_to"] == following
+    item = await client.get(f"/api/v1/projects/WEB/items/{unfinished}", headers=owner.headers)
+    assert item.json()["sprint"] == following
+    history = await client.get(
+        f"/api/v1/projects/WEB/items/{unfinished}/history", headers=owner.headers
+    )
+    last = history.json()["data"][-1]
+    assert (last["field"], last["old_value"], last["new_value"]) == ("sprint", sprint, following)
+
+
+async def test_completion_errors_write_nothing(client: httpx.AsyncClient, factory: Factory) -> None:
+    owner = await factory.user()
+    await factory.project(owner, "WEB")
+    item = await factory.item("WEB", owner)
+    planned = await factory.sprint("WEB", owner)
+    base = "/api/v1/projects/WEB/sprints"
+    assert_problem(await client.post(f"{base}/{planned}/complete", headers=owner.headers), 409)
+    assert_problem(
+        await client.post(f"{base}/{planned}/complete", json={}, headers=owner.headers), 409
+    )
+    active = await factory.sprint("WEB", owner, items=[item], start=True)
+    for carry_over, status, field in (
+        (active, 422, "body.carry_over"),
+        (999, 422, "body.carry_over"),
+        ("nowhere", 422, None),
+    ):
+        response = await client.post(
+            f"{base}/{active}/complete", json={"carry_over": carry_over}, headers=owner.headers
+        )
+        assert_problem(response, status, field)
+    cancelled = await factory.sprint("WEB", owner)
+    await client.post(f"{base}/{cancelled}/cancel", headers=owner.headers)
+    assert_problem(
+        await client.post(
+            f"{base}/{active}/complete", json={"carry_over": cancelled}, headers=owner.headers
+        ),
+        409,
+        "body.carry_over",
+    )
+    still = await client.get(f"{base}/{active}", headers=owner.headers)
+    assert still.json()["state"] == "active"
+    assert (await client.get(f"/api/v1/projects/WEB/items/{item}", headers=owner.headers)).json()[
+        "sprint"
+    ] == active

@@ -581,3 +581,15 @@ async def sprint_state(
     )
     row = (await session.execute(stmt)).one_or_none()
     return (row[0], row[1]) if row else None
+
+
+async def first_rank_excluding(
+    session: AsyncSession, project_id: int, exclude_ids: set[int | None]
+) -> str | None:
+    """The smallest rank in the project among items other than `exclude_ids`."""
+    stmt = select(func.min(col(Item.rank))).where(
+        col(Item.project_id) == project_id,
+        col(Item.id).not_in([item_id for item_id in exclude_ids if item_id is not None]),
+    )
+    value = (await session.execute(stmt)).scalar_one_or_none()
+    return str(value) if value is not None else None

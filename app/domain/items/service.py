@@ -818,3 +818,28 @@ async def unassign_user(session: AsyncSession, access: ProjectAccess, user_id: i
         await writer.write(item, {"assignee_id": None})
     await session.flush()
     return len(assigned)
+
+
+async def to_top_of_backlog(
+    session: AsyncSession, access: ProjectAccess, items: Sequence[Item]
+) -> None:
+    """Take items out of their sprint and rank them at the top, keeping their order (logged)."""
+    if not items:
+        return
+    writer = Writer(session, access)
+    await repository.lock_ranks(session, access.project_id)
+    ordered = sorted(items, key=lambda item: item.rank)
+    moved_ids = {item.id for item in ordered}
+
+    async def place() -> None:
+        first = await repository.first_rank_excluding(session, access.project_id, moved_ids)
+        for item, key in zip(ordered, ranking.keys_between(None, first, len(ordered)), strict=True):
+            await writer.write(item, {"sprint_id": None, "rank": key})
+        await session.flush()
+
+    async def reload() -> None:
+        for item in ordered:
+            await session.refresh(item)
+
+    await _with_rank_retry(session, place, reload)
+    await _maybe_rebalance(writer, max((item.rank for item in ordered), key=len))

@@ -20,6 +20,14 @@ from sqlmodel import Field, SQLModel
 from app.domain.columns import created_at_field, fk_field, id_field, timestamp_field, version_field
 
 
+class GoalOutcome(StrEnum):
+    """How well the sprint met its goal, as the team judged at completion."""
+
+    MET = "met"
+    PARTIALLY_MET = "partially_met"
+    NOT_MET = "not_met"
+
+
 class SprintState(StrEnum):
     """Where a sprint is in its life."""
 
@@ -59,6 +67,13 @@ class Sprint(SQLModel, table=True):
     started_at: datetime | None = timestamp_field()
     committed_points: float | None = Field(default=None, sa_type=Float)
     committed_items: int | None = Field(default=None)
+    completed_at: datetime | None = timestamp_field()
+    completed_points: float | None = Field(default=None, sa_type=Float)
+    completed_items: int | None = Field(default=None)
+    goal_outcome: str | None = Field(default=None, sa_type=String(14))
+    review_notes: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
+    # Where unfinished items went at completion: a sprint number, or null for the backlog.
+    carried_over_to: int | None = Field(default=None)
     version: int = version_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
@@ -75,3 +90,20 @@ class SprintCommitment(SQLModel, table=True):
     project_id: int = fk_field("projects.id")
     item_number: int
     points: float | None = Field(default=None, sa_type=Float)
+
+
+class SprintOutcome(SQLModel, table=True):
+    """One item in a sprint when it completed: done or not, its estimate then (frozen)."""
+
+    __tablename__ = "sprint_outcomes"
+
+    sprint_id: int = fk_field("sprints.id", primary_key=True)
+    # No foreign key: the outcome outlives the item.
+    item_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    project_id: int = fk_field("projects.id")
+    item_number: int
+    points: float | None = Field(default=None, sa_type=Float)
+    done: bool
+    status_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # For unfinished items: the sprint number they went to, or null for the backlog.
+    carried_to: int | None = Field(default=None)

@@ -11,6 +11,7 @@ from app.domain.items.models import Item
 from app.domain.pagination import PageRequest, fetch_page
 from app.domain.projects.models import Project
 from app.domain.sprints.models import Sprint, SprintState
+from app.domain.workflow.models import Status, StatusCategory
 
 NUMBER_RANGE = range(1, 2**31)
 
@@ -130,3 +131,11 @@ async def lock_items_by_numbers(
         .execution_options(populate_existing=True)
     )
     return {item.number: item for item in (await session.execute(stmt)).scalars().all()}
+
+
+async def done_status_ids(session: AsyncSession, project_id: int) -> set[int]:
+    """The project's statuses in the done category."""
+    stmt = select(col(Status.id)).where(
+        col(Status.project_id) == project_id, col(Status.category) == StatusCategory.DONE.value
+    )
+    return {status_id for status_id in (await session.execute(stmt)).scalars() if status_id}

@@ -1,12 +1,13 @@
 """API shapes for sprints."""
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 from app.domain.inputs import InputModel
 from app.domain.pagination import Page
-from app.domain.sprints.models import SprintState
+from app.domain.sprints.models import GoalOutcome, SprintState
 
 
 class SprintCreate(InputModel):
@@ -39,6 +40,17 @@ class SprintItems(InputModel):
     items: list[int] = Field(min_length=1, max_length=500)
 
 
+class SprintComplete(InputModel):
+    """Close an active sprint: where unfinished items go, and how the goal went."""
+
+    carry_over: Literal["backlog"] | int = Field(
+        default="backlog",
+        description='`"backlog"` (top of the backlog, in their order) or a planned sprint number.',
+    )
+    goal_outcome: GoalOutcome | None = None
+    review_notes: str = Field(default="", max_length=64 * 1024)
+
+
 class SprintPublic(BaseModel):
     """A sprint."""
 
@@ -51,6 +63,14 @@ class SprintPublic(BaseModel):
     started_at: datetime | None
     committed_items: int | None = Field(description="Items in the sprint when it started.")
     committed_points: float | None = Field(description="Their points at start (frozen).")
+    completed_at: datetime | None
+    completed_items: int | None = Field(description="Items done at completion (frozen).")
+    completed_points: float | None = Field(description="Their points at completion (frozen).")
+    goal_outcome: GoalOutcome | None
+    review_notes: str
+    carried_over_to: int | None = Field(
+        description="Sprint number unfinished items went to; null: the backlog."
+    )
     item_count: int = Field(description="Items in the sprint now.")
     points: float = Field(description="Their points now (unestimated count 0).")
     created_at: datetime

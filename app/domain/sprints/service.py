@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
+from app.domain.items import service as items_service
 from app.domain.items.models import Item, ItemType
 from app.domain.items.service import Writer
 from app.domain.pagination import PageRequest
@@ -14,8 +15,8 @@ from app.domain.projects.access import ProjectAccess
 from app.domain.projects.models import Project
 from app.domain.projects.schemas import WEEK_ORDER
 from app.domain.sprints import repository
-from app.domain.sprints.models import Sprint, SprintCommitment, SprintState
-from app.domain.sprints.schemas import SprintCreate, SprintItems, SprintUpdate
+from app.domain.sprints.models import Sprint, SprintCommitment, SprintOutcome, SprintState
+from app.domain.sprints.schemas import SprintComplete, SprintCreate, SprintItems, SprintUpdate
 from app.domain.versioning import apply_changes, bump, check_version
 from app.errors import Conflict, FieldError, InvalidInput, NotFound
 
@@ -291,5 +292,80 @@ async def cancel_sprint(
     await _return_items_to_backlog(session, access, sprint)
     sprint.state = SprintState.CANCELLED.value
     bump(sprint)
+    await session.flush()
+    return sprint
+
+
+async def complete_sprint(
+    session: AsyncSession,
+    access: ProjectAccess,
+    number: int,
+    data: SprintComplete,
+    if_match: int | None,
+) -> Sprint:
+    """Complete the active sprint: freeze what was done, carry the rest over."""
+    sprint = await get_sprint(session, access, number, for_update=True)
+    check_version(sprint.version, if_match)
+    if sprint.state != SprintState.ACTIVE.value:
+        raise Conflict(f"Sprint {number} is {sprint.state}; only the active sprint completes.")
+    target: Sprint | None = None
+    if data.carry_over != "backlog":
+        assert isinstance(data.carry_over, int)
+        if data.carry_over == number:
+            raise InvalidInput.for_field(
+                "body.carry_over",
+                "Unfinished items cannot carry over into the same sprint.",
+                "self",
+            )
+        target = await repository.get_sprint(
+            session, access.project_id, data.carry_over, for_update=True
+        )
+        if target is None:
+            raise InvalidInput.for_field(
+                "body.carry_over", f"No sprint {data.carry_over} in this project.", "unknown"
+            )
+        if target.state != SprintState.PLANNED.value:
+            raise Conflict(
+                f"Sprint {target.number} is {target.state}; carry over into a planned sprint.",
+                errors=[
+                    FieldError(field="body.carry_over", message="not planned", type="not_planned")
+                ],
+            )
+    assert sprint.id is not None
+    items = await repository.items_in_sprint(session, access.project_id, sprint.id)
+    done_status_ids = await repository.done_status_ids(session, access.project_id)
+    done = [item for item in items if item.status_id in done_status_ids]
+    unfinished = [item for item in items if item.status_id not in done_status_ids]
+    session.add_all(
+        SprintOutcome(
+            sprint_id=sprint.id,
+            item_id=item.id,
+            project_id=access.project_id,
+            item_number=item.number,
+            points=item.points,
+            done=item.status_id in done_status_ids,
+            status_id=item.status_id,
+            carried_to=None
+            if item.status_id in done_status_ids or target is None
+            else target.number,
+        )
+        for item in items
+        if item.id is not None
+    )
+    sprint.state = SprintState.COMPLETED.value
+    sprint.completed_at = utcnow()
+    sprint.completed_items = len(done)
+    sprint.completed_points = sum(item.points or 0.0 for item in done)
+    sprint.goal_outcome = data.goal_outcome.value if data.goal_outcome else None
+    sprint.review_notes = data.review_notes
+    sprint.carried_over_to = target.number if target is not None else None
+    bump(sprint)
+    await session.flush()
+    if target is None:
+        await items_service.to_top_of_backlog(session, access, unfinished)
+    else:
+        writer = Writer(session, access)
+        for item in unfinished:
+            await writer.write(item, {"sprint_id": target.id})
     await session.flush()
     return sprint
