@@ -7,6 +7,8 @@ from app.domain.projects.access import ProjectAccess
 from app.domain.sprints import service as sprints
 from app.domain.sprints.models import GoalOutcome, Sprint, SprintState
 from app.domain.sprints.schemas import (
+    ScopeChangePublic,
+    ScopeLedger,
     SprintComplete,
     SprintCreate,
     SprintItems,
@@ -181,3 +183,23 @@ async def complete_sprint(
         session, access, number, data or SprintComplete(), if_match
     )
     return await _reply(session, access, sprint, response)
+
+
+@router.get("/{number}/scope")
+async def sprint_scope(number: int, access: ViewerAccess, session: SessionDep) -> ScopeLedger:
+    """Every scope change after the sprint started: items added, removed, re-estimated."""
+    changes = await sprints.scope_changes(session, access, number)
+    return ScopeLedger(
+        data=[
+            ScopeChangePublic(
+                event_id=change.event_id,
+                occurred_at=change.occurred_at,
+                actor_id=change.actor_id,
+                item_number=change.item_number,
+                change=change.kind.value,
+                points_before=change.points_before,
+                points_after=change.points_after,
+            )
+            for change in changes
+        ]
+    )

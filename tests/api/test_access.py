@@ -92,6 +92,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ),
     ("POST", "/api/v1/projects/{key}/sprints/{number}/start"): Rule(Role.MEMBER),
     ("POST", "/api/v1/projects/{key}/sprints/{number}/cancel"): Rule(Role.MEMBER),
+    ("GET", "/api/v1/projects/{key}/sprints/{number}/scope"): Rule(Role.VIEWER),
     ("POST", "/api/v1/projects/{key}/sprints/{number}/complete"): Rule(
         Role.MEMBER, json={}, active_sprint=True
     ),

@@ -1442,3 +1442,43 @@ async def test_completion_errors_write_nothing(client: httpx.AsyncClient, factor
     assert (await client.get(f"/api/v1/projects/WEB/items/{item}", headers=owner.headers)).json()[
         "sprint"
     ] == active
+
+
+async def test_the_scope_ledger_lists_changes_after_start_and_nothing_after_close(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    owner = await factory.user()
+    await factory.project(owner, "WEB")
+    a = await factory.item("WEB", owner, points=3)
+    b = await factory.item("WEB", owner, points=5)
+    late = await factory.item("WEB", owner, points=2)
+    sprint = await factory.sprint("WEB", owner, items=[a, b])
+    base = f"/api/v1/projects/WEB/sprints/{sprint}"
+    assert (await client.get(f"{base}/scope", headers=owner.headers)).json() == {"data": []}
+    # Before the start nothing counts: this re-estimate is part of the commitment.
+    await client.patch(f"/api/v1/projects/WEB/items/{a}", json={"points": 5}, headers=owner.headers)
+    await client.post(f"{base}/start", headers=owner.headers)
+
+    await client.post(f"{base}/items", json={"items": [late]}, headers=owner.headers)
+    await client.patch(f"/api/v1/projects/WEB/items/{a}", json={"points": 8}, headers=owner.headers)
+    await client.request("DELETE", f"{base}/items", json={"items": [b]}, headers=owner.headers)
+    await client.patch(
+        f"/api/v1/projects/WEB/items/{b}", json={"points": 13}, headers=owner.headers
+    )
+    await client.post(f"{base}/complete", headers=owner.headers)
+    # After the close: neither the carry-over nor later re-estimates are sprint scope changes.
+    await client.patch(
+        f"/api/v1/projects/WEB/items/{late}", json={"points": 1}, headers=owner.headers
+    )
+
+    ledger = (await client.get(f"{base}/scope", headers=owner.headers)).json()["data"]
+
+    assert [
+        (e["item_number"], e["change"], e["points_before"], e["points_after"]) for e in ledger
+    ] == [
+        (late, "added", None, 2),
+        (a, "re_estimated", 5, 8),
+        (b, "removed", 5, None),
+    ]
+    assert all(e["actor_id"] == owner.id for e in ledger)
+    assert [e["event_id"] for e in ledger] == sorted(e["event_id"] for e in ledger)

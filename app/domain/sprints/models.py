@@ -65,6 +65,10 @@ class Sprint(SQLModel, table=True):
     end_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     state: str = Field(default=SprintState.PLANNED.value, sa_type=String(10))
     started_at: datetime | None = timestamp_field()
+    # Event-log positions taken under the sprint's lock: events after start_event_id (and up to
+    # close_event_id) happened during the sprint. Ids, not times: they follow commit order here.
+    start_event_id: int | None = Field(default=None, sa_type=BigInteger)
+    close_event_id: int | None = Field(default=None, sa_type=BigInteger)
     committed_points: float | None = Field(default=None, sa_type=Float)
     committed_items: int | None = Field(default=None)
     completed_at: datetime | None = timestamp_field()

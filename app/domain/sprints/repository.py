@@ -3,14 +3,14 @@
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.domain.items.models import Item
+from app.domain.items.models import Item, ItemEvent
 from app.domain.pagination import PageRequest, fetch_page
 from app.domain.projects.models import Project
-from app.domain.sprints.models import Sprint, SprintState
+from app.domain.sprints.models import Sprint, SprintCommitment, SprintState
 from app.domain.workflow.models import Status, StatusCategory
 
 NUMBER_RANGE = range(1, 2**31)
@@ -139,3 +139,62 @@ async def done_status_ids(session: AsyncSession, project_id: int) -> set[int]:
         col(Status.project_id) == project_id, col(Status.category) == StatusCategory.DONE.value
     )
     return {status_id for status_id in (await session.execute(stmt)).scalars() if status_id}
+
+
+async def event_position(session: AsyncSession) -> int:
+    """A fresh position in the item event log: every event written later has a larger id."""
+    stmt = text("SELECT nextval(pg_get_serial_sequence('item_events', 'id'))")
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def scope_events(
+    session: AsyncSession, project_id: int, item_ids: Sequence[int], after: int, upto: int | None
+) -> list[ItemEvent]:
+    """Sprint, points and deletion events of some items between two positions, in log order."""
+    if not item_ids:
+        return []
+    stmt = select(ItemEvent).where(
+        col(ItemEvent.project_id) == project_id,
+        col(ItemEvent.item_id).in_(list(item_ids)),
+        col(ItemEvent.id) > after,
+        col(ItemEvent.field).in_(["sprint", "points"]) | (col(ItemEvent.kind) == "deleted"),
+    )
+    if upto is not None:
+        stmt = stmt.where(col(ItemEvent.id) <= upto)
+    return list((await session.execute(stmt.order_by(col(ItemEvent.id)))).scalars().all())
+
+
+async def items_touching_sprint(
+    session: AsyncSession, project_id: int, sprint_id: int, sprint_number: int, after: int
+) -> list[int]:
+    """Ids of items committed to the sprint, or moved in or out of it after `after`."""
+    committed = select(col(SprintCommitment.item_id)).where(
+        col(SprintCommitment.sprint_id) == sprint_id
+    )
+    moved = select(col(ItemEvent.item_id)).where(
+        col(ItemEvent.project_id) == project_id,
+        col(ItemEvent.id) > after,
+        col(ItemEvent.field) == "sprint",
+        (col(ItemEvent.old_value) == func.to_jsonb(sprint_number))
+        | (col(ItemEvent.new_value) == func.to_jsonb(sprint_number)),
+    )
+    rows = await session.execute(committed.union(moved))
+    return [row[0] for row in rows.all()]
+
+
+async def commitment(session: AsyncSession, sprint_id: int) -> list[SprintCommitment]:
+    """The frozen commitment of a sprint."""
+    stmt = select(SprintCommitment).where(col(SprintCommitment.sprint_id) == sprint_id)
+    return list((await session.execute(stmt)).scalars().all())
+
+
+async def current_points(
+    session: AsyncSession, project_id: int, item_ids: Sequence[int]
+) -> dict[int, float | None]:
+    """The estimates of the given items that still exist."""
+    if not item_ids:
+        return {}
+    stmt = select(col(Item.id), col(Item.points)).where(
+        col(Item.project_id) == project_id, col(Item.id).in_(list(item_ids))
+    )
+    return {row[0]: row[1] for row in (await session.execute(stmt)).all() if row[0] is not None}

@@ -80,3 +80,21 @@ class SprintPublic(BaseModel):
 
 class SprintPage(Page[SprintPublic]):
     """A page of sprints, by number."""
+
+
+class ScopeChangePublic(BaseModel):
+    """One change to a sprint's scope after it started."""
+
+    event_id: int
+    occurred_at: datetime
+    actor_id: int | None
+    item_number: int
+    change: Literal["added", "removed", "re_estimated"]
+    points_before: float | None
+    points_after: float | None
+
+
+class ScopeLedger(BaseModel):
+    """A sprint's scope changes in the order they happened (empty before it starts)."""
+
+    data: list[ScopeChangePublic]

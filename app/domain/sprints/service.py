@@ -10,6 +10,12 @@ from app.db import utcnow
 from app.domain.items import service as items_service
 from app.domain.items.models import Item, ItemType
 from app.domain.items.service import Writer
+from app.domain.metrics.scope import (
+    LoggedChange,
+    ScopeChange,
+    points_at_start,
+    scope_ledger,
+)
 from app.domain.pagination import PageRequest
 from app.domain.projects.access import ProjectAccess
 from app.domain.projects.models import Project
@@ -253,6 +259,8 @@ async def start_sprint(
         raise Conflict(f"Sprint {number} needs a start and end date before it starts.")
     assert sprint.id is not None
     items = await repository.items_in_sprint(session, access.project_id, sprint.id)
+    # Taken with the sprint and its items locked: later scope changes log larger ids.
+    start_event_id = await repository.event_position(session)
     key = access.project.key
     try:
         # The partial unique index decides between concurrent starts. The changes are made
@@ -260,6 +268,7 @@ async def start_sprint(
         async with session.begin_nested():
             sprint.state = SprintState.ACTIVE.value
             sprint.started_at = utcnow()
+            sprint.start_event_id = start_event_id
             sprint.committed_items = len(items)
             sprint.committed_points = sum(item.points or 0.0 for item in items)
             bump(sprint)
@@ -352,6 +361,8 @@ async def complete_sprint(
         for item in items
         if item.id is not None
     )
+    # Before carry-over: moving unfinished items out is not a change of this sprint's scope.
+    sprint.close_event_id = await repository.event_position(session)
     sprint.state = SprintState.COMPLETED.value
     sprint.completed_at = utcnow()
     sprint.completed_items = len(done)
@@ -369,3 +380,44 @@ async def complete_sprint(
             await writer.write(item, {"sprint_id": target.id})
     await session.flush()
     return sprint
+
+
+async def scope_changes(
+    session: AsyncSession, access: ProjectAccess, number: int
+) -> list[ScopeChange]:
+    """Every change to a sprint's scope after it started (added, removed, re-estimated)."""
+    sprint = await get_sprint(session, access, number)
+    if sprint.start_event_id is None or sprint.id is None:
+        return []
+    item_ids = await repository.items_touching_sprint(
+        session, access.project_id, sprint.id, sprint.number, sprint.start_event_id
+    )
+    events = await repository.scope_events(
+        session, access.project_id, item_ids, sprint.start_event_id, sprint.close_event_id
+    )
+    changes = [
+        LoggedChange(
+            event_id=event.id or 0,
+            occurred_at=event.occurred_at,
+            actor_id=event.actor_id,
+            item_id=event.item_id,
+            item_number=event.item_number,
+            field=event.field,
+            old_value=event.old_value,
+            new_value=event.new_value,
+        )
+        for event in events
+    ]
+    current = await repository.current_points(session, access.project_id, item_ids)
+    for change in changes:
+        if change.field is None and isinstance(change.old_value, dict):
+            current.setdefault(change.item_id, change.old_value.get("points"))
+    # Events after the close still change today's estimates: undo those too.
+    later = await repository.scope_events(
+        session, access.project_id, item_ids, sprint.close_event_id or 2**62, None
+    )
+    for event in sorted(later, key=lambda e: e.id or 0, reverse=True):
+        if event.field == "points":
+            current[event.item_id] = event.old_value
+    committed = {row.item_id for row in await repository.commitment(session, sprint.id)}
+    return scope_ledger(sprint.number, committed, points_at_start(current, changes), changes)
