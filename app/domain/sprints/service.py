@@ -79,6 +79,15 @@ async def get_sprint(
     return sprint
 
 
+async def _locked_sprint(
+    session: AsyncSession, access: ProjectAccess, number: int, if_match: int | None
+) -> Sprint:
+    """A sprint locked for a change, after the If-Match check."""
+    sprint = await get_sprint(session, access, number, for_update=True)
+    check_version(sprint.version, if_match)
+    return sprint
+
+
 async def list_sprints(
     session: AsyncSession, access: ProjectAccess, page: PageRequest
 ) -> tuple[list[Sprint], str | None]:
@@ -130,8 +139,7 @@ async def update_sprint(
         # Project row first (as creation takes it), then the sprint: re-dating and creating run
         # one at a time, so two sprints cannot claim one slot, and the lock order is the same.
         await repository.lock_project(session, access.project_id)
-    sprint = await get_sprint(session, access, number, for_update=True)
-    check_version(sprint.version, if_match)
+    sprint = await _locked_sprint(session, access, number, if_match)
     if "goal" in changes and changes["goal"] is None:
         changes["goal"] = ""
     if {"start_date", "end_date"} & changes.keys():
@@ -151,8 +159,7 @@ async def delete_sprint(
     session: AsyncSession, access: ProjectAccess, number: int, if_match: int | None
 ) -> None:
     """Delete a planned sprint; its items go back to the backlog (each move logged)."""
-    sprint = await get_sprint(session, access, number, for_update=True)
-    check_version(sprint.version, if_match)
+    sprint = await _locked_sprint(session, access, number, if_match)
     if sprint.state != SprintState.PLANNED.value:
         raise Conflict(f"Only planned sprints can be deleted; sprint {number} is {sprint.state}.")
     await _return_items_to_backlog(session, access, sprint)
@@ -251,8 +258,7 @@ async def start_sprint(
     session: AsyncSession, access: ProjectAccess, number: int, if_match: int | None
 ) -> Sprint:
     """Start a planned sprint: at most one is active, and its commitment is frozen now."""
-    sprint = await get_sprint(session, access, number, for_update=True)
-    check_version(sprint.version, if_match)
+    sprint = await _locked_sprint(session, access, number, if_match)
     if sprint.state != SprintState.PLANNED.value:
         raise Conflict(f"Sprint {number} is {sprint.state}; only planned sprints start.")
     if sprint.start_date is None or sprint.end_date is None:
@@ -294,8 +300,7 @@ async def cancel_sprint(
     session: AsyncSession, access: ProjectAccess, number: int, if_match: int | None
 ) -> Sprint:
     """Cancel a planned or active sprint: its items return to the backlog, its dates free up."""
-    sprint = await get_sprint(session, access, number, for_update=True)
-    check_version(sprint.version, if_match)
+    sprint = await _locked_sprint(session, access, number, if_match)
     if sprint.state not in OPEN_STATES:
         raise Conflict(f"Sprint {number} is {sprint.state}; only planned or active sprints cancel.")
     await _return_items_to_backlog(session, access, sprint)
@@ -313,8 +318,7 @@ async def complete_sprint(
     if_match: int | None,
 ) -> Sprint:
     """Complete the active sprint: freeze what was done, carry the rest over."""
-    sprint = await get_sprint(session, access, number, for_update=True)
-    check_version(sprint.version, if_match)
+    sprint = await _locked_sprint(session, access, number, if_match)
     if sprint.state != SprintState.ACTIVE.value:
         raise Conflict(f"Sprint {number} is {sprint.state}; only the active sprint completes.")
     target: Sprint | None = None
