@@ -3,7 +3,7 @@
 from app.domain.idempotency.models import IdempotencyRecord
 from app.domain.items.models import Comment, Item, ItemEvent
 from app.domain.projects.models import Project, ProjectMember
-from app.domain.sprints.models import Sprint, SprintCommitment, SprintOutcome
+from app.domain.sprints.models import Sprint, SprintCapacity, SprintCommitment, SprintOutcome
 from app.domain.users.models import ApiToken, User
 from app.domain.workflow.models import Status
 
@@ -16,6 +16,7 @@ __all__ = [
     "Project",
     "ProjectMember",
     "Sprint",
+    "SprintCapacity",
     "SprintCommitment",
     "SprintOutcome",
     "Status",

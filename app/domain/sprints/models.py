@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -10,11 +11,13 @@ from sqlalchemy import (
     Date,
     Float,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 from app.domain.columns import created_at_field, fk_field, id_field, timestamp_field, version_field
@@ -78,6 +81,8 @@ class Sprint(SQLModel, table=True):
     review_notes: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
     # Where unfinished items went at completion: a sprint number, or null for the backlog.
     carried_over_to: int | None = Field(default=None)
+    # The sprint report as computed at completion, kept verbatim so it never changes later.
+    report: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
     version: int = version_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
@@ -111,3 +116,21 @@ class SprintOutcome(SQLModel, table=True):
     status_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     # For unfinished items: the sprint number they went to, or null for the backlog.
     carried_to: int | None = Field(default=None)
+
+
+class SprintCapacity(SQLModel, table=True):
+    """One member's availability for a sprint: a share of their time and their days off."""
+
+    __tablename__ = "sprint_capacity"
+    __table_args__ = (
+        CheckConstraint("availability BETWEEN 0 AND 100", name="availability_percent"),
+    )
+
+    sprint_id: int = fk_field("sprints.id", primary_key=True)
+    user_id: int = fk_field("users.id", primary_key=True)
+    project_id: int = fk_field("projects.id")
+    availability: int = Field(sa_column=Column(Integer, nullable=False))
+    days_off: list[date] = Field(
+        default_factory=list,
+        sa_column=Column(ARRAY(Date), nullable=False, server_default="{}"),
+    )
