@@ -14,6 +14,7 @@ from app.domain.sprints.schemas import (
     SprintItems,
     SprintPage,
     SprintPublic,
+    SprintReport,
     SprintUpdate,
 )
 from app.errors import problem_responses
@@ -202,4 +203,27 @@ async def sprint_scope(number: int, access: ViewerAccess, session: SessionDep) -
             )
             for change in changes
         ]
+    )
+
+
+@router.get("/{number}/report", responses=problem_responses(409))
+async def sprint_report(number: int, access: ViewerAccess, session: SessionDep) -> SprintReport:
+    """The sprint report: committed, completed, not completed, removed, completed outside.
+
+    Live while the sprint is active; kept as it was at completion from then on.
+    """
+    sprint, body = await sprints.report(session, access, number)
+    return SprintReport(
+        **body.model_dump(),
+        number=sprint.number,
+        name=sprint.name,
+        goal=sprint.goal,
+        state=SprintState(sprint.state),
+        start_date=sprint.start_date,
+        end_date=sprint.end_date,
+        started_at=sprint.started_at,
+        completed_at=sprint.completed_at,
+        goal_outcome=GoalOutcome(sprint.goal_outcome) if sprint.goal_outcome else None,
+        review_notes=sprint.review_notes,
+        frozen=sprint.report is not None,
     )

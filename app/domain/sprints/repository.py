@@ -2,15 +2,16 @@
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any, cast
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Row, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.domain.items.models import Item, ItemEvent
 from app.domain.pagination import PageRequest, fetch_page
 from app.domain.projects.models import Project
-from app.domain.sprints.models import Sprint, SprintCommitment, SprintState
+from app.domain.sprints.models import Sprint, SprintCommitment, SprintOutcome, SprintState
 from app.domain.workflow.models import Status, StatusCategory
 
 NUMBER_RANGE = range(1, 2**31)
@@ -147,36 +148,53 @@ async def event_position(session: AsyncSession) -> int:
     return int((await session.execute(stmt)).scalar_one())
 
 
-async def scope_events(
-    session: AsyncSession, project_id: int, item_ids: Sequence[int], after: int, upto: int | None
-) -> list[ItemEvent]:
-    """Sprint, points and deletion events of some items between two positions, in log order."""
+async def sprint_log(
+    session: AsyncSession, project_id: int, item_ids: Sequence[int], after: int
+) -> list[Row[Any]]:
+    """Created, deleted, sprint, points and status events of some items after a position."""
     if not item_ids:
         return []
-    stmt = select(ItemEvent).where(
-        col(ItemEvent.project_id) == project_id,
-        col(ItemEvent.item_id).in_(list(item_ids)),
-        col(ItemEvent.id) > after,
-        col(ItemEvent.field).in_(["sprint", "points"]) | (col(ItemEvent.kind) == "deleted"),
+    stmt = (
+        select(
+            col(ItemEvent.id),
+            col(ItemEvent.occurred_at),
+            col(ItemEvent.actor_id),
+            col(ItemEvent.item_id),
+            col(ItemEvent.item_number),
+            col(ItemEvent.kind),
+            col(ItemEvent.field),
+            col(ItemEvent.old_value),
+            col(ItemEvent.new_value),
+        )
+        .where(
+            col(ItemEvent.project_id) == project_id,
+            col(ItemEvent.item_id).in_(list(item_ids)),
+            col(ItemEvent.id) > after,
+            col(ItemEvent.field).in_(["sprint", "points", "status"])
+            | col(ItemEvent.kind).in_(["created", "deleted"]),
+        )
+        .order_by(col(ItemEvent.id))
     )
-    if upto is not None:
-        stmt = stmt.where(col(ItemEvent.id) <= upto)
-    return list((await session.execute(stmt.order_by(col(ItemEvent.id)))).scalars().all())
+    return list((await session.execute(stmt)).all())
 
 
 async def items_touching_sprint(
     session: AsyncSession, project_id: int, sprint_id: int, sprint_number: int, after: int
 ) -> list[int]:
-    """Ids of items committed to the sprint, or moved in or out of it after `after`."""
+    """Ids of items committed to the sprint, or moved in or out of it (or created in it)
+    after `after`."""
+    number = func.to_jsonb(sprint_number)
     committed = select(col(SprintCommitment.item_id)).where(
         col(SprintCommitment.sprint_id) == sprint_id
     )
     moved = select(col(ItemEvent.item_id)).where(
         col(ItemEvent.project_id) == project_id,
         col(ItemEvent.id) > after,
-        col(ItemEvent.field) == "sprint",
-        (col(ItemEvent.old_value) == func.to_jsonb(sprint_number))
-        | (col(ItemEvent.new_value) == func.to_jsonb(sprint_number)),
+        (
+            (col(ItemEvent.field) == "sprint")
+            & ((col(ItemEvent.old_value) == number) | (col(ItemEvent.new_value) == number))
+        )
+        | ((col(ItemEvent.kind) == "created") & (col(ItemEvent.new_value)["sprint"] == number)),
     )
     rows = await session.execute(committed.union(moved))
     return [row[0] for row in rows.all()]
@@ -188,13 +206,31 @@ async def commitment(session: AsyncSession, sprint_id: int) -> list[SprintCommit
     return list((await session.execute(stmt)).scalars().all())
 
 
-async def current_points(
+async def current_items(
     session: AsyncSession, project_id: int, item_ids: Sequence[int]
-) -> dict[int, float | None]:
-    """The estimates of the given items that still exist."""
+) -> list[Row[Any]]:
+    """Id, number, title, type, points, status and sprint of the given items that still exist."""
     if not item_ids:
-        return {}
-    stmt = select(col(Item.id), col(Item.points)).where(
-        col(Item.project_id) == project_id, col(Item.id).in_(list(item_ids))
-    )
-    return {row[0]: row[1] for row in (await session.execute(stmt)).all() if row[0] is not None}
+        return []
+    stmt = select(
+        col(Item.id),
+        col(Item.number),
+        col(Item.title),
+        col(Item.type),
+        col(Item.points),
+        col(Item.status_id),
+        col(Item.sprint_id),
+    ).where(col(Item.project_id) == project_id, col(Item.id).in_(list(item_ids)))
+    return cast("list[Row[Any]]", list((await session.execute(stmt)).all()))
+
+
+async def statuses(session: AsyncSession, project_id: int) -> list[Status]:
+    """The project's statuses."""
+    stmt = select(Status).where(col(Status.project_id) == project_id)
+    return list((await session.execute(stmt)).scalars().all())
+
+
+async def outcomes(session: AsyncSession, sprint_id: int) -> list[SprintOutcome]:
+    """The frozen outcome of a completed sprint."""
+    stmt = select(SprintOutcome).where(col(SprintOutcome.sprint_id) == sprint_id)
+    return list((await session.execute(stmt)).scalars().all())

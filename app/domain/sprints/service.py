@@ -10,19 +10,20 @@ from app.db import utcnow
 from app.domain.items import service as items_service
 from app.domain.items.models import Item, ItemType
 from app.domain.items.service import Writer
-from app.domain.metrics.scope import (
-    LoggedChange,
-    ScopeChange,
-    points_at_start,
-    scope_ledger,
-)
+from app.domain.metrics.scope import ScopeChange
 from app.domain.pagination import PageRequest
 from app.domain.projects.access import ProjectAccess
 from app.domain.projects.models import Project
 from app.domain.projects.schemas import WEEK_ORDER
-from app.domain.sprints import repository
+from app.domain.sprints import reporting, repository
 from app.domain.sprints.models import Sprint, SprintCommitment, SprintOutcome, SprintState
-from app.domain.sprints.schemas import SprintComplete, SprintCreate, SprintItems, SprintUpdate
+from app.domain.sprints.schemas import (
+    ReportBody,
+    SprintComplete,
+    SprintCreate,
+    SprintItems,
+    SprintUpdate,
+)
 from app.domain.versioning import apply_changes, bump, check_version
 from app.errors import Conflict, FieldError, InvalidInput, NotFound
 
@@ -347,8 +348,10 @@ async def complete_sprint(
     assert sprint.id is not None
     items = await repository.items_in_sprint(session, access.project_id, sprint.id)
     done_status_ids = await repository.done_status_ids(session, access.project_id)
-    done = [item for item in items if item.status_id in done_status_ids]
     unfinished = [item for item in items if item.status_id not in done_status_ids]
+    carried_to: int | str = target.number if target is not None else "backlog"
+    # Computed with the items locked and before carry-over, then kept verbatim.
+    kept = await reporting.compute_report(session, access.project_id, sprint, carried_to)
     session.add_all(
         SprintOutcome(
             sprint_id=sprint.id,
@@ -369,11 +372,13 @@ async def complete_sprint(
     sprint.close_event_id = await repository.event_position(session)
     sprint.state = SprintState.COMPLETED.value
     sprint.completed_at = utcnow()
-    sprint.completed_items = len(done)
-    sprint.completed_points = sum(item.points or 0.0 for item in done)
+    # Items done before they joined the sprint were completed elsewhere: not counted here.
+    sprint.completed_items = kept.completed.count
+    sprint.completed_points = kept.completed.points
     sprint.goal_outcome = data.goal_outcome.value if data.goal_outcome else None
     sprint.review_notes = data.review_notes
     sprint.carried_over_to = target.number if target is not None else None
+    sprint.report = kept.model_dump(mode="json")
     bump(sprint)
     await session.flush()
     if target is None:
@@ -391,37 +396,14 @@ async def scope_changes(
 ) -> list[ScopeChange]:
     """Every change to a sprint's scope after it started (added, removed, re-estimated)."""
     sprint = await get_sprint(session, access, number)
-    if sprint.start_event_id is None or sprint.id is None:
-        return []
-    item_ids = await repository.items_touching_sprint(
-        session, access.project_id, sprint.id, sprint.number, sprint.start_event_id
-    )
-    events = await repository.scope_events(
-        session, access.project_id, item_ids, sprint.start_event_id, sprint.close_event_id
-    )
-    changes = [
-        LoggedChange(
-            event_id=event.id or 0,
-            occurred_at=event.occurred_at,
-            actor_id=event.actor_id,
-            item_id=event.item_id,
-            item_number=event.item_number,
-            field=event.field,
-            old_value=event.old_value,
-            new_value=event.new_value,
-        )
-        for event in events
-    ]
-    current = await repository.current_points(session, access.project_id, item_ids)
-    for change in changes:
-        if change.field is None and isinstance(change.old_value, dict):
-            current.setdefault(change.item_id, change.old_value.get("points"))
-    # Events after the close still change today's estimates: undo those too.
-    later = await repository.scope_events(
-        session, access.project_id, item_ids, sprint.close_event_id or 2**62, None
-    )
-    for event in sorted(later, key=lambda e: e.id or 0, reverse=True):
-        if event.field == "points":
-            current[event.item_id] = event.old_value
-    committed = {row.item_id for row in await repository.commitment(session, sprint.id)}
-    return scope_ledger(sprint.number, committed, points_at_start(current, changes), changes)
+    return await reporting.scope_changes(session, access.project_id, sprint)
+
+
+async def report(
+    session: AsyncSession, access: ProjectAccess, number: int
+) -> tuple[Sprint, ReportBody]:
+    """A sprint's report: live while it is active, as kept at completion afterwards."""
+    sprint = await get_sprint(session, access, number)
+    if sprint.report is not None:
+        return sprint, reporting.frozen_report(sprint.report)
+    return sprint, await reporting.compute_report(session, access.project_id, sprint)
