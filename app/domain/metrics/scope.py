@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class ScopeChangeKind(StrEnum):
@@ -15,9 +15,8 @@ class ScopeChangeKind(StrEnum):
     RE_ESTIMATED = "re_estimated"
 
 
-@dataclass(frozen=True)
-class LoggedChange:
-    """One `sprint` or `points` event of the item log, as plain data."""
+class LoggedChange(NamedTuple):
+    """One event of the item log, as plain data (a tuple: thousands are built per report)."""
 
     event_id: int
     occurred_at: datetime

@@ -1,6 +1,6 @@
 """Loading a sprint's slice of the event log, for its scope ledger and its report."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,54 +40,80 @@ class SprintHistory:
     current: list[Row[Any]]
 
 
-def _logged(row: Row[Any], sprint_number: int) -> LoggedChange | None:
-    """A log row as the pure functions read it; creation into the sprint reads as joining it."""
-    field, old_value, new_value = row.field, row.old_value, row.new_value
-    if row.kind == "created":
-        if not isinstance(new_value, dict) or new_value.get("sprint") != sprint_number:
-            return None
-        field, old_value, new_value = "sprint", None, sprint_number
-    return LoggedChange(
-        event_id=row.id,
-        occurred_at=row.occurred_at,
-        actor_id=row.actor_id,
-        item_id=row.item_id,
-        item_number=row.item_number,
-        field=field,
-        old_value=old_value,
-        new_value=new_value,
-    )
+def _sprint_changes(
+    rows: Sequence[Any], sprint: Sprint, committed: set[int]
+) -> tuple[set[int], list[LoggedChange]]:
+    """The items that were ever in the sprint after its start, and their changes in the window.
+
+    Creation into the sprint reads as joining it; sprint numbers and status ids are integers.
+    """
+    number, close = sprint.number, sprint.close_event_id
+    involved = set(committed)
+    for row in rows:
+        if row.kind == "created":
+            if row.created_sprint == number:
+                involved.add(row.item_id)
+        elif row.field == "sprint" and number in (row.old_number, row.new_number):
+            involved.add(row.item_id)
+    changes = []
+    for (
+        event_id,
+        occurred_at,
+        actor_id,
+        item_id,
+        item_number,
+        kind,
+        field,
+        old_value,
+        new_value,
+        created_sprint,
+        *_,
+    ) in rows:
+        if item_id not in involved or (close is not None and event_id > close):
+            continue
+        if kind == "created":
+            if created_sprint != number:
+                continue
+            field, old_value, new_value = "sprint", None, number
+        elif field != "points":
+            old_value = None if old_value is None else int(old_value)
+            new_value = None if new_value is None else int(new_value)
+        changes.append(
+            LoggedChange(
+                event_id,
+                occurred_at,
+                actor_id,
+                item_id,
+                item_number,
+                field,
+                old_value,
+                new_value,
+            )
+        )
+    return involved, changes
 
 
 async def load_history(session: AsyncSession, project_id: int, sprint: Sprint) -> SprintHistory:
     """The commitment, the logged changes in the sprint's window and the items' estimates."""
     assert sprint.id is not None and sprint.start_event_id is not None
-    item_ids = await repository.items_touching_sprint(
-        session, project_id, sprint.id, sprint.number, sprint.start_event_id
-    )
-    rows = await repository.sprint_log(session, project_id, item_ids, sprint.start_event_id)
+    commitment = await repository.commitment(session, sprint.id)
+    rows = await repository.sprint_log(session, project_id, sprint.start_event_id)
+    involved, changes = _sprint_changes(rows, sprint, {entry.item_id for entry in commitment})
     close = sprint.close_event_id
-    changes = [
-        change
-        for row in rows
-        if close is None or row.id <= close
-        if (change := _logged(row, sprint.number)) is not None
-    ]
-    current = await repository.current_items(session, project_id, item_ids)
+    current = await repository.current_items(session, project_id, sorted(involved))
     points: dict[int, float | None] = {row.id: row.points for row in current}
     facts = {row.id: ItemFacts(row.number, row.title, row.type) for row in current}
     for row in rows:
-        if row.kind == "deleted" and isinstance(row.old_value, dict):
-            points.setdefault(row.item_id, row.old_value.get("points"))
+        if row.kind == "deleted" and row.item_id in involved:
+            points.setdefault(row.item_id, row.deleted_points)
             facts.setdefault(
-                row.item_id,
-                ItemFacts(row.item_number, row.old_value.get("title"), row.old_value.get("type")),
+                row.item_id, ItemFacts(row.item_number, row.deleted_title, row.deleted_type)
             )
     # Estimates changed after the close are undone first, to get each estimate at the close.
     for row in reversed(rows):
-        if close is not None and row.id > close and row.field == "points":
-            points[row.item_id] = row.old_value
-    commitment = await repository.commitment(session, sprint.id)
+        late = close is not None and row.id > close
+        if late and row.field == "points" and row.item_id in involved:
+            points[row.item_id] = row.old_number
     for entry in commitment:
         facts.setdefault(entry.item_id, ItemFacts(entry.item_number, None, None))
     return SprintHistory(

@@ -4,7 +4,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Row, func, select, text, update
+from sqlalchemy import BigInteger, Float, Row, any_, bindparam, case, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -148,12 +149,20 @@ async def event_position(session: AsyncSession) -> int:
     return int((await session.execute(stmt)).scalar_one())
 
 
-async def sprint_log(
-    session: AsyncSession, project_id: int, item_ids: Sequence[int], after: int
-) -> list[Row[Any]]:
-    """Created, deleted, sprint, points and status events of some items after a position."""
-    if not item_ids:
-        return []
+def _number(value: Any) -> Any:
+    """A JSON number as float8 in SQL (null otherwise), so rows skip JSON decoding."""
+    return case((func.jsonb_typeof(value) == "number", value.cast(Float)), else_=None)
+
+
+async def sprint_log(session: AsyncSession, project_id: int, after: int) -> list[Row[Any]]:
+    """Created, deleted, sprint, points and status events of a project after a position.
+
+    Values come out as plain numbers: `old_number`/`new_number` for field changes,
+    `created_sprint` for creations, and `deleted_points`/`_title`/`_type` for deletions. The
+    whole window is read in one index range; picking the sprint's items is the caller's job
+    (an item-id list in SQL made PostgreSQL compare every row with every id).
+    """
+    old, new = col(ItemEvent.old_value), col(ItemEvent.new_value)
     stmt = (
         select(
             col(ItemEvent.id),
@@ -163,12 +172,15 @@ async def sprint_log(
             col(ItemEvent.item_number),
             col(ItemEvent.kind),
             col(ItemEvent.field),
-            col(ItemEvent.old_value),
-            col(ItemEvent.new_value),
+            _number(old).label("old_number"),
+            _number(new).label("new_number"),
+            _number(new["sprint"]).label("created_sprint"),
+            _number(old["points"]).label("deleted_points"),
+            old["title"].astext.label("deleted_title"),
+            old["type"].astext.label("deleted_type"),
         )
         .where(
             col(ItemEvent.project_id) == project_id,
-            col(ItemEvent.item_id).in_(list(item_ids)),
             col(ItemEvent.id) > after,
             col(ItemEvent.field).in_(["sprint", "points", "status"])
             | col(ItemEvent.kind).in_(["created", "deleted"]),
@@ -176,28 +188,6 @@ async def sprint_log(
         .order_by(col(ItemEvent.id))
     )
     return list((await session.execute(stmt)).all())
-
-
-async def items_touching_sprint(
-    session: AsyncSession, project_id: int, sprint_id: int, sprint_number: int, after: int
-) -> list[int]:
-    """Ids of items committed to the sprint, or moved in or out of it (or created in it)
-    after `after`."""
-    number = func.to_jsonb(sprint_number)
-    committed = select(col(SprintCommitment.item_id)).where(
-        col(SprintCommitment.sprint_id) == sprint_id
-    )
-    moved = select(col(ItemEvent.item_id)).where(
-        col(ItemEvent.project_id) == project_id,
-        col(ItemEvent.id) > after,
-        (
-            (col(ItemEvent.field) == "sprint")
-            & ((col(ItemEvent.old_value) == number) | (col(ItemEvent.new_value) == number))
-        )
-        | ((col(ItemEvent.kind) == "created") & (col(ItemEvent.new_value)["sprint"] == number)),
-    )
-    rows = await session.execute(committed.union(moved))
-    return [row[0] for row in rows.all()]
 
 
 async def commitment(session: AsyncSession, sprint_id: int) -> list[SprintCommitment]:
@@ -220,7 +210,10 @@ async def current_items(
         col(Item.points),
         col(Item.status_id),
         col(Item.sprint_id),
-    ).where(col(Item.project_id) == project_id, col(Item.id).in_(list(item_ids)))
+    ).where(
+        col(Item.project_id) == project_id,
+        col(Item.id) == any_(bindparam("ids", list(item_ids), type_=ARRAY(BigInteger))),
+    )
     return cast("list[Row[Any]]", list((await session.execute(stmt)).all()))
 
 
