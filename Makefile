@@ -37,8 +37,9 @@ migrate: $(STAMP)  ## Upgrade the database schema.
 openapi: $(STAMP)  ## Regenerate the committed openapi.json.
 	$(BIN)/timebox openapi --output openapi.json
 
-bench: $(STAMP)  ## Run the backlog load benchmark (see bench/README.md).
+bench: $(STAMP)  ## Run the load benchmarks (see bench/README.md).
 	$(BIN)/python -m bench.backlog
+	$(BIN)/python -m bench.sprints
 
 clean:  ## Remove the virtualenv and caches (keeps .timebox data).
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

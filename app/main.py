@@ -23,6 +23,7 @@ from app.observability import Metrics, ObservabilityMiddleware, configure_loggin
 from app.routers import (
     auth,
     board,
+    capacity,
     comments,
     health,
     items,
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         comments,
         board,
         sprints,
+        capacity,
     ):
         app.include_router(module.router)
 

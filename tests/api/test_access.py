@@ -93,8 +93,15 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/projects/{key}/sprints/{number}/start"): Rule(Role.MEMBER),
     ("POST", "/api/v1/projects/{key}/sprints/{number}/cancel"): Rule(Role.MEMBER),
     ("GET", "/api/v1/projects/{key}/sprints/{number}/scope"): Rule(Role.VIEWER),
+    ("GET", "/api/v1/projects/{key}/sprints/{number}/report"): Rule(
+        Role.VIEWER, active_sprint=True
+    ),
     ("POST", "/api/v1/projects/{key}/sprints/{number}/complete"): Rule(
         Role.MEMBER, json={}, active_sprint=True
+    ),
+    ("GET", "/api/v1/projects/{key}/sprints/{number}/capacity"): Rule(Role.VIEWER),
+    ("PUT", "/api/v1/projects/{key}/sprints/{number}/capacity"): Rule(
+        Role.MEMBER, json={"members": []}
     ),
 }
 

@@ -52,11 +52,21 @@ def test_readme_walkthrough_runs_verbatim(server: ServerProcess) -> None:
     assert '"key":"WEB"' in out
     assert '"time_zone":"Europe/Berlin"' in out
     # The last commands print: the first project's key, the team mate's role, how many items
-    # the batch created, the key of the item moved to the top, and the top item's title.
-    assert out.rstrip().splitlines()[-5:] == [
+    # the batch created, the key of the item moved to the top, the top item's title; then the
+    # sprint's name, its item count, the committed points, WEB-2's status category, WEB-3's
+    # sprint, the completed points, say/do (5 / 8) and how many items joined after the start.
+    assert out.rstrip().splitlines()[-13:] == [
         "WEB",
         "member",
         "3",
         "WEB-2",
         "Reset a forgotten password",
+        "Sprint 1",
+        "2",
+        "8.0",
+        "done",
+        "1",
+        "5.0",
+        "0.625",
+        "1",
     ]

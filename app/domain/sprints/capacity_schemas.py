@@ -1,0 +1,85 @@
+"""API shapes for sprint capacity."""
+
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+from app.domain.inputs import InputModel
+
+MAX_MEMBERS = 200
+# Days off must be distinct dates inside the sprint; this only bounds the body before that check.
+MAX_DAYS_OFF = 366
+
+
+class MemberCapacityEntry(InputModel):
+    """One member's availability for the sprint."""
+
+    user_id: int = Field(gt=0, lt=2**63, strict=True, description="A member of the project.")
+    availability: int = Field(
+        default=100, ge=0, le=100, strict=True, description="Share of their time, in percent."
+    )
+    days_off: list[date] = Field(
+        default_factory=list,
+        max_length=MAX_DAYS_OFF,
+        description="Distinct dates inside the sprint; those on non-working days do not count.",
+    )
+
+
+class SprintCapacityReplace(InputModel):
+    """The sprint's whole capacity: one entry per member (an empty list clears it)."""
+
+    members: list[MemberCapacityEntry] = Field(max_length=MAX_MEMBERS)
+
+
+class MemberCapacityPublic(BaseModel):
+    """One member's capacity in the sprint."""
+
+    user_id: int
+    display_name: str
+    email: str
+    availability: int = Field(description="Share of their time, in percent.")
+    days_off: list[date]
+    days_off_counted: int = Field(description="Days off that are working days of the sprint.")
+    person_days: float = Field(
+        description="(working_days − days_off_counted) × availability / 100, to 2 decimals."
+    )
+
+
+class PastSprintPublic(BaseModel):
+    """A completed sprint a suggestion was computed from."""
+
+    number: int
+    completed_points: float = Field(description="Points done at completion (frozen).")
+    person_days: float = Field(description="Its recorded capacity, to 2 decimals.")
+
+
+class CommitmentSuggestionPublic(BaseModel):
+    """A suggested commitment from the team's recent rate, and how it was computed."""
+
+    points: float | None = Field(
+        description="points_per_person_day × total_person_days, to 2 decimals; null without "
+        "enough history or without person-days."
+    )
+    points_per_person_day: float | None = Field(
+        description="Completed points / person-days over `sprints_used`, to 2 decimals."
+    )
+    sprints_used: list[PastSprintPublic] = Field(
+        description="The 3–5 latest completed earlier sprints with capacity, latest first."
+    )
+    explanation: str = Field(description="The computation in one sentence, with its numbers.")
+
+
+class SprintCapacityPublic(BaseModel):
+    """A sprint's capacity per member and in total, with a suggested commitment."""
+
+    number: int = Field(description="The sprint's number.")
+    start_date: date
+    end_date: date
+    working_days: int = Field(description="The project's working days from start to end.")
+    recorded: bool = Field(
+        description="Whether capacity was saved; if not, `members` is a proposal: every "
+        "member who is not a viewer at 100 % with no days off."
+    )
+    members: list[MemberCapacityPublic] = Field(description="By user id.")
+    total_person_days: float = Field(description="Sum of the members' person-days, 2 decimals.")
+    suggestion: CommitmentSuggestionPublic

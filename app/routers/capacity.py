@@ -1,0 +1,30 @@
+"""Sprint capacity: members' availability and days off, person-days, suggested commitment."""
+
+from fastapi import APIRouter
+
+from app.domain.sprints import capacity
+from app.domain.sprints.capacity_schemas import SprintCapacityPublic, SprintCapacityReplace
+from app.errors import problem_responses
+from app.routers.deps import API_PREFIX, MemberAccess, SessionDep, ViewerAccess
+
+router = APIRouter(
+    prefix=API_PREFIX + "/projects/{key}/sprints/{number}/capacity",
+    tags=["sprints"],
+    responses=problem_responses(401, 404),
+)
+
+
+@router.get("", responses=problem_responses(409))
+async def get_sprint_capacity(
+    number: int, access: ViewerAccess, session: SessionDep
+) -> SprintCapacityPublic:
+    """Person-days per member and in total, and a commitment suggested from recent sprints."""
+    return await capacity.get_capacity(session, access, number)
+
+
+@router.put("", responses=problem_responses(403, 409, 422))
+async def replace_sprint_capacity(
+    number: int, data: SprintCapacityReplace, access: MemberAccess, session: SessionDep
+) -> SprintCapacityPublic:
+    """Replace a planned or active sprint's capacity: each member's availability and days off."""
+    return await capacity.replace_capacity(session, access, number, data)
