@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -58,8 +59,11 @@ async def _purge_expired(database: Database, ttl: timedelta) -> None:
         await asyncio.sleep(_PURGE_INTERVAL_SECONDS)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the ASGI application."""
+def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -> FastAPI:
+    """Build the ASGI application.
+
+    `freeze_heap` moves everything alive after start-up out of the garbage collector's view.
+    """
     settings = settings or get_settings()
     database_ref = DatabaseRef()
     metrics = Metrics()
@@ -72,6 +76,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.database = database
         metrics.watch_pool(database.engine.pool)
         purger = asyncio.create_task(_purge_expired(database, idempotency_ttl))
+        if freeze_heap:
+            # Modules, routes and models live as long as the process: without this, every full
+            # collection walks them again (~100 ms pauses measured under report workloads).
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
@@ -137,4 +146,4 @@ def serve_app() -> FastAPI:
     """The app as `timebox serve` runs it: logging configured from settings first."""
     settings = get_settings()
     configure_logging(settings)
-    return create_app(settings)
+    return create_app(settings, freeze_heap=True)

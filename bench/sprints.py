@@ -8,7 +8,9 @@ Prints a Markdown table; bench/README.md keeps the figures and the machine they 
 import asyncio
 import random
 
+import asyncpg
 import httpx
+from sqlalchemy.engine import make_url
 
 from bench.backlog import item_payload
 from bench.harness import HEADER, Result, bench_database, run_workload, server
@@ -90,14 +92,33 @@ async def seed(client: httpx.AsyncClient, headers: dict[str, str]) -> int:
     return int(sprint)
 
 
-async def main(base: str) -> list[Result]:
+async def logged_after_start(database_url: str) -> int:
+    """How many events the item log holds after the sprint's start."""
+    connection = await asyncpg.connect(
+        make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+    try:
+        count = await connection.fetchval(
+            "SELECT count(*) FROM item_events e JOIN sprints s ON s.project_id = e.project_id "
+            "WHERE e.id > s.start_event_id"
+        )
+        return int(count)
+    finally:
+        await connection.close()
+
+
+async def main(base: str, database_url: str) -> list[Result]:
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
         headers = await login(client)
         sprint = await seed(client, headers)
         path = f"/api/v1/projects/SPR/sprints/{sprint}"
-        events = len((await client.get(f"{path}/scope", headers=headers)).json()["data"])
-        print(f"sprint {sprint}: {IN_SPRINT} items at start, {events} scope changes logged")
+        changes = len((await client.get(f"{path}/scope", headers=headers)).json()["data"])
+        events = await logged_after_start(database_url)
+        print(
+            f"sprint {sprint}: {IN_SPRINT} items at start; {events} events logged after the "
+            f"start, {changes} of them scope changes"
+        )
         results = []
         live = {
             "report (active, live)": lambda c, i: c.get(f"{path}/report", headers=headers),
@@ -117,7 +138,7 @@ async def main(base: str) -> list[Result]:
 
 if __name__ == "__main__":
     with bench_database() as url, server(url) as base:
-        results = asyncio.run(main(base))
+        results = asyncio.run(main(base, url))
     print(HEADER)
     for result in results:
         print(result.row())

@@ -17,6 +17,19 @@ from app.domain.metrics.report import (
 from app.domain.metrics.scope import LoggedChange, ScopeChange, points_at_start, scope_ledger
 from app.domain.sprints import repository
 from app.domain.sprints.models import Sprint, SprintState
+from app.domain.sprints.repository import (
+    LOG_CREATED_SPRINT,
+    LOG_DELETED_POINTS,
+    LOG_DELETED_TITLE,
+    LOG_DELETED_TYPE,
+    LOG_FIELD,
+    LOG_ID,
+    LOG_ITEM_ID,
+    LOG_ITEM_NUMBER,
+    LOG_KIND,
+    LOG_NEW,
+    LOG_OLD,
+)
 from app.domain.sprints.schemas import (
     ReEstimates,
     ReportBody,
@@ -46,49 +59,29 @@ def _sprint_changes(
     """The items that were ever in the sprint after its start, and their changes in the window.
 
     Creation into the sprint reads as joining it; sprint numbers and status ids are integers.
+    Rows are read by position (see `repository.sprint_log`): thousands are read per report.
     """
     number, close = sprint.number, sprint.close_event_id
     involved = set(committed)
     for row in rows:
-        if row.kind == "created":
-            if row.created_sprint == number:
-                involved.add(row.item_id)
-        elif row.field == "sprint" and number in (row.old_number, row.new_number):
-            involved.add(row.item_id)
+        if (row[LOG_KIND] == "created" and row[LOG_CREATED_SPRINT] == number) or (
+            row[LOG_FIELD] == "sprint" and (row[LOG_OLD] == number or row[LOG_NEW] == number)
+        ):
+            involved.add(row[LOG_ITEM_ID])
     changes = []
-    for (
-        event_id,
-        occurred_at,
-        actor_id,
-        item_id,
-        item_number,
-        kind,
-        field,
-        old_value,
-        new_value,
-        created_sprint,
-        *_,
-    ) in rows:
+    for row in rows:
+        event_id, occurred_at, actor_id, item_id, item_number, kind, field, old, new = row[:9]
         if item_id not in involved or (close is not None and event_id > close):
             continue
         if kind == "created":
-            if created_sprint != number:
+            if row[LOG_CREATED_SPRINT] != number:
                 continue
-            field, old_value, new_value = "sprint", None, number
+            field, old, new = "sprint", None, number
         elif field != "points":
-            old_value = None if old_value is None else int(old_value)
-            new_value = None if new_value is None else int(new_value)
+            old = None if old is None else int(old)
+            new = None if new is None else int(new)
         changes.append(
-            LoggedChange(
-                event_id,
-                occurred_at,
-                actor_id,
-                item_id,
-                item_number,
-                field,
-                old_value,
-                new_value,
-            )
+            LoggedChange(event_id, occurred_at, actor_id, item_id, item_number, field, old, new)
         )
     return involved, changes
 
@@ -96,28 +89,35 @@ def _sprint_changes(
 async def load_history(session: AsyncSession, project_id: int, sprint: Sprint) -> SprintHistory:
     """The commitment, the logged changes in the sprint's window and the items' estimates."""
     assert sprint.id is not None and sprint.start_event_id is not None
-    commitment = await repository.commitment(session, sprint.id)
+    commitment = await repository.commitment_points(session, sprint.id)
     rows = await repository.sprint_log(session, project_id, sprint.start_event_id)
-    involved, changes = _sprint_changes(rows, sprint, {entry.item_id for entry in commitment})
+    involved, changes = _sprint_changes(rows, sprint, set(commitment))
     close = sprint.close_event_id
     current = await repository.current_items(session, project_id, sorted(involved))
     points: dict[int, float | None] = {row.id: row.points for row in current}
     facts = {row.id: ItemFacts(row.number, row.title, row.type) for row in current}
     for row in rows:
-        if row.kind == "deleted" and row.item_id in involved:
-            points.setdefault(row.item_id, row.deleted_points)
+        if row[LOG_KIND] == "deleted" and row[LOG_ITEM_ID] in involved:
+            item_id = row[LOG_ITEM_ID]
+            points.setdefault(item_id, row[LOG_DELETED_POINTS])
             facts.setdefault(
-                row.item_id, ItemFacts(row.item_number, row.deleted_title, row.deleted_type)
+                item_id,
+                ItemFacts(
+                    row[LOG_ITEM_NUMBER],
+                    row[LOG_DELETED_TITLE],
+                    row[LOG_DELETED_TYPE],
+                ),
             )
-    # Estimates changed after the close are undone first, to get each estimate at the close.
-    for row in reversed(rows):
-        late = close is not None and row.id > close
-        if late and row.field == "points" and row.item_id in involved:
-            points[row.item_id] = row.old_number
-    for entry in commitment:
-        facts.setdefault(entry.item_id, ItemFacts(entry.item_number, None, None))
+    if close is not None:
+        # Estimates changed after the close are undone first, to get each estimate then.
+        for row in reversed(rows):
+            late = row[LOG_ID] > close and row[LOG_FIELD] == "points"
+            if late and row[LOG_ITEM_ID] in involved:
+                points[row[LOG_ITEM_ID]] = row[LOG_OLD]
+    for item_id, (item_number, _) in commitment.items():
+        facts.setdefault(item_id, ItemFacts(item_number, None, None))
     return SprintHistory(
-        committed={entry.item_id: entry.points for entry in commitment},
+        committed={item_id: value for item_id, (_, value) in commitment.items()},
         start_points=points_at_start(points, changes),
         changes=changes,
         facts=facts,

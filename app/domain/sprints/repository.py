@@ -4,12 +4,12 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Float, Row, any_, bindparam, case, func, select, text, update
+from sqlalchemy import BigInteger, Row, any_, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.domain.items.models import Item, ItemEvent
+from app.domain.items.models import Item
 from app.domain.pagination import PageRequest, fetch_page
 from app.domain.projects.models import Project
 from app.domain.sprints.models import Sprint, SprintCommitment, SprintOutcome, SprintState
@@ -149,51 +149,55 @@ async def event_position(session: AsyncSession) -> int:
     return int((await session.execute(stmt)).scalar_one())
 
 
-def _number(value: Any) -> Any:
-    """A JSON number as float8 in SQL (null otherwise), so rows skip JSON decoding."""
-    return case((func.jsonb_typeof(value) == "number", value.cast(Float)), else_=None)
+# Positions of the columns `sprint_log` returns.
+LOG_ID, LOG_OCCURRED_AT, LOG_ACTOR_ID, LOG_ITEM_ID, LOG_ITEM_NUMBER, LOG_KIND, LOG_FIELD = range(7)
+LOG_OLD, LOG_NEW, LOG_CREATED_SPRINT, LOG_DELETED_POINTS, LOG_DELETED_TITLE = range(7, 12)
+LOG_DELETED_TYPE = 12
+
+_SPRINT_LOG = """
+SELECT id, occurred_at, actor_id, item_id, item_number, kind, field,
+       CASE WHEN jsonb_typeof(old_value) = 'number' THEN old_value::float8 END,
+       CASE WHEN jsonb_typeof(new_value) = 'number' THEN new_value::float8 END,
+       CASE WHEN jsonb_typeof(new_value -> 'sprint') = 'number'
+            THEN (new_value -> 'sprint')::float8 END,
+       CASE WHEN jsonb_typeof(old_value -> 'points') = 'number'
+            THEN (old_value -> 'points')::float8 END,
+       old_value ->> 'title',
+       old_value ->> 'type'
+FROM item_events
+WHERE project_id = $1 AND id > $2
+  AND (field IN ('sprint', 'points', 'status') OR kind IN ('created', 'deleted'))
+ORDER BY id
+"""
 
 
-async def sprint_log(session: AsyncSession, project_id: int, after: int) -> list[Row[Any]]:
+async def sprint_log(session: AsyncSession, project_id: int, after: int) -> Sequence[Any]:
     """Created, deleted, sprint, points and status events of a project after a position.
 
-    Values come out as plain numbers: `old_number`/`new_number` for field changes,
-    `created_sprint` for creations, and `deleted_points`/`_title`/`_type` for deletions. The
-    whole window is read in one index range; picking the sprint's items is the caller's job
-    (an item-id list in SQL made PostgreSQL compare every row with every id).
+    Rows are tuples (positions `LOG_*`) with values as plain numbers: old and new values of
+    field changes, the sprint an item was created in, and a deleted item's points, title and
+    type. The whole window is read in one index range; picking the sprint's items is the
+    caller's job (an item-id list in SQL made PostgreSQL compare every row with every id).
+    A report reads thousands of these, so they skip SQLAlchemy's row processing: asyncpg's
+    records, on the session's own connection and transaction.
     """
-    old, new = col(ItemEvent.old_value), col(ItemEvent.new_value)
-    stmt = (
-        select(
-            col(ItemEvent.id),
-            col(ItemEvent.occurred_at),
-            col(ItemEvent.actor_id),
-            col(ItemEvent.item_id),
-            col(ItemEvent.item_number),
-            col(ItemEvent.kind),
-            col(ItemEvent.field),
-            _number(old).label("old_number"),
-            _number(new).label("new_number"),
-            _number(new["sprint"]).label("created_sprint"),
-            _number(old["points"]).label("deleted_points"),
-            old["title"].astext.label("deleted_title"),
-            old["type"].astext.label("deleted_type"),
-        )
-        .where(
-            col(ItemEvent.project_id) == project_id,
-            col(ItemEvent.id) > after,
-            col(ItemEvent.field).in_(["sprint", "points", "status"])
-            | col(ItemEvent.kind).in_(["created", "deleted"]),
-        )
-        .order_by(col(ItemEvent.id))
-    )
-    return list((await session.execute(stmt)).all())
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    records: Sequence[Any] = await driver.fetch(_SPRINT_LOG, project_id, after)
+    return records
 
 
-async def commitment(session: AsyncSession, sprint_id: int) -> list[SprintCommitment]:
-    """The frozen commitment of a sprint."""
-    stmt = select(SprintCommitment).where(col(SprintCommitment.sprint_id) == sprint_id)
-    return list((await session.execute(stmt)).scalars().all())
+async def commitment_points(
+    session: AsyncSession, sprint_id: int
+) -> dict[int, tuple[int, float | None]]:
+    """The frozen commitment of a sprint: item id -> (number, points at start)."""
+    stmt = select(
+        col(SprintCommitment.item_id),
+        col(SprintCommitment.item_number),
+        col(SprintCommitment.points),
+    ).where(col(SprintCommitment.sprint_id) == sprint_id)
+    return {row[0]: (row[1], row[2]) for row in (await session.execute(stmt)).all()}
 
 
 async def current_items(
