@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 
@@ -16,10 +17,13 @@ class ScopeChangeKind(StrEnum):
 
 
 class LoggedChange(NamedTuple):
-    """One event of the item log, as plain data (a tuple: thousands are built per report)."""
+    """One event of the item log, as plain data (a tuple: thousands are built per report).
+
+    `occurred_at` is None when the log was read without times (the report does not need them).
+    """
 
     event_id: int
-    occurred_at: datetime
+    occurred_at: datetime | None
     actor_id: int | None
     item_id: int
     item_number: int
@@ -46,7 +50,7 @@ def points_at_start(
 ) -> dict[int, float | None]:
     """Each item's estimate at the sprint's start: its current one with later changes undone."""
     points = dict(current)
-    for change in sorted(changes, key=lambda c: c.event_id, reverse=True):
+    for change in sorted(changes, key=attrgetter("event_id"), reverse=True):
         if change.field == "points":
             points[change.item_id] = change.old_value
     return points
@@ -95,6 +99,8 @@ def _entry(
     before: float | None,
     after: float | None,
 ) -> ScopeChange:
+    if change.occurred_at is None:
+        raise ValueError("the scope ledger needs the log read with times")
     return ScopeChange(
         event_id=change.event_id,
         occurred_at=change.occurred_at,

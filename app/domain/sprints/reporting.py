@@ -1,6 +1,6 @@
 """Loading a sprint's slice of the event log, for its scope ledger and its report."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,11 +86,23 @@ def _sprint_changes(
     return involved, changes
 
 
-async def load_history(session: AsyncSession, project_id: int, sprint: Sprint) -> SprintHistory:
-    """The commitment, the logged changes in the sprint's window and the items' estimates."""
+async def load_history(
+    session: AsyncSession,
+    project_id: int,
+    sprint: Sprint,
+    done_statuses: Collection[int] = (),
+    *,
+    with_times: bool = True,
+) -> SprintHistory:
+    """The commitment, the logged changes in the sprint's window and the items' estimates.
+
+    Status changes are included only where an item moved into one of `done_statuses`.
+    """
     assert sprint.id is not None and sprint.start_event_id is not None
     commitment = await repository.commitment_points(session, sprint.id)
-    rows = await repository.sprint_log(session, project_id, sprint.start_event_id)
+    rows = await repository.sprint_log(
+        session, project_id, sprint.start_event_id, done_statuses, with_times=with_times
+    )
     involved, changes = _sprint_changes(rows, sprint, set(commitment))
     close = sprint.close_event_id
     current = await repository.current_items(session, project_id, sorted(involved))
@@ -148,7 +160,6 @@ async def compute_report(
         raise Conflict(f"Sprint {sprint.number} has not started; its report begins at the start.")
     if sprint.state == SprintState.CANCELLED.value:
         raise Conflict(f"Sprint {sprint.number} was cancelled; it has no report.")
-    history = await load_history(session, project_id, sprint)
     statuses = await repository.statuses(session, project_id)
     names = {status.id: status.name for status in statuses if status.id is not None}
     done = {
@@ -156,6 +167,7 @@ async def compute_report(
         for status in statuses
         if status.id is not None and status.category == StatusCategory.DONE.value
     }
+    history = await load_history(session, project_id, sprint, done, with_times=False)
     at_close: dict[int, ItemAtClose] = {}
     if sprint.state == SprintState.COMPLETED.value:
         # Only for sprints completed before reports were kept: rebuilt from frozen outcomes.

@@ -1,6 +1,7 @@
 """SQL for sprints and their commitments."""
 
-from collections.abc import Sequence
+import json
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any, cast
 
@@ -155,7 +156,7 @@ LOG_OLD, LOG_NEW, LOG_CREATED_SPRINT, LOG_DELETED_POINTS, LOG_DELETED_TITLE = ra
 LOG_DELETED_TYPE = 12
 
 _SPRINT_LOG = """
-SELECT id, occurred_at, actor_id, item_id, item_number, kind, field,
+SELECT id, CASE WHEN $4 THEN occurred_at END, actor_id, item_id, item_number, kind, field,
        CASE WHEN jsonb_typeof(old_value) = 'number' THEN old_value::float8 END,
        CASE WHEN jsonb_typeof(new_value) = 'number' THEN new_value::float8 END,
        CASE WHEN jsonb_typeof(new_value -> 'sprint') = 'number'
@@ -166,25 +167,36 @@ SELECT id, occurred_at, actor_id, item_id, item_number, kind, field,
        old_value ->> 'type'
 FROM item_events
 WHERE project_id = $1 AND id > $2
-  AND (field IN ('sprint', 'points', 'status') OR kind IN ('created', 'deleted'))
+  AND (field IN ('sprint', 'points') OR kind IN ('created', 'deleted')
+       OR (field = 'status' AND $3::jsonb @> jsonb_build_array(new_value)
+           AND NOT $3::jsonb @> jsonb_build_array(old_value)))
 ORDER BY id
 """
 
 
-async def sprint_log(session: AsyncSession, project_id: int, after: int) -> Sequence[Any]:
-    """Created, deleted, sprint, points and status events of a project after a position.
+async def sprint_log(
+    session: AsyncSession,
+    project_id: int,
+    after: int,
+    done_statuses: Collection[int] = (),
+    *,
+    with_times: bool = True,
+) -> Sequence[Any]:
+    """Creations, deletions, sprint and points changes of a project's items after a position,
+    and their moves into one of `done_statuses` from a status outside them.
 
     Rows are tuples (positions `LOG_*`) with values as plain numbers: old and new values of
     field changes, the sprint an item was created in, and a deleted item's points, title and
-    type. The whole window is read in one index range; picking the sprint's items is the
-    caller's job (an item-id list in SQL made PostgreSQL compare every row with every id).
-    A report reads thousands of these, so they skip SQLAlchemy's row processing: asyncpg's
-    records, on the session's own connection and transaction.
+    type; `occurred_at` only `with_times`. The whole window is read in one index range; picking
+    the sprint's items is the caller's job (an item-id list in SQL made PostgreSQL compare every
+    row with every id). A report reads thousands of these, so they skip SQLAlchemy's row
+    processing: asyncpg's records, on the session's own connection and transaction.
     """
     connection = await session.connection()
     driver = (await connection.get_raw_connection()).driver_connection
     assert driver is not None
-    records: Sequence[Any] = await driver.fetch(_SPRINT_LOG, project_id, after)
+    done = json.dumps(sorted(done_statuses))
+    records: Sequence[Any] = await driver.fetch(_SPRINT_LOG, project_id, after, done, with_times)
     return records
 
 
