@@ -1,5 +1,6 @@
 """The sprint report: a hand-worked scenario, live while active and frozen after close."""
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -234,3 +235,71 @@ async def test_report_errors(client: httpx.AsyncClient, factory: Factory) -> Non
     report = await b.report(empty)
     assert report["committed"] == {"count": 0, "points": 0}
     assert report["say_do"] is None
+
+
+async def test_concurrent_adds_and_removes_keep_the_report_reconciled(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    b = await board(client, factory)
+    owner = b.owner
+    numbers = [await factory.item("WEB", owner, points=p) for p in (1, 2, 3, 5, 8, 13)]
+    first, second, third, fourth, fifth, sixth = numbers
+    sprint = await factory.sprint("WEB", owner, items=[first, second, third], start=True)
+    base = f"{SPRINTS}/{sprint}/items"
+
+    def call(method: str, items: list[int]) -> Any:
+        return client.request(method, base, json={"items": items}, headers=owner.headers)
+
+    responses = await asyncio.gather(
+        call("POST", [fourth, fifth]),
+        call("DELETE", [first]),
+        call("POST", [sixth]),
+        call("DELETE", [second, third]),
+        client.patch(f"{ITEMS}/{fifth}", json={"sprint": None}, headers=owner.headers),
+        call("POST", [first]),
+    )
+
+    # Each request either wins whole or is refused whole (a removal of an item not in the
+    # sprint at that moment, or a deadlock reported as 409); nothing half-written.
+    for response in responses:
+        assert response.status_code in (200, 409, 422), response.text
+    in_sprint = await client.get(f"{ITEMS}?sprint={sprint}", headers=owner.headers)
+    members = {item["number"]: item["points"] for item in in_sprint.json()["data"]}
+    report = await b.report(sprint)
+    change = report["scope_change"]
+    assert report["scope"] == {"count": len(members), "points": sum(members.values())}
+    assert report["committed"]["count"] + change["added"]["count"] - change["removed"][
+        "count"
+    ] == len(members)
+    assert report["committed"]["points"] + change["added"]["points"] - change["removed"][
+        "points"
+    ] == sum(members.values())
+    assert sorted(line["number"] for line in report["not_completed"]["items"]) == sorted(members)
+
+
+async def test_an_add_racing_the_completion_is_either_in_the_report_or_refused(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    b = await board(client, factory)
+    owner = b.owner
+    committed = await factory.item("WEB", owner, points=3)
+    late = await factory.item("WEB", owner, points=5)
+    sprint = await factory.sprint("WEB", owner, items=[committed], start=True)
+
+    added, completed = await asyncio.gather(
+        client.post(f"{SPRINTS}/{sprint}/items", json={"items": [late]}, headers=owner.headers),
+        client.post(f"{SPRINTS}/{sprint}/complete", headers=owner.headers),
+    )
+
+    assert completed.status_code == 200, completed.text
+    report = await b.report(sprint)
+    listed = [line["number"] for line in report["not_completed"]["items"]]
+    if added.status_code == 200:
+        assert listed == [committed, late]
+        assert report["scope_change"]["added"] == {"count": 1, "points": 5}
+    else:
+        assert_problem(added, 409)
+        assert listed == [committed]
+        assert report["scope_change"]["added"] == {"count": 0, "points": 0}
+    item = await client.get(f"{ITEMS}/{late}", headers=owner.headers)
+    assert item.json()["sprint"] is None  # carried over to the backlog, or never left it
