@@ -132,6 +132,12 @@ async def test_reports_reconcile_with_the_items_at_close(
     assert report["completed"]["points"] <= scope_points
     sprint_row = (await call("GET", f"/sprints/{sprint}")).json()
     assert sprint_row["completed_points"] == report["completed"]["points"]
+    # The burn chart replays the same log: never negative, and its last day's done is the
+    # report's completed points.
+    burnup = (await call("GET", f"/sprints/{sprint}/burnup")).json()
+    assert all(day["remaining"] >= 0 for day in burnup["days"])
+    assert burnup["days"][-1]["done"] == report["completed"]["points"]
+    assert burnup["days"][-1]["scope"] == scope_points
     ledger = (await call("GET", f"/sprints/{sprint}/scope")).json()["data"]
     kinds = [entry["change"] for entry in ledger]
     assert kinds.count("added") == change["added"]["count"]

@@ -20,6 +20,7 @@ from app.domain.sprints.models import Sprint, SprintState
 from app.domain.sprints.repository import (
     LOG_CREATED_SPRINT,
     LOG_DELETED_POINTS,
+    LOG_DELETED_STATUS,
     LOG_DELETED_TITLE,
     LOG_DELETED_TYPE,
     LOG_FIELD,
@@ -51,6 +52,8 @@ class SprintHistory:
     changes: list[LoggedChange]
     facts: dict[int, ItemFacts]
     current: list[Row[Any]]
+    # Each involved item's status at the start; only when every status change was read.
+    start_status: dict[int, int | None]
 
 
 def _sprint_changes(
@@ -90,13 +93,14 @@ async def load_history(
     session: AsyncSession,
     project_id: int,
     sprint: Sprint,
-    done_statuses: Collection[int] = (),
+    done_statuses: Collection[int] | None = (),
     *,
     with_times: bool = True,
 ) -> SprintHistory:
     """The commitment, the logged changes in the sprint's window and the items' estimates.
 
-    Status changes are included only where an item moved into one of `done_statuses`.
+    Status changes are included only where an item moved into one of `done_statuses`, or all
+    of them (and each item's status at start) when `done_statuses` is None.
     """
     assert sprint.id is not None and sprint.start_event_id is not None
     commitment = await repository.commitment_points(session, sprint.id)
@@ -128,12 +132,23 @@ async def load_history(
                 points[row[LOG_ITEM_ID]] = row[LOG_OLD]
     for item_id, (item_number, _) in commitment.items():
         facts.setdefault(item_id, ItemFacts(item_number, None, None))
+    start_status: dict[int, int | None] = {}
+    if done_statuses is None:
+        start_status = {row.id: row.status_id for row in current}
+        for row in rows:
+            if row[LOG_KIND] == "deleted" and row[LOG_DELETED_STATUS] is not None:
+                start_status.setdefault(row[LOG_ITEM_ID], int(row[LOG_DELETED_STATUS]))
+        for row in reversed(rows):
+            if row[LOG_FIELD] == "status" and row[LOG_ITEM_ID] in involved:
+                old = row[LOG_OLD]
+                start_status[row[LOG_ITEM_ID]] = None if old is None else int(old)
     return SprintHistory(
         committed={item_id: value for item_id, (_, value) in commitment.items()},
         start_points=points_at_start(points, changes),
         changes=changes,
         facts=facts,
         current=current,
+        start_status=start_status,
     )
 
 

@@ -1,0 +1,185 @@
+"""Velocity and burn charts: load plain data, call the pure metrics, shape the answer."""
+
+from collections import defaultdict
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import utcnow
+from app.domain.metrics import burndown, velocity
+from app.domain.metrics.burndown import ItemState, Unit
+from app.domain.metrics.capacity import MemberAvailability, sprint_capacity
+from app.domain.projects.access import ProjectAccess
+from app.domain.reports import repository
+from app.domain.reports.schemas import (
+    BurnChart,
+    BurnDay,
+    BurnTotals,
+    Velocity,
+    VelocitySprint,
+    VelocitySummary,
+)
+from app.domain.sprints import capacity_repository, reporting
+from app.domain.sprints import repository as sprints_repository
+from app.domain.sprints.capacity import working_weekdays
+from app.domain.sprints.models import Sprint, SprintState
+from app.domain.sprints.service import get_sprint, project_today
+from app.domain.workflow.models import StatusCategory
+from app.errors import Conflict
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+async def _person_days(
+    session: AsyncSession, access: ProjectAccess, sprints: list[Sprint]
+) -> dict[int, float]:
+    """Person-days of the sprints that recorded capacity (by sprint id)."""
+    ids = [sprint.id for sprint in sprints if sprint.id is not None]
+    rows = await capacity_repository.capacity_rows(session, access.project_id, ids)
+    members: dict[int, list[MemberAvailability]] = defaultdict(list)
+    for row in rows:
+        members[row.sprint_id].append(
+            MemberAvailability(row.user_id, row.availability, tuple(row.days_off))
+        )
+    weekdays = working_weekdays(access.project)
+    days = {}
+    for sprint in sprints:
+        if sprint.id in members and sprint.start_date and sprint.end_date:
+            figures = sprint_capacity(
+                sprint.start_date, sprint.end_date, weekdays, members[sprint.id]
+            )
+            days[sprint.id] = figures.total_person_days
+    return days
+
+
+async def project_velocity(
+    session: AsyncSession, access: ProjectAccess, last: int | None, unit: Unit
+) -> Velocity:
+    """Committed and completed work of the latest `last` (or all) completed sprints."""
+    sprints = await repository.completed_sprints(session, access.project_id)
+    if last is not None:
+        sprints = sprints[-last:]
+    person_days = await _person_days(session, access, sprints)
+    figures = [
+        velocity.SprintFigures(
+            number=sprint.number,
+            committed=float(
+                (sprint.committed_points if unit == Unit.POINTS else sprint.committed_items) or 0
+            ),
+            completed=float(
+                (sprint.completed_points if unit == Unit.POINTS else sprint.completed_items) or 0
+            ),
+            person_days=person_days.get(sprint.id or 0),
+        )
+        for sprint in sprints
+    ]
+    rows, summary = velocity.velocity(figures)
+    return Velocity(
+        unit=unit,
+        sprints=[
+            VelocitySprint(
+                number=sprint.number,
+                name=sprint.name,
+                start_date=sprint.start_date,
+                end_date=sprint.end_date,
+                completed_at=sprint.completed_at,
+                committed=row.committed,
+                completed=row.completed,
+                say_do=_round(row.say_do),
+                person_days=_round(row.person_days, 2),
+                completed_per_person_day=_round(row.completed_per_person_day),
+            )
+            for sprint, row in zip(sprints, rows, strict=True)
+        ],
+        summary=VelocitySummary(
+            sprints=summary.sprints,
+            mean=_round(summary.mean),
+            median=_round(summary.median),
+            standard_deviation=_round(summary.standard_deviation),
+            last_3_average=_round(summary.last_3_average),
+            completed_per_person_day=_round(summary.completed_per_person_day),
+        ),
+    )
+
+
+def _last_day(access: ProjectAccess, sprint: Sprint, end: date) -> date:
+    """An active sprint's series ends today; a completed one's at its end or its close."""
+    if sprint.state == SprintState.ACTIVE.value:
+        return project_today(access.project, utcnow())
+    assert sprint.completed_at is not None
+    closed = project_today(access.project, sprint.completed_at)
+    return max(end, closed)
+
+
+async def burn_chart(
+    session: AsyncSession, access: ProjectAccess, number: int, unit: Unit
+) -> BurnChart:
+    """A started sprint's remaining, done and total scope at the end of each day."""
+    sprint = await get_sprint(session, access, number)
+    if sprint.state not in (SprintState.ACTIVE.value, SprintState.COMPLETED.value):
+        raise Conflict(f"Sprint {number} is {sprint.state}; burn charts exist once it starts.")
+    assert sprint.start_date is not None and sprint.end_date is not None
+    statuses = await sprints_repository.statuses(session, access.project_id)
+    done = {
+        status.id
+        for status in statuses
+        if status.id is not None and status.category == StatusCategory.DONE.value
+    }
+    history = await reporting.load_history(session, access.project_id, sprint, None)
+    at_start = {
+        item: ItemState(
+            points=history.start_points.get(item), status=history.start_status.get(item)
+        )
+        for item in set(history.start_points) | set(history.start_status)
+    }
+    last = max(_last_day(access, sprint, sprint.end_date), sprint.start_date)
+    committed = (sprint.committed_points if unit == Unit.POINTS else sprint.committed_items) or 0
+    series = burndown.burn_series(
+        sprint_number=sprint.number,
+        days=burndown.series_days(sprint.start_date, last),
+        working_weekdays=set(working_weekdays(access.project)),
+        sprint_start=sprint.start_date,
+        sprint_end=sprint.end_date,
+        time_zone=ZoneInfo(access.project.time_zone),
+        committed=history.committed,
+        at_start=at_start,
+        changes=history.changes,
+        done_statuses=done,
+        unit=unit,
+        committed_value=float(committed),
+    )
+    return BurnChart(
+        number=sprint.number,
+        name=sprint.name,
+        state=SprintState(sprint.state),
+        unit=unit,
+        time_zone=access.project.time_zone,
+        start_date=sprint.start_date,
+        end_date=sprint.end_date,
+        committed=series.committed,
+        working_days=series.working_days,
+        start=_totals(series.start),
+        days=[
+            BurnDay(
+                date=day.day,
+                working_day=day.working_day,
+                ideal=round(day.ideal, 4),
+                completed=round(day.completed, 6),
+                scope_change=round(day.scope_change, 6),
+                **_totals(day.totals).model_dump(),
+            )
+            for day in series.days
+        ],
+    )
+
+
+def _totals(totals: burndown.Totals) -> BurnTotals:
+    return BurnTotals(
+        remaining=round(totals.remaining, 6),
+        done=round(totals.done, 6),
+        done_outside=round(totals.done_outside, 6),
+        scope=round(totals.scope, 6),
+    )

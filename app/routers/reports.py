@@ -1,0 +1,58 @@
+"""Reports: velocity across sprints, and each sprint's burndown and burnup."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.domain.metrics.burndown import Unit
+from app.domain.reports import service as reports
+from app.domain.reports.schemas import BurnChart, Velocity
+from app.errors import problem_responses
+from app.routers.deps import API_PREFIX, SessionDep, ViewerAccess
+
+router = APIRouter(
+    prefix=API_PREFIX + "/projects/{key}",
+    tags=["reports"],
+    responses=problem_responses(401, 404),
+)
+
+UnitQuery = Annotated[Unit, Query(description="Count story `points` or `items`.")]
+
+
+@router.get("/velocity", responses=problem_responses(422))
+async def velocity(
+    access: ViewerAccess,
+    session: SessionDep,
+    last: Annotated[
+        int | None, Query(ge=1, le=1000, description="Only the latest N completed sprints.")
+    ] = None,
+    unit: UnitQuery = Unit.POINTS,
+) -> Velocity:
+    """Committed and completed work per completed sprint (frozen at start and close), oldest
+    first, with mean, median, standard deviation, the last three's average and the rate per
+    person-day. Cancelled sprints never count."""
+    return await reports.project_velocity(session, access, last, unit)
+
+
+@router.get("/sprints/{number}/burndown", responses=problem_responses(409, 422))
+async def burndown(
+    number: int, access: ViewerAccess, session: SessionDep, unit: UnitQuery = Unit.POINTS
+) -> BurnChart:
+    """Remaining work at the end of each day of a started sprint, with the ideal line.
+
+    Computed from the event log in the project's time zone; non-working days repeat the day
+    before; scope changes move `scope`, never `done`. An active sprint's series ends today.
+    """
+    return await reports.burn_chart(session, access, number, unit)
+
+
+@router.get("/sprints/{number}/burnup", responses=problem_responses(409, 422))
+async def burnup(
+    number: int, access: ViewerAccess, session: SessionDep, unit: UnitQuery = Unit.POINTS
+) -> BurnChart:
+    """Done work and total scope at the end of each day of a started sprint.
+
+    The same series as the burndown: `done` climbs as items finish in the sprint, `scope` steps
+    as items join, leave or are re-estimated. An active sprint's series ends today.
+    """
+    return await reports.burn_chart(session, access, number, unit)
