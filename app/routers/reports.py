@@ -1,8 +1,8 @@
 """Reports: velocity across sprints, and each sprint's burndown and burnup."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from app.domain.metrics.burndown import Unit
 from app.domain.reports import service as reports
@@ -17,15 +17,27 @@ router = APIRouter(
 )
 
 UnitQuery = Annotated[Unit, Query(description="Count story `points` or `items`.")]
+LastQuery = Annotated[
+    int | None, Query(ge=1, le=1000, description="Only the latest N completed sprints.")
+]
+SVG: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "An 800 x 400 SVG chart; each series is an element with id `series-<name>`.",
+        "content": {"image/svg+xml": {"schema": {"type": "string"}}},
+    }
+}
+
+
+def svg(content: bytes) -> Response:
+    """An SVG image response."""
+    return Response(content, media_type="image/svg+xml")
 
 
 @router.get("/velocity", responses=problem_responses(422))
 async def velocity(
     access: ViewerAccess,
     session: SessionDep,
-    last: Annotated[
-        int | None, Query(ge=1, le=1000, description="Only the latest N completed sprints.")
-    ] = None,
+    last: LastQuery = None,
     unit: UnitQuery = Unit.POINTS,
 ) -> Velocity:
     """Committed and completed work per completed sprint (frozen at start and close), oldest
@@ -56,3 +68,38 @@ async def burnup(
     as items join, leave or are re-estimated. An active sprint's series ends today.
     """
     return await reports.burn_chart(session, access, number, unit)
+
+
+@router.get("/velocity.svg", response_class=Response, responses={**SVG, **problem_responses(422)})
+async def velocity_chart(
+    access: ViewerAccess,
+    session: SessionDep,
+    last: LastQuery = None,
+    unit: UnitQuery = Unit.POINTS,
+) -> Response:
+    """The velocity chart: committed and completed bars per sprint, and the mean."""
+    return svg(await reports.velocity_svg(session, access, last, unit))
+
+
+@router.get(
+    "/sprints/{number}/burndown.svg",
+    response_class=Response,
+    responses={**SVG, **problem_responses(409, 422)},
+)
+async def burndown_chart(
+    number: int, access: ViewerAccess, session: SessionDep, unit: UnitQuery = Unit.POINTS
+) -> Response:
+    """The burndown chart: remaining work per day against the ideal line."""
+    return svg(await reports.burn_svg(session, access, number, unit, burnup=False))
+
+
+@router.get(
+    "/sprints/{number}/burnup.svg",
+    response_class=Response,
+    responses={**SVG, **problem_responses(409, 422)},
+)
+async def burnup_chart(
+    number: int, access: ViewerAccess, session: SessionDep, unit: UnitQuery = Unit.POINTS
+) -> Response:
+    """The burnup chart: done work per day climbing towards the total scope."""
+    return svg(await reports.burn_svg(session, access, number, unit, burnup=True))

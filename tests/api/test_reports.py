@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 from typing import Any
+from xml.etree import ElementTree
 
 import httpx
 from sqlalchemy import text
@@ -254,3 +255,66 @@ async def test_an_active_sprint_ends_today_and_planned_ones_have_no_chart(
     ).status_code == 200
     outsider = await factory.user()
     assert_problem(await client.get(f"{SPRINTS}/{active}/burnup", headers=outsider.headers), 404)
+
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def parse_svg(response: httpx.Response) -> ElementTree.Element:
+    """A well-formed SVG document of 800 x 400 pixels."""
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "image/svg+xml"
+    root = ElementTree.fromstring(response.content)
+    assert root.tag == f"{SVG_NS}svg"
+    # 600 x 300 points are 800 x 400 CSS pixels.
+    assert (root.get("width"), root.get("height")) == ("600pt", "300pt")
+    return root
+
+
+def series(root: ElementTree.Element) -> set[str]:
+    return {
+        element.get("id", "")
+        for element in root.iter()
+        if element.get("id", "").startswith("series-")
+    }
+
+
+def texts(root: ElementTree.Element) -> str:
+    return " ".join("".join(element.itertext()) for element in root.iter(f"{SVG_NS}text"))
+
+
+async def test_charts_are_well_formed_svg_with_their_series(
+    client: httpx.AsyncClient, factory: Factory, database: Database
+) -> None:
+    owner, statuses = await setup(client, factory)
+    await completed_sprint(
+        client, factory, owner, statuses, ("2026-01-05", "2026-01-16"), [5, 3], [2]
+    )
+    await completed_sprint(client, factory, owner, statuses, ("2026-01-19", "2026-01-30"), [8], [5])
+    name = 'Sprint <b>&amp; "$x^2$"'
+    active = await factory.sprint(
+        "WEB",
+        owner,
+        items=[await factory.item("WEB", owner, points=p) for p in (3, 5, 8)],
+        start_date="2026-02-02",
+        end_date="2026-02-13",
+        start=True,
+        name=name,
+    )
+
+    velocity = parse_svg(await client.get(f"{PROJECT}/velocity.svg", headers=owner.headers))
+    assert series(velocity) >= {"series-committed", "series-completed", "series-mean"}
+    assert "WEB — velocity (points)" in texts(velocity)
+    down = parse_svg(await client.get(f"{SPRINTS}/{active}/burndown.svg", headers=owner.headers))
+    assert series(down) >= {"series-ideal", "series-remaining"}
+    # The name is shown as typed: escaped in the XML, never read as markup or math.
+    assert f"{name} — burndown (points)" in texts(down)
+    up = parse_svg(
+        await client.get(f"{SPRINTS}/{active}/burnup.svg?unit=items", headers=owner.headers)
+    )
+    assert series(up) >= {"series-scope", "series-done"}
+    assert "burnup (items)" in texts(up)
+    planned = await factory.sprint("WEB", owner)
+    assert_problem(await client.get(f"{SPRINTS}/{planned}/burnup.svg", headers=owner.headers), 409)
+    outsider = await factory.user()
+    assert_problem(await client.get(f"{PROJECT}/velocity.svg", headers=outsider.headers), 404)

@@ -4,6 +4,7 @@ from collections import defaultdict
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
@@ -11,7 +12,7 @@ from app.domain.metrics import burndown, velocity
 from app.domain.metrics.burndown import ItemState, Unit
 from app.domain.metrics.capacity import MemberAvailability, sprint_capacity
 from app.domain.projects.access import ProjectAccess
-from app.domain.reports import repository
+from app.domain.reports import charts, repository
 from app.domain.reports.schemas import (
     BurnChart,
     BurnDay,
@@ -183,3 +184,20 @@ def _totals(totals: burndown.Totals) -> BurnTotals:
         done_outside=round(totals.done_outside, 6),
         scope=round(totals.scope, 6),
     )
+
+
+async def velocity_svg(
+    session: AsyncSession, access: ProjectAccess, last: int | None, unit: Unit
+) -> bytes:
+    """The velocity chart as SVG (drawn off the event loop)."""
+    data = await project_velocity(session, access, last, unit)
+    return await to_thread.run_sync(charts.velocity_svg, data, access.project.key)
+
+
+async def burn_svg(
+    session: AsyncSession, access: ProjectAccess, number: int, unit: Unit, *, burnup: bool
+) -> bytes:
+    """A sprint's burndown or burnup chart as SVG (drawn off the event loop)."""
+    data = await burn_chart(session, access, number, unit)
+    draw = charts.burnup_svg if burnup else charts.burndown_svg
+    return await to_thread.run_sync(draw, data)
