@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test lint format migrate openapi bench clean
+.PHONY: install serve demo test lint format migrate openapi bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Timebox needs Python 3.11+"'
@@ -18,6 +18,9 @@ install: $(STAMP)  ## Create .venv and install Timebox with its dev tools.
 
 serve: $(STAMP)  ## Run the API on http://127.0.0.1:8000 (embedded PostgreSQL unless TIMEBOX_DATABASE_URL).
 	$(BIN)/timebox serve
+
+demo: $(STAMP)  ## Load the DEMO project (a team, ~120 items, 7 sprints) into the local database.
+	$(BIN)/timebox demo $(if $(RESET),--reset,)
 
 test: $(STAMP)  ## Run the whole test suite (embedded PostgreSQL unless TIMEBOX_TEST_DATABASE_URL).
 	$(BIN)/python -m pytest

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import migrate as migrations
 from app.db import Database
+from app.domain.demo.service import DemoExists, DemoResult, create_demo
 from app.domain.users import repository as users_repository
 from app.domain.users import service as users
 from app.domain.users.schemas import PersonalTokenCreate, UserCreate
@@ -162,6 +163,55 @@ def token_create(
         migrations.upgrade(url)
         secret = _run_in_session(url, _create)
     typer.echo(secret)
+
+
+@cli.command()
+def demo(
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Delete an earlier DEMO project and start over.")
+    ] = False,
+) -> None:
+    """Create the DEMO project: a team of five, ~120 items and seven sprints of history."""
+    settings = get_settings()
+
+    async def _create(url: str) -> DemoResult:
+        database = Database.connect(settings.model_copy(update={"database_url": url}))
+        try:
+            return await create_demo(database, reset=reset)
+        finally:
+            await database.dispose()
+
+    with database_url(settings) as url:
+        migrations.upgrade(url)
+        try:
+            result = asyncio.run(_create(url))
+        except DemoExists as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(1) from exc
+    base = f"http://{settings.host}:{settings.port}"
+    project = f"{base}/api/v1/projects/{result.project_key}"
+    lines = [
+        f"Created project {result.project_key}: {result.sprints} sprints, the last one active.",
+        "",
+        f"Log in as any of: {', '.join(result.emails)}",
+        f"Password (this run's, for all five): {result.password}",
+        f"A token for curl (30 days): {result.token}",
+        "",
+        "Start the service (`make serve` or `timebox serve`), then look at:",
+        f"  {base}/docs  (Authorize with the token above)",
+        *(
+            f'  curl -H "Authorization: Bearer $TOKEN" {project}{path}'
+            for path in (
+                "/velocity",
+                "/velocity.svg > velocity.svg",
+                f"/sprints/{result.sprints}/burndown.svg > burndown.svg",
+                f"/sprints/{result.sprints - 1}/report",
+                "/forecast",
+                "/flow",
+            )
+        ),
+    ]
+    typer.echo("\n".join(lines))
 
 
 @cli.command()

@@ -1,0 +1,449 @@
+"""The demo project: a team of five and seven sprints of history, written through the services.
+
+Every change goes through the same services the API uses (so the event log, the frozen
+commitments, outcomes and reports are real); each simulated moment is one transaction whose
+timestamps are then moved back to that moment. A fixed random seed makes every run alike.
+"""
+
+import random
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import Database, utcnow
+from app.domain.demo import repository
+from app.domain.items import service as items
+from app.domain.items.models import Item
+from app.domain.items.schemas import ItemCreate, ItemUpdate
+from app.domain.pagination import PageRequest
+from app.domain.projects import repository as projects_repository
+from app.domain.projects import service as projects
+from app.domain.projects.access import ProjectAccess, resolve_access
+from app.domain.projects.models import Role
+from app.domain.projects.schemas import MemberAdd, ProjectCreate
+from app.domain.sprints import capacity
+from app.domain.sprints import repository as sprints_repository
+from app.domain.sprints import service as sprints
+from app.domain.sprints.capacity_schemas import MemberCapacityEntry, SprintCapacityReplace
+from app.domain.sprints.models import GoalOutcome
+from app.domain.sprints.schemas import SprintComplete, SprintCreate, SprintItems, SprintUpdate
+from app.domain.users import repository as users_repository
+from app.domain.users import service as users
+from app.domain.users.models import User
+from app.domain.users.schemas import PersonalTokenCreate, UserCreate
+from app.domain.users.security import hash_password
+from app.domain.workflow.models import StatusCategory
+
+KEY = "DEMO"
+TIME_ZONE = ZoneInfo("Europe/Berlin")
+TEAM = (
+    ("Ada Lovelace", "ada"),
+    ("Grace Hopper", "grace"),
+    ("Alan Turing", "alan"),
+    ("Katherine Johnson", "katherine"),
+    ("Linus Torvalds", "linus"),
+)
+DOMAIN = "demo.example.com"
+COMPLETED_SPRINTS = 6
+SPRINT_WEEKS = 2
+BACKLOG_SIZE = 110
+ESTIMATES = (1, 2, 3, 3, 5, 5, 5, 8, 8, 13)
+THEMES = (
+    (
+        "Accounts",
+        ("Sign up with email", "Log in", "Reset a forgotten password", "Two-factor login"),
+    ),
+    ("Checkout", ("Cart summary", "Pay by card", "Apply a coupon", "Order confirmation email")),
+    ("Search", ("Search by title", "Filter by label", "Sort results", "Saved searches")),
+    ("Reports", ("Export to CSV", "Weekly summary email", "Usage dashboard", "Audit log")),
+)
+VERBS = ("Improve", "Polish", "Speed up", "Tidy", "Document", "Test", "Localise", "Secure")
+T = TypeVar("T")
+
+
+@dataclass
+class DemoResult:
+    """What the demo created: who can log in, and a token for curl."""
+
+    project_key: str
+    emails: list[str]
+    password: str
+    token: str
+    sprints: int
+
+
+class DemoExists(Exception):
+    """The demo project exists already (re-create it with `reset`)."""
+
+
+@dataclass
+class _Team:
+    owner_id: int
+    member_ids: list[int] = field(default_factory=list)
+
+
+def _at(day: date, hour: int, minute: int = 0) -> datetime:
+    """A local time of the project on `day`, in UTC."""
+    return datetime.combine(day, time(hour, minute), TIME_ZONE).astimezone(UTC)
+
+
+def _working_days(start: date, end: date) -> list[date]:
+    return [
+        start + timedelta(days=offset)
+        for offset in range((end - start).days + 1)
+        if (start + timedelta(days=offset)).weekday() < 5
+    ]
+
+
+class _Simulation:
+    """Runs each simulated moment in its own transaction and back-dates what it wrote."""
+
+    def __init__(self, database: Database, rng: random.Random) -> None:
+        self.database, self.rng = database, rng
+        self.project_id = 0
+        self.team = _Team(owner_id=0)
+
+    async def moment(
+        self,
+        when: datetime,
+        work: Callable[[AsyncSession], Awaitable[T]],
+    ) -> T:
+        since = utcnow()
+        async with self.database.sessions() as session, session.begin():
+            result = await work(session)
+            await session.flush()
+            if self.project_id:
+                await repository.backdate(session, self.project_id, since, when)
+        return result
+
+    async def access(self, session: AsyncSession, user_id: int | None = None) -> ProjectAccess:
+        """Project access as one of the team (a random one unless given)."""
+        chosen = user_id or self.rng.choice([self.team.owner_id, *self.team.member_ids])
+        user = await users_repository.get_user(session, chosen)
+        assert user is not None
+        return await resolve_access(session, KEY, user, Role.MEMBER)
+
+
+async def _user(session: AsyncSession, name: str, handle: str, password: str) -> User:
+    """The demo user for a team member: created, or given this run's password."""
+    email = f"{handle}@{DOMAIN}"
+    existing = await users_repository.get_user_by_email(session, email)
+    if existing is None:
+        data = UserCreate(email=email, display_name=name, password=password, is_admin=False)
+        return await users.create_user(session, data)
+    existing.password_hash = await hash_password(password)
+    return existing
+
+
+async def _clear(session: AsyncSession, reset: bool) -> None:
+    """Delete an earlier demo project when asked to; otherwise refuse to touch it."""
+    owner = await users_repository.get_user_by_email(session, f"{TEAM[0][1]}@{DOMAIN}")
+    if owner is None or not await projects_repository.key_exists(session, KEY):
+        if await projects_repository.key_exists(session, KEY):
+            raise DemoExists(f"A project {KEY} exists and is not the demo's.")
+        return
+    if not reset:
+        raise DemoExists(f"The {KEY} project exists; run again with --reset to re-create it.")
+    access = await resolve_access(session, KEY, owner, Role.OWNER)
+    await projects.delete_project(session, access, KEY, None)
+
+
+async def create_demo(
+    database: Database, *, reset: bool = False, today: date | None = None
+) -> DemoResult:
+    """Create the DEMO project with its history (re-create it with `reset`).
+
+    Demo accounts get a fresh random password on every run: a known password would be a
+    way in on any instance the demo was ever loaded into.
+    """
+    password = secrets.token_urlsafe(12)
+    # A fixed seed: every demo tells the same story (not for anything secret).
+    rng = random.Random(20261127)  # noqa: S311
+    sim = _Simulation(database, rng)
+    today = today or utcnow().astimezone(TIME_ZONE).date()
+    # The active sprint is half-way: it started five working days ago. Six full sprints of two
+    # weeks came before it, back to back.
+    active_start = _working_days(today - timedelta(days=14), today - timedelta(days=1))[-5]
+    first_start = active_start - timedelta(weeks=SPRINT_WEEKS * COMPLETED_SPRINTS)
+    kickoff = first_start - timedelta(days=7)
+
+    async def found(session: AsyncSession) -> tuple[int, list[int], str]:
+        await _clear(session, reset)
+        team = [await _user(session, name, handle, password) for name, handle in TEAM]
+        owner = team[0]
+        access = await projects.create_project(
+            session,
+            owner,
+            ProjectCreate(
+                key=KEY,
+                name="Demo: web shop relaunch",
+                description="A made-up team's history, so every report shows something real.",
+                sprint_length_days=7 * SPRINT_WEEKS,
+                time_zone=TIME_ZONE.key,
+            ),
+        )
+        for user in team[1:]:
+            await projects.add_member(session, access, MemberAdd(user_id=user.id, role=Role.MEMBER))
+        token = await users.create_personal_token(
+            session, owner, PersonalTokenCreate(name="demo", expires_in_days=30)
+        )
+        return access.project_id, [user.id or 0 for user in team], token.secret
+
+    project_id, team_ids, token = await sim.moment(_at(kickoff, 9), found)
+    # The project existed before this moment's back-dating could know its id.
+    sim.project_id = project_id
+    sim.team = _Team(owner_id=team_ids[0], member_ids=team_ids[1:])
+    await sim.moment(_at(kickoff, 9), lambda session: _no_op(session))
+    await _fill_backlog(sim, kickoff)
+    statuses = await sim.moment(_at(kickoff, 12), lambda s: _statuses(s, project_id))
+
+    next_number: int | None = None
+    for index in range(COMPLETED_SPRINTS + 1):
+        start = first_start + timedelta(weeks=SPRINT_WEEKS * index)
+        end = _working_days(start, start + timedelta(days=7 * SPRINT_WEEKS - 1))[-1]
+        active = index == COMPLETED_SPRINTS
+        next_number = await _run_sprint(
+            sim, statuses, index + 1, start, end, today if active else None, next_number
+        )
+    return DemoResult(
+        project_key=KEY,
+        emails=[f"{handle}@{DOMAIN}" for _, handle in TEAM],
+        password=password,
+        token=token,
+        sprints=COMPLETED_SPRINTS + 1,
+    )
+
+
+async def _items_in(session: AsyncSession, access: ProjectAccess, sprint: str) -> list[Item]:
+    """The items of a sprint (or the backlog) in rank order."""
+    filters = await items.build_filter(session, access, sprint=sprint)
+    rows, _ = await items.list_items(session, access, filters, None, PageRequest(limit=1000))
+    return [row.item for row in rows]
+
+
+async def _no_op(session: AsyncSession) -> None:
+    """A moment that only back-dates what the previous one wrote."""
+
+
+async def _statuses(session: AsyncSession, project_id: int) -> dict[str, int]:
+    """Status ids by category (the first status of each)."""
+    found: dict[str, int] = {}
+    for status in sorted(
+        await sprints_repository.statuses(session, project_id), key=lambda s: s.position
+    ):
+        if status.id is not None:
+            found.setdefault(status.category, status.id)
+            found.setdefault(status.name, status.id)
+    return found
+
+
+async def _fill_backlog(sim: _Simulation, kickoff: date) -> None:
+    """Epics per theme, their stories, and a long tail of smaller work."""
+    rng = sim.rng
+
+    async def write(session: AsyncSession) -> None:
+        access = await sim.access(session, sim.team.owner_id)
+        for theme, stories in THEMES:
+            epic = await items.create_item(
+                session, access, ItemCreate(title=theme, type="epic", labels=[theme.lower()])
+            )
+            for title in stories:
+                await items.create_item(
+                    session,
+                    access,
+                    ItemCreate(
+                        title=title,
+                        points=rng.choice(ESTIMATES),
+                        parent=epic.number,
+                        labels=[theme.lower()],
+                        priority=rng.choice(["high", "medium", "medium", "low"]),
+                    ),
+                )
+        for number in range(BACKLOG_SIZE - 4 * 5):
+            kind = rng.choice(["story", "story", "story", "bug", "task"])
+            theme = rng.choice(THEMES)[0]
+            await items.create_item(
+                session,
+                access,
+                ItemCreate(
+                    title=f"{rng.choice(VERBS)} {theme.lower()} #{number + 1}",
+                    type=kind,
+                    # One in eight is not estimated yet: forecasts say how many they leave out.
+                    points=None if rng.random() < 0.125 else rng.choice(ESTIMATES),
+                    labels=[theme.lower()],
+                    priority=rng.choice(["highest", "high", "medium", "medium", "low"]),
+                ),
+            )
+
+    await sim.moment(_at(kickoff, 10), write)
+
+
+async def _run_sprint(
+    sim: _Simulation,
+    statuses: dict[str, int],
+    number_hint: int,
+    start: date,
+    end: date,
+    today: date | None,
+    planned: int | None,
+) -> int | None:
+    """Plan (unless carried into), fill, start and work one sprint; complete it unless it is
+    the active one. Returns the number of the next sprint, planned at completion."""
+    rng = sim.rng
+    target = rng.choice((24, 26, 28, 30, 32))
+
+    async def plan(session: AsyncSession) -> int:
+        access = await sim.access(session, sim.team.owner_id)
+        number = planned
+        if number is None:
+            sprint = await sprints.create_sprint(
+                session, access, SprintCreate(start_date=start, end_date=end)
+            )
+            number = sprint.number
+        await sprints.update_sprint(
+            session,
+            access,
+            number,
+            SprintUpdate(goal=f"Sprint {number_hint}: {rng.choice(THEMES)[0]} ready to ship"),
+            None,
+        )
+        in_sprint = await _items_in(session, access, str(number))
+        committed = sum(row.points or 0 for row in in_sprint)
+        backlog = await _items_in(session, access, "backlog")
+        chosen = []
+        for row in backlog:
+            if committed >= target:
+                break
+            if row.type == "epic" or row.points is None:
+                continue
+            chosen.append(row.number)
+            committed += row.points
+        if chosen:
+            await sprints.add_items(session, access, number, SprintItems(items=chosen))
+        return number
+
+    number = await sim.moment(_at(start, 9, 15), plan)
+
+    async def plan_capacity(session: AsyncSession) -> None:
+        access = await sim.access(session, sim.team.owner_id)
+        days = _working_days(start, end)
+        entries = []
+        for user_id in [sim.team.owner_id, *sim.team.member_ids]:
+            off = sorted(rng.sample(days, rng.choice((0, 0, 1, 2))))
+            entries.append(
+                MemberCapacityEntry(
+                    user_id=user_id,
+                    availability=80 if user_id == sim.team.owner_id else 100,
+                    days_off=off,
+                )
+            )
+        await capacity.replace_capacity(
+            session, access, number, SprintCapacityReplace(members=entries)
+        )
+        await sprints.start_sprint(session, access, number, None)
+
+    await sim.moment(_at(start, 9, 30), plan_capacity)
+
+    last_day = min(end, today - timedelta(days=1)) if today else end
+    for offset, day in enumerate(_working_days(start, last_day)):
+        await _work_day(sim, statuses, number, day, offset)
+    if today is not None:
+        return None
+
+    async def complete(session: AsyncSession) -> int:
+        access = await sim.access(session, sim.team.owner_id)
+        following = await sprints.create_sprint(
+            session,
+            access,
+            SprintCreate(
+                start_date=start + timedelta(weeks=SPRINT_WEEKS),
+                end_date=end + timedelta(weeks=SPRINT_WEEKS),
+            ),
+        )
+        await sprints.complete_sprint(
+            session,
+            access,
+            number,
+            SprintComplete(
+                carry_over=following.number,
+                goal_outcome=rng.choice(list(GoalOutcome)),
+                review_notes="Demoed to the stakeholders; see the report for what slipped.",
+            ),
+            None,
+        )
+        return following.number
+
+    return await sim.moment(_at(end, 16), complete)
+
+
+async def _work_day(
+    sim: _Simulation, statuses: dict[str, int], number: int, day: date, offset: int
+) -> None:
+    """One working day: scope changes in the morning, progress on the board in the afternoon."""
+    rng = sim.rng
+    flow = [
+        statuses[StatusCategory.TODO.value],
+        statuses["In Progress"],
+        statuses["In Review"],
+        statuses[StatusCategory.DONE.value],
+    ]
+
+    async def morning(session: AsyncSession) -> None:
+        access = await sim.access(session)
+        rows = await _items_in(session, access, str(number))
+        if offset == 2:
+            # Something urgent comes in: a bug straight into the sprint, and one from the backlog.
+            await items.create_item(
+                session,
+                access,
+                ItemCreate(
+                    title=f"Hotfix: checkout fails on day {offset + 1}",
+                    type="bug",
+                    points=rng.choice((1, 2, 3)),
+                    sprint=number,
+                    priority="highest",
+                ),
+            )
+            backlog = await _items_in(session, access, "backlog")
+            extra = [row.number for row in backlog if row.type != "epic" and row.points][:1]
+            if extra:
+                await sprints.add_items(session, access, number, SprintItems(items=extra))
+        elif offset == 4 and rows:
+            # A re-estimate after a closer look.
+            row = rng.choice([r for r in rows if r.points] or rows)
+            bigger = {1: 2, 2: 3, 3: 5, 5: 8, 8: 13, 13: 8}.get(int(row.points or 3), 5)
+            await items.update_item(session, access, row.number, ItemUpdate(points=bigger), None)
+        elif offset == 5:
+            # Something that will not fit goes back to the backlog (untouched work first).
+            candidates = [r for r in rows if r.status_id == flow[0]] or [
+                r for r in rows if r.status_id != flow[-1]
+            ]
+            if candidates:
+                dropped = rng.choice(candidates).number
+                await sprints.remove_items(session, access, number, SprintItems(items=[dropped]))
+
+    async def afternoon(session: AsyncSession) -> None:
+        access = await sim.access(session)
+        rows = await _items_in(session, access, str(number))
+        for row in rows:
+            if row.status_id not in flow or row.status_id == flow[-1]:
+                continue
+            # Work moves a column every three or four days, a little faster late in the sprint:
+            # most of a sprint gets done, not all of it.
+            if rng.random() < 0.25 + 0.02 * offset:
+                position = flow.index(row.status_id)
+                await items.update_item(
+                    session,
+                    access,
+                    row.number,
+                    ItemUpdate(status_id=flow[position + 1], assignee_id=access.user.id),
+                    None,
+                )
+
+    await sim.moment(_at(day, 10), morning)
+    await sim.moment(_at(day, 16), afternoon)

@@ -1,0 +1,59 @@
+"""The demo project: a realistic history that every report can read."""
+
+from datetime import date
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from app.db import Database
+from app.domain.demo.service import DemoExists, create_demo
+
+TODAY = date(2026, 11, 27)  # a Friday
+
+
+async def test_the_demo_has_a_team_a_backlog_and_seven_sprints(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    result = await create_demo(database, today=TODAY)
+    headers = {"Authorization": f"Bearer {result.token}"}
+    project = f"/api/v1/projects/{result.project_key}"
+
+    members = await client.get(f"{project}/members", headers=headers)
+    assert len(members.json()["data"]) == 5
+    sprints = (await client.get(f"{project}/sprints", headers=headers)).json()["data"]
+    assert [s["state"] for s in sprints] == ["completed"] * 6 + ["active"]
+    # Half-way: the active sprint started five working days before today.
+    assert (sprints[-1]["start_date"], sprints[-1]["end_date"]) == ("2026-11-20", "2026-12-03")
+    assert all(s["carried_over_to"] == s["number"] + 1 for s in sprints[:-1])
+    async with database.engine.connect() as connection:
+        count = (await connection.execute(text("SELECT count(*) FROM items"))).scalar_one()
+        first_event = (
+            await connection.execute(text("SELECT min(occurred_at)::date FROM item_events"))
+        ).scalar_one()
+    assert 110 <= count <= 130
+    assert first_event < date(2026, 9, 1)  # back-dated, not written "now"
+
+    velocity = (await client.get(f"{project}/velocity", headers=headers)).json()
+    assert velocity["summary"]["sprints"] == 6
+    assert all(s["completed"] > 0 and s["person_days"] for s in velocity["sprints"])
+    for number in range(1, 7):
+        report = (await client.get(f"{project}/sprints/{number}/report", headers=headers)).json()
+        change = report["scope_change"]
+        assert report["frozen"] is True
+        assert change["added"]["count"] >= 1 and change["removed"]["count"] >= 1
+        assert change["re_estimated"]["count"] >= 1
+    burndown = (await client.get(f"{project}/sprints/7/burndown", headers=headers)).json()
+    assert burndown["days"][-1]["date"] == "2026-11-27"
+    assert burndown["days"][-1]["done"] > 0
+    for path in ("/forecast", "/flow", "/velocity.svg", "/sprints/7/burnup.svg"):
+        assert (await client.get(f"{project}{path}", headers=headers)).status_code == 200, path
+
+    with pytest.raises(DemoExists):
+        await create_demo(database, today=TODAY)
+    again = await create_demo(database, reset=True, today=TODAY)
+    assert again.password != result.password
+    listed = await client.get(
+        f"{project}/sprints", headers={"Authorization": f"Bearer {again.token}"}
+    )
+    assert len(listed.json()["data"]) == 7
