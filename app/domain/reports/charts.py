@@ -52,7 +52,7 @@ def _render(draw: Callable[[Axes], None], title: str) -> bytes:
         figure = Figure(figsize=(WIDTH, HEIGHT))
         FigureCanvasSVG(figure)
         # Fixed margins: an automatic layout draws every chart twice (measured: 2x slower).
-        figure.subplots_adjust(left=0.08, right=0.98, top=0.9, bottom=0.1)
+        figure.subplots_adjust(left=0.08, right=0.98, top=0.88, bottom=0.1)
         axes = figure.add_subplot()
         axes.set_title(title, loc="left", parse_math=False)
         draw(axes)
@@ -61,38 +61,44 @@ def _render(draw: Callable[[Axes], None], title: str) -> bytes:
         return buffer.getvalue()
 
 
-def _days(chart: BurnChart) -> list[int]:
-    """x positions: one per day (labelled with dates by `_date_axis`)."""
-    return list(range(len(chart.days)))
+def _positions(chart: BurnChart) -> list[int]:
+    """x positions: 0 is the start, i + 1 the end of day i (day i spans i..i + 1)."""
+    return list(range(len(chart.days) + 1))
 
 
 def _shade_non_working(axes: Axes, chart: BurnChart) -> None:
     for position, day in enumerate(chart.days):
         if not day.working_day:
-            axes.axvspan(position - 0.5, position + 0.5, color="#f1f3f4", linewidth=0, zorder=0)
+            axes.axvspan(position, position + 1, color="#f1f3f4", linewidth=0, zorder=0)
+
+
+def _legend(axes: Axes) -> None:
+    """The legend above the plot, right-aligned, beside the title: it never hides a line."""
+    axes.legend(loc="lower right", bbox_to_anchor=(1, 1), ncols=3, frameon=False)
 
 
 def _date_axis(axes: Axes, chart: BurnChart) -> None:
-    # At most about 12 date labels, whatever the sprint's length.
+    # Each day's label sits where the day starts; at most about 12 labels.
     step = max(1, -(-len(chart.days) // 12))
     positions = list(range(0, len(chart.days), step))
     axes.set_xticks(positions, [chart.days[p].date.strftime("%d %b") for p in positions])
+    axes.set_xlim(0, len(chart.days))
     axes.set_ylabel(chart.unit.value)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_ylim(bottom=0)
     axes.grid(axis="y", color="#e8eaed")
-    axes.legend(loc="upper right", frameon=False)
+    _legend(axes)
 
 
 def burndown_svg(chart: BurnChart) -> bytes:
     """The burndown: remaining work per day against the ideal line."""
 
     def draw(axes: Axes) -> None:
-        days = _days(chart)
+        days = _positions(chart)
         _shade_non_working(axes, chart)
         axes.plot(
             days,
-            [d.ideal for d in chart.days],
+            [chart.committed, *(d.ideal for d in chart.days)],
             linestyle="--",
             color=COLOURS["ideal"],
             label="ideal",
@@ -100,8 +106,8 @@ def burndown_svg(chart: BurnChart) -> bytes:
         )
         axes.step(
             days,
-            [d.remaining for d in chart.days],
-            where="post",
+            [chart.start.remaining, *(d.remaining for d in chart.days)],
+            where="pre",
             color=COLOURS["remaining"],
             linewidth=2,
             label="remaining",
@@ -116,12 +122,12 @@ def burnup_svg(chart: BurnChart) -> bytes:
     """The burnup: done work per day climbing towards the total scope."""
 
     def draw(axes: Axes) -> None:
-        days = _days(chart)
+        days = _positions(chart)
         _shade_non_working(axes, chart)
         axes.step(
             days,
-            [d.scope for d in chart.days],
-            where="post",
+            [chart.start.scope, *(d.scope for d in chart.days)],
+            where="pre",
             color=COLOURS["scope"],
             linewidth=2,
             label="scope",
@@ -129,8 +135,8 @@ def burnup_svg(chart: BurnChart) -> bytes:
         )
         axes.step(
             days,
-            [d.done for d in chart.days],
-            where="post",
+            [chart.start.done, *(d.done for d in chart.days)],
+            where="pre",
             color=COLOURS["done"],
             linewidth=2,
             label="done",
@@ -177,6 +183,6 @@ def velocity_svg(velocity: Velocity, project_key: str) -> bytes:
         axes.set_ylabel(velocity.unit.value)
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.grid(axis="y", color="#e8eaed")
-        axes.legend(loc="upper left", frameon=False)
+        _legend(axes)
 
     return _render(draw, f"{project_key} — velocity ({velocity.unit.value})")
