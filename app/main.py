@@ -26,11 +26,14 @@ from app.routers import (
     board,
     capacity,
     comments,
+    flow,
+    forecast,
     health,
     items,
     me,
     members,
     projects,
+    reports,
     sprints,
     statuses,
     users,
@@ -116,6 +119,9 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         board,
         sprints,
         capacity,
+        flow,
+        reports,
+        forecast,
     ):
         app.include_router(module.router)
 

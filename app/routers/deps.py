@@ -1,7 +1,7 @@
 """Shared dependencies: session, current user, project access, pagination and ETags."""
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Query, Request, Response
 from fastapi.security import OAuth2PasswordBearer
@@ -133,3 +133,16 @@ def if_match_version(
 
 
 IfMatch = Annotated[int | None, Depends(if_match_version)]
+
+
+SVG: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "An 800 x 400 SVG chart; each series is an element with id `series-<name>`.",
+        "content": {"image/svg+xml": {"schema": {"type": "string"}}},
+    }
+}
+
+
+def svg(content: bytes) -> Response:
+    """An SVG image response."""
+    return Response(content, media_type="image/svg+xml")

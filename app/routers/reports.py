@@ -1,6 +1,6 @@
 """Reports: velocity across sprints, and each sprint's burndown and burnup."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
@@ -8,7 +8,7 @@ from app.domain.metrics.burndown import Unit
 from app.domain.reports import service as reports
 from app.domain.reports.schemas import BurnChart, Velocity
 from app.errors import problem_responses
-from app.routers.deps import API_PREFIX, SessionDep, ViewerAccess
+from app.routers.deps import API_PREFIX, SVG, SessionDep, ViewerAccess, svg
 
 router = APIRouter(
     prefix=API_PREFIX + "/projects/{key}",
@@ -20,17 +20,6 @@ UnitQuery = Annotated[Unit, Query(description="Count story `points` or `items`."
 LastQuery = Annotated[
     int | None, Query(ge=1, le=1000, description="Only the latest N completed sprints.")
 ]
-SVG: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "An 800 x 400 SVG chart; each series is an element with id `series-<name>`.",
-        "content": {"image/svg+xml": {"schema": {"type": "string"}}},
-    }
-}
-
-
-def svg(content: bytes) -> Response:
-    """An SVG image response."""
-    return Response(content, media_type="image/svg+xml")
 
 
 @router.get("/velocity", responses=problem_responses(422))

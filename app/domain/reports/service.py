@@ -4,7 +4,6 @@ from collections import defaultdict
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
@@ -191,7 +190,7 @@ async def velocity_svg(
 ) -> bytes:
     """The velocity chart as SVG (drawn off the event loop)."""
     data = await project_velocity(session, access, last, unit)
-    return await to_thread.run_sync(charts.velocity_svg, data, access.project.key)
+    return await charts.render(charts.velocity_svg, data, access.project.key)
 
 
 async def burn_svg(
@@ -200,4 +199,4 @@ async def burn_svg(
     """A sprint's burndown or burnup chart as SVG (drawn off the event loop)."""
     data = await burn_chart(session, access, number, unit)
     draw = charts.burnup_svg if burnup else charts.burndown_svg
-    return await to_thread.run_sync(draw, data)
+    return await charts.render(draw, data)

@@ -1,0 +1,403 @@
+"""Rules for the Monte Carlo forecast: its scope, its history, its calendar, and replays."""
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import utcnow
+from app.domain.forecast import repository
+from app.domain.forecast.repository import CalendarSprint, CompletedSprint, ScopeItem
+from app.domain.forecast.schemas import (
+    ForecastHistory,
+    ForecastItem,
+    ForecastPublic,
+    ForecastScope,
+    ForecastScopePublic,
+    ForecastUnit,
+    HistogramEntry,
+    HistorySprint,
+    PercentileForecast,
+    ReverseForecast,
+    ReverseLevel,
+)
+from app.domain.items.models import EventKind, ItemType
+from app.domain.metrics.forecast import (
+    MAX_SPRINTS,
+    PERCENTILES,
+    SprintsForecast,
+    forecast_done,
+    forecast_sprints,
+    leading_fit,
+)
+from app.domain.projects.access import ProjectAccess
+from app.domain.projects.models import Project
+from app.domain.sprints.service import next_slot, project_today
+from app.domain.workflow.models import StatusCategory
+from app.errors import Conflict, InvalidInput
+
+MIN_HISTORY = 2
+DEFAULT_HISTORY = 10
+DEFAULT_TRIALS = 10_000
+# Generated seeds stay below 2**53, so that JavaScript clients can send them back exactly.
+SEED_LIMIT = 2**53
+_DECIMALS = 6
+
+
+@dataclass(frozen=True)
+class ForecastRequest:
+    """What a forecast was asked for (already within the query's bounds)."""
+
+    scope: ForecastScope | None = None
+    epic: int | None = None
+    until: int | None = None
+    unit: ForecastUnit = ForecastUnit.POINTS
+    history: int = DEFAULT_HISTORY
+    trials: int = DEFAULT_TRIALS
+    seed: int | None = None
+    sprints: int | None = None
+    as_of: date | None = None
+
+
+@dataclass(frozen=True)
+class LoggedItem:
+    """An item as the event log left it at some moment."""
+
+    number: int
+    title: str
+    type: str
+    points: float | None
+    rank: str
+    parent: int | None
+    status_id: int | None
+
+
+def end_of_day(project: Project, day: date) -> datetime:
+    """The first instant after `day` in the project's time zone."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZoneInfo(project.time_zone))
+
+
+def replay(log: Sequence[tuple[int, int, str, str | None, Any]]) -> dict[int, LoggedItem]:
+    """Items by number as a slice of the log, oldest event first, leaves them."""
+    # A creation holds a snapshot of the tracked fields, a change one field, and a deletion
+    # removes the item.
+    state: dict[int, dict[str, Any]] = {}
+    for item_id, number, kind, field, new in log:
+        if kind == EventKind.CREATED.value:
+            state[item_id] = {**(new or {}), "number": number}
+        elif kind == EventKind.DELETED.value:
+            state.pop(item_id, None)
+        elif field is not None and item_id in state:
+            state[item_id][field] = new
+    items = {}
+    for fields in state.values():
+        points, parent, status = fields.get("points"), fields.get("parent"), fields.get("status")
+        items[fields["number"]] = LoggedItem(
+            number=fields["number"],
+            title=str(fields.get("title") or ""),
+            type=str(fields.get("type") or ""),
+            points=None if points is None else float(points),
+            rank=str(fields.get("rank") or ""),
+            parent=None if parent is None else int(parent),
+            status_id=None if status is None else int(status),
+        )
+    return items
+
+
+def _kind(request: ForecastRequest) -> ForecastScope:
+    """The scope asked for: `epic=<n>` alone selects the epic scope."""
+    if request.scope is not None:
+        kind = request.scope
+    else:
+        kind = ForecastScope.BACKLOG if request.epic is None else ForecastScope.EPIC
+    if kind == ForecastScope.EPIC and request.epic is None:
+        raise InvalidInput.for_field("query.epic", "scope=epic needs `epic`.", "missing")
+    if kind == ForecastScope.BACKLOG and request.epic is not None:
+        raise InvalidInput.for_field("query.epic", "`epic` goes with scope=epic only.", "scope")
+    return kind
+
+
+def _check_as_of(project: Project, as_of: date | None, today: date) -> None:
+    if as_of is None:
+        return
+    if as_of > today:
+        raise InvalidInput.for_field(
+            "query.as_of", f"{as_of} is in the future (today is {today}).", "future"
+        )
+    created = project_today(project, project.created_at)
+    if as_of < created:
+        raise InvalidInput.for_field(
+            "query.as_of",
+            f"{as_of} is before {project.key} existed (created on {created}).",
+            "before_project",
+        )
+
+
+async def _scope_then(
+    session: AsyncSession,
+    access: ProjectAccess,
+    cutoff: datetime,
+    epic: int | None,
+    until: int | None,
+) -> list[ScopeItem]:
+    """The unfinished items as they were before `cutoff`, rebuilt from the item log."""
+    # Done-ness is read from each status's category today: the log records moves between
+    # statuses, not changes to a status's category.
+    items = replay(await repository.scope_log(session, access.project_id, cutoff))
+    categories = await repository.status_categories(session, access.project_id)
+    until_rank: str | None = None
+    if until is not None:
+        if until not in items:
+            raise InvalidInput.for_field(
+                "query.until", f"Item {until} did not exist yet on as_of.", "unknown"
+            )
+        until_rank = items[until].rank
+    kept = [
+        item
+        for item in items.values()
+        if item.type != ItemType.EPIC.value
+        and categories.get(item.status_id or 0) != StatusCategory.DONE.value
+        and (epic is None or item.parent == epic)
+        and (until_rank is None or item.rank <= until_rank)
+    ]
+    # Python compares these ASCII keys bytewise, as the column's "C" collation does.
+    kept.sort(key=lambda item: item.rank)
+    return [ScopeItem(item.number, item.title, item.type, item.points, item.rank) for item in kept]
+
+
+def _sample(
+    project: Project, request: ForecastRequest, history: list[CompletedSprint]
+) -> list[float]:
+    """The values to draw from; 409 with fewer than 2 sprints or when all of them are 0."""
+    if len(history) < MIN_HISTORY:
+        by = f" completed by {request.as_of}" if request.as_of is not None else ""
+        raise Conflict(
+            f"A forecast needs at least {MIN_HISTORY} completed sprints; {project.key} has "
+            f"{len(history)}{by}. Complete more sprints first."
+        )
+    by_points = request.unit == ForecastUnit.POINTS
+    values = [sprint.points if by_points else float(sprint.items) for sprint in history]
+    if max(values) <= 0:
+        raise Conflict(
+            f"The last {len(values)} completed sprints of {project.key} completed no "
+            f"{request.unit.value}; there is nothing to forecast from."
+        )
+    return values
+
+
+def future_sprints(
+    project: Project,
+    sprints: Sequence[CalendarSprint],
+    today: date,
+    cutoff: datetime | None,
+    count: int,
+) -> list[tuple[date, date]]:
+    """The dates of the next `count` sprints as the calendar stood before `cutoff` (or now)."""
+    # First the sprint active then, then the planned ones after it, then new slots of the
+    # project's length on its working days. A new slot never starts before `today`: a team
+    # whose last sprint ended weeks ago starts its next one now, not back then.
+
+    def before(moment: datetime | None) -> bool:
+        return moment is not None and (cutoff is None or moment < cutoff)
+
+    known = [s for s in sprints if cutoff is None or s.created_at < cutoff]
+    active = [s for s in known if before(s.started_at) and not before(s.completed_at)]
+    planned = [s for s in known if not before(s.started_at)]
+    ended = [s.end_date for s in known if before(s.completed_at)]
+    floor = max([today - timedelta(days=1), *ended])
+    slots: list[tuple[date, date]] = []
+    if active:
+        slots.append((active[-1].start_date, active[-1].end_date))
+        floor = max(floor, active[-1].end_date)
+    for sprint in planned:
+        if sprint.end_date > floor:
+            slots.append((sprint.start_date, sprint.end_date))
+            floor = sprint.end_date
+    while len(slots) < count:
+        slots.append(next_slot(project, slots[-1][1] if slots else floor, today))
+    return slots[:count]
+
+
+def _method(request: ForecastRequest, values: list[float], total: float, project: Project) -> str:
+    unit = request.unit.value
+    shown = ", ".join(f"{value:g}" for value in values)
+    reverse = (
+        f" For the reverse question each trial adds up {request.sprints} such draws; the value "
+        "at a confidence is the one at least that share of trials reached."
+        if request.sprints is not None
+        else ""
+    )
+    return (
+        f"Bootstrap Monte Carlo with {request.trials} trials (seed {request.seed}): each trial "
+        f"draws a past sprint's completed {unit} at random, with replacement, from the last "
+        f"{len(values)} completed sprints ({shown}) until the {total:g} {unit} in scope are "
+        f"done, at most {MAX_SPRINTS} sprints. A percentile is the fewest sprints within which "
+        "at least that share of trials finished. Sprint 1 is the active sprint (else the next "
+        "planned one, else the next free slot); later sprints follow the plan, then the "
+        f"project's {project.sprint_length_days}-day cadence on its working days "
+        f"({', '.join(project.working_days)}).{reverse}"
+    )
+
+
+async def _scope(
+    session: AsyncSession, access: ProjectAccess, request: ForecastRequest, cutoff: datetime | None
+) -> list[ScopeItem]:
+    """The unfinished items in scope by rank, now or before `cutoff`; 422 for a bad epic/until."""
+    project = access.project
+    epic_id: int | None = None
+    if request.epic is not None:
+        epic = await repository.item_ref(session, access.project_id, request.epic)
+        if epic is None or epic.type != ItemType.EPIC.value:
+            raise InvalidInput.for_field(
+                "query.epic", f"Item {request.epic} is no epic of {project.key}.", "not_epic"
+            )
+        epic_id = epic.id
+    until_rank: str | None = None
+    if request.until is not None:
+        until = await repository.item_ref(session, access.project_id, request.until)
+        if until is None:
+            raise InvalidInput.for_field(
+                "query.until", f"No item {request.until} in {project.key}.", "unknown"
+            )
+        until_rank = until.rank
+    if cutoff is not None:
+        return await _scope_then(session, access, cutoff, request.epic, request.until)
+    return await repository.open_items(session, access.project_id, epic_id, until_rank)
+
+
+def _items_public(counted: list[ScopeItem], values: list[float]) -> list[ForecastItem]:
+    cumulative = 0.0
+    items = []
+    for position, (item, value) in enumerate(zip(counted, values, strict=True), start=1):
+        cumulative += value
+        items.append(
+            ForecastItem(
+                position=position,
+                number=item.number,
+                title=item.title,
+                type=item.type,
+                points=item.points,
+                value=value,
+                cumulative=round(cumulative, _DECIMALS),
+            )
+        )
+    return items
+
+
+def _reverse(
+    request: ForecastRequest,
+    samples: list[float],
+    counted: list[ScopeItem],
+    values: list[float],
+    slots: list[tuple[date, date]],
+) -> ReverseForecast | None:
+    if request.sprints is None or request.seed is None:
+        return None
+    done = forecast_done(samples, request.sprints, request.trials, request.seed)
+    return ReverseForecast(
+        sprints=request.sprints,
+        end_date=slots[request.sprints - 1][1],
+        levels=[
+            ReverseLevel(
+                confidence=confidence,
+                value=round(value, _DECIMALS),
+                items=[item.number for item in counted[: leading_fit(values, value)]],
+            )
+            for confidence, value in done.items()
+        ],
+    )
+
+
+async def forecast(
+    session: AsyncSession, access: ProjectAccess, request: ForecastRequest
+) -> ForecastPublic:
+    """When the scope will be done at 50/70/85/95 %, and optionally what K sprints will do."""
+    project = access.project
+    kind = _kind(request)
+    today_now = project_today(project, utcnow())
+    _check_as_of(project, request.as_of, today_now)
+    today = request.as_of or today_now
+    cutoff = end_of_day(project, request.as_of) if request.as_of is not None else None
+    scope = await _scope(session, access, request, cutoff)
+    history = await repository.completed_sprints(
+        session, access.project_id, cutoff, request.history
+    )
+    samples = _sample(project, request, history)
+    by_points = request.unit == ForecastUnit.POINTS
+    counted = [item for item in scope if not by_points or item.points is not None]
+    values = [(item.points or 0.0) if by_points else 1.0 for item in counted]
+    total = sum(values)
+    if request.seed is None:
+        request = replace(request, seed=secrets.randbelow(SEED_LIMIT))
+    assert request.seed is not None
+    result = forecast_sprints(samples, total, request.trials, request.seed)
+    reached = [k for k in result.percentiles.values() if k is not None]
+    calendar = await repository.calendar(session, access.project_id)
+    slots = future_sprints(project, calendar, today, cutoff, max([*reached, request.sprints or 0]))
+    return ForecastPublic(
+        unit=request.unit,
+        scope=ForecastScopePublic(
+            kind=kind,
+            epic=request.epic,
+            until=request.until,
+            count=len(counted),
+            total=round(total, _DECIMALS),
+            items=_items_public(counted, values),
+        ),
+        unestimated_left_out=len(scope) - len(counted),
+        history=ForecastHistory(
+            requested=request.history,
+            used=len(history),
+            mean=round(sum(samples) / len(samples), _DECIMALS),
+            sprints=[
+                HistorySprint(
+                    number=sprint.number,
+                    name=sprint.name,
+                    completed_at=sprint.completed_at,
+                    value=value,
+                )
+                for sprint, value in zip(history, samples, strict=True)
+            ],
+        ),
+        trials=request.trials,
+        seed=request.seed,
+        as_of=request.as_of,
+        forecast_date=today,
+        percentiles=_percentiles(result, slots, today),
+        histogram=[
+            HistogramEntry(
+                sprints=bar.sprints,
+                trials=bar.trials,
+                probability=bar.probability,
+                cumulative_probability=bar.cumulative_probability,
+            )
+            for bar in result.histogram
+        ],
+        unfinished_trials=result.unfinished_trials,
+        reverse=_reverse(request, samples, counted, values, slots),
+        method=_method(request, samples, total, project),
+    )
+
+
+def _completion(k: int | None, slots: list[tuple[date, date]], today: date) -> date | None:
+    """The end of sprint k; `today` when nothing remains, None when k was not reached."""
+    if k is None:
+        return None
+    return slots[k - 1][1] if k > 0 else today
+
+
+def _percentiles(
+    result: SprintsForecast, slots: list[tuple[date, date]], today: date
+) -> list[PercentileForecast]:
+    return [
+        PercentileForecast(
+            percentile=percentile,
+            sprints=result.percentiles[percentile],
+            completion_date=_completion(result.percentiles[percentile], slots, today),
+        )
+        for percentile in PERCENTILES
+    ]

@@ -1,0 +1,44 @@
+"""Flow metrics: cumulative flow, work in progress, throughput, cycle and lead time."""
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from app.domain.flow import service
+from app.domain.flow.schemas import FlowPublic
+from app.domain.reports import charts
+from app.errors import problem_responses
+from app.routers.deps import API_PREFIX, SVG, SessionDep, ViewerAccess, svg
+
+router = APIRouter(
+    prefix=API_PREFIX + "/projects/{key}",
+    tags=["reports"],
+    responses=problem_responses(401, 404),
+)
+
+
+FromQuery = Annotated[
+    date | None,
+    Query(alias="from", description="First day (project time zone); default 29 days before `to`."),
+]
+ToQuery = Annotated[
+    date | None, Query(description="Last day (project time zone); default and at most today.")
+]
+
+
+@router.get("/flow", responses=problem_responses(422))
+async def get_flow(
+    access: ViewerAccess, session: SessionDep, start: FromQuery = None, to: ToQuery = None
+) -> FlowPublic:
+    """Items per status and WIP per day, throughput per week, cycle and lead time percentiles."""
+    return await service.project_flow(session, access, start, to)
+
+
+@router.get("/flow.svg", response_class=Response, responses={**SVG, **problem_responses(422)})
+async def flow_chart(
+    access: ViewerAccess, session: SessionDep, start: FromQuery = None, to: ToQuery = None
+) -> Response:
+    """The cumulative flow diagram: items per status per day, stacked in workflow order."""
+    flow = await service.project_flow(session, access, start, to)
+    return svg(await charts.render(charts.flow_svg, flow, access.project.key))

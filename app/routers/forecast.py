@@ -1,0 +1,107 @@
+"""The Monte Carlo forecast: when will the backlog (or an epic) be done, and what K sprints do."""
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from app.domain.forecast import service
+from app.domain.forecast.schemas import ForecastPublic, ForecastScope, ForecastUnit
+from app.domain.reports import charts
+from app.errors import problem_responses
+from app.routers.deps import API_PREFIX, SVG, SessionDep, ViewerAccess, svg
+
+# Item numbers are 32-bit integers; larger ones name nothing and must not reach the database.
+_MAX_NUMBER = 2**31 - 1
+
+router = APIRouter(
+    prefix=API_PREFIX + "/projects/{key}",
+    tags=["reports"],
+    responses=problem_responses(401, 404),
+)
+
+
+def forecast_request(
+    scope: Annotated[
+        ForecastScope | None,
+        Query(
+            description="`backlog` (default): every unfinished estimated item; `epic`: the "
+            "children of `epic` (giving `epic` alone selects this)."
+        ),
+    ] = None,
+    epic: Annotated[
+        int | None, Query(ge=1, le=_MAX_NUMBER, description="The epic's item number.")
+    ] = None,
+    until: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=_MAX_NUMBER,
+            description="A cut-off item: count only items ranked at or above it.",
+        ),
+    ] = None,
+    unit: Annotated[
+        ForecastUnit,
+        Query(description="`points` (default) or `items` (throughput: every item counts 1)."),
+    ] = ForecastUnit.POINTS,
+    history: Annotated[
+        int, Query(ge=2, le=50, description="How many of the latest completed sprints to sample.")
+    ] = service.DEFAULT_HISTORY,
+    trials: Annotated[
+        int, Query(ge=1_000, le=100_000, description="Monte Carlo trials.")
+    ] = service.DEFAULT_TRIALS,
+    seed: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=2**63 - 1,
+            description="Repeat a run exactly; without it one is picked and returned.",
+        ),
+    ] = None,
+    sprints: Annotated[
+        int | None,
+        Query(ge=1, le=100, description="Also answer: what will this many sprints get done?"),
+    ] = None,
+    as_of: Annotated[
+        date | None,
+        Query(
+            description="Replay the forecast as made at the end of this day (project time "
+            "zone): the scope then, and only sprints completed by then."
+        ),
+    ] = None,
+) -> service.ForecastRequest:
+    """The forecast's query parameters, shared by the JSON and the SVG route."""
+    return service.ForecastRequest(
+        scope=scope,
+        epic=epic,
+        until=until,
+        unit=unit,
+        history=history,
+        trials=trials,
+        seed=seed,
+        sprints=sprints,
+        as_of=as_of,
+    )
+
+
+ForecastQuery = Annotated[service.ForecastRequest, Depends(forecast_request)]
+
+
+@router.get("/forecast", responses=problem_responses(409, 422))
+async def get_forecast(
+    access: ViewerAccess, session: SessionDep, request: ForecastQuery
+) -> ForecastPublic:
+    """Monte Carlo forecast from the team's completed sprints: sprints needed and completion
+    dates at 50/70/85/95 %, a histogram, and with `sprints` what they will get done."""
+    return await service.forecast(session, access, request)
+
+
+@router.get(
+    "/forecast.svg", response_class=Response, responses={**SVG, **problem_responses(409, 422)}
+)
+async def forecast_chart(
+    access: ViewerAccess, session: SessionDep, request: ForecastQuery
+) -> Response:
+    """The forecast's histogram of sprints needed, with the 50/70/85/95 % markers."""
+    result = await service.forecast(session, access, request)
+    return svg(await charts.render(charts.forecast_svg, result, access.project.key))
