@@ -14,7 +14,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     TIMEBOX_HOST=0.0.0.0 \
     TIMEBOX_PORT=8000 \
-    TIMEBOX_LOG_FORMAT=json
+    TIMEBOX_LOG_FORMAT=json \
+    MPLCONFIGDIR=/tmp/matplotlib
 RUN groupadd --system timebox && useradd --system --gid timebox --home /app timebox
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv

@@ -43,6 +43,8 @@ openapi: $(STAMP)  ## Regenerate the committed openapi.json.
 bench: $(STAMP)  ## Run the load benchmarks (see bench/README.md).
 	$(BIN)/python -m bench.backlog
 	$(BIN)/python -m bench.sprints
+	$(BIN)/python -m bench.reports
+	$(BIN)/python -m bench.forecast
 
 clean:  ## Remove the virtualenv and caches (keeps .timebox data).
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
