@@ -46,6 +46,10 @@ async def test_the_demo_has_a_team_a_backlog_and_seven_sprints(
     burndown = (await client.get(f"{project}/sprints/7/burndown", headers=headers)).json()
     assert burndown["days"][-1]["date"] == "2026-11-27"
     assert burndown["days"][-1]["done"] > 0
+    # Everything is back-dated, the project itself included: past forecasts can be replayed.
+    replay = await client.get(f"{project}/forecast?as_of=2026-10-15&seed=1", headers=headers)
+    assert replay.status_code == 200, replay.text
+    assert replay.json()["history"]["used"] == 3  # sprints 1-3 had completed by then
     for path in ("/forecast", "/flow", "/velocity.svg", "/sprints/7/burnup.svg"):
         assert (await client.get(f"{project}{path}", headers=headers)).status_code == 200, path
 

@@ -314,7 +314,17 @@ async def test_charts_are_well_formed_svg_with_their_series(
     )
     assert series(up) >= {"series-scope", "series-done"}
     assert "burnup (items)" in texts(up)
+    # Status names are user text: shown as typed, never parsed as math, never hidden.
+    for name in ("Blocked $\\nope$", "_waiting"):
+        made = await client.post(
+            f"{PROJECT}/statuses",
+            json={"name": name, "category": "in_progress"},
+            headers=owner.headers,
+        )
+        assert made.status_code == 201, made.text
+        statuses[name] = made.json()["id"]
     flow = parse_svg(await client.get(f"{PROJECT}/flow.svg", headers=owner.headers))
+    assert "Blocked $\\nope$" in texts(flow) and "_waiting" in texts(flow)
     assert series(flow) >= {f"series-status-{status_id}" for status_id in statuses.values()}
     assert all(name in texts(flow) for name in ("To Do", "In Progress", "In Review", "Done"))
     forecast = parse_svg(

@@ -432,6 +432,9 @@ async def test_other_projects_sprints_never_overlap(
     ("body", "field"),
     [
         ({"start_date": "2025-03-10", "end_date": "2025-03-09"}, "body.end_date"),
+        ({"start_date": "2025-01-01", "end_date": "2026-01-02"}, "body.end_date"),
+        ({"start_date": "1969-12-31", "end_date": "1970-01-09"}, "body.start_date"),
+        ({"start_date": "9999-12-01", "end_date": "9999-12-31"}, "body.start_date"),
         ({"start_date": "2025-03-10"}, None),
         ({"end_date": "2025-03-10"}, None),
         ({"start_date": "2025-02-30", "end_date": "2025-03-10"}, "body.start_date"),
@@ -445,6 +448,9 @@ async def test_other_projects_sprints_never_overlap(
     ],
     ids=[
         "end-before-start",
+        "longer-than-366-days",
+        "before-1970",
+        "year-9999",
         "start-only",
         "end-only",
         "no-such-day",

@@ -163,3 +163,23 @@ def test_remaining_is_never_negative_and_the_parts_add_up(
         assert abs(remaining + done + outside - scope) < 1e-9
     final = rows[-1]
     assert abs(final[4] - sum(points[i] or 0.0 for i in members)) < 1e-9
+
+
+def test_a_change_on_a_closing_weekend_shows_on_the_last_day() -> None:
+    # Mon 2 to Sun 8 March; the only change happens on Saturday, and no working day follows.
+    days = series_days(date(2026, 3, 2), date(2026, 3, 8))
+    series = burn_series(
+        sprint_number=SPRINT,
+        days=days,
+        working_weekdays=MON_FRI,
+        sprint_start=days[0],
+        sprint_end=days[-1],
+        time_zone=ZoneInfo("UTC"),
+        committed={1},
+        at_start={1: ItemState(5.0, TODO)},
+        changes=[change(1, at(7), 1, "status", TODO, DONE)],
+        done_statuses={DONE},
+        unit=Unit.POINTS,
+        committed_value=5.0,
+    )
+    assert [d.totals.done for d in series.days] == [0, 0, 0, 0, 0, 0, 5]

@@ -112,8 +112,11 @@ class _Simulation:
         self,
         when: datetime,
         work: Callable[[AsyncSession], Awaitable[T]],
+        since: datetime | None = None,
     ) -> T:
-        since = utcnow()
+        """Run `work` in one transaction; what it (or anything since `since`) wrote is moved
+        to `when`."""
+        since = since or utcnow()
         async with self.database.sessions() as session, session.begin():
             result = await work(session)
             await session.flush()
@@ -194,11 +197,12 @@ async def create_demo(
         )
         return access.project_id, [user.id or 0 for user in team], token.secret
 
+    started = utcnow()
     project_id, team_ids, token = await sim.moment(_at(kickoff, 9), found)
-    # The project existed before this moment's back-dating could know its id.
+    # The project did not exist when that moment began: back-date what it wrote now.
     sim.project_id = project_id
     sim.team = _Team(owner_id=team_ids[0], member_ids=team_ids[1:])
-    await sim.moment(_at(kickoff, 9), lambda session: _no_op(session))
+    await sim.moment(_at(kickoff, 9), _no_op, since=started)
     await _fill_backlog(sim, kickoff)
     statuses = await sim.moment(_at(kickoff, 12), lambda s: _statuses(s, project_id))
 

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
@@ -290,14 +291,13 @@ def _items_public(counted: list[ScopeItem], values: list[float]) -> list[Forecas
 
 def _reverse(
     request: ForecastRequest,
-    samples: list[float],
+    done: dict[int, float] | None,
     counted: list[ScopeItem],
     values: list[float],
     slots: list[tuple[date, date]],
 ) -> ReverseForecast | None:
-    if request.sprints is None or request.seed is None:
+    if request.sprints is None or done is None:
         return None
-    done = forecast_done(samples, request.sprints, request.trials, request.seed)
     return ReverseForecast(
         sprints=request.sprints,
         end_date=slots[request.sprints - 1][1],
@@ -334,7 +334,15 @@ async def forecast(
     if request.seed is None:
         request = replace(request, seed=secrets.randbelow(SEED_LIMIT))
     assert request.seed is not None
-    result = forecast_sprints(samples, total, request.trials, request.seed)
+    # Up to 100,000 trials take most of a second: simulate off the event loop.
+    result = await to_thread.run_sync(
+        forecast_sprints, samples, total, request.trials, request.seed
+    )
+    done = None
+    if request.sprints is not None:
+        done = await to_thread.run_sync(
+            forecast_done, samples, request.sprints, request.trials, request.seed
+        )
     reached = [k for k in result.percentiles.values() if k is not None]
     calendar = await repository.calendar(session, access.project_id)
     slots = future_sprints(project, calendar, today, cutoff, max([*reached, request.sprints or 0]))
@@ -378,7 +386,7 @@ async def forecast(
             for bar in result.histogram
         ],
         unfinished_trials=result.unfinished_trials,
-        reverse=_reverse(request, samples, counted, values, slots),
+        reverse=_reverse(request, done, counted, values, slots),
         method=_method(request, samples, total, project),
     )
 

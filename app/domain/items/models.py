@@ -132,6 +132,8 @@ class ItemEvent(SQLModel, table=True):
     __tablename__ = "item_events"
     __table_args__ = (
         Index("ix_item_events_project_id_occurred_at_id", "project_id", "occurred_at", "id"),
+        # A sprint's window of the log is an id range of its project (reports, burn charts).
+        Index("ix_item_events_project_id_id", "project_id", "id"),
         Index("ix_item_events_item_id_id", "item_id", "id"),
         Index("ix_item_events_project_id_field_occurred_at", "project_id", "field", "occurred_at"),
     )

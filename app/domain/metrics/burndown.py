@@ -158,8 +158,9 @@ def burn_series(
         while index < len(pending) and _local_day(pending[index], time_zone) <= day:
             replay.apply(pending[index])
             index += 1
-        # A non-working day repeats the day before; its changes show on the next working day.
-        current = replay.totals() if working or not out else previous
+        # A non-working day repeats the day before; its changes show on the next working day,
+        # or on the series' last day when no working day follows.
+        current = replay.totals() if working or not out or day == days[-1] else previous
         if working and sprint_start <= day <= sprint_end:
             elapsed += 1
         left = 1 - elapsed / working_total if working_total else 0.0

@@ -85,7 +85,9 @@ def _shade_non_working(axes: Axes, chart: BurnChart) -> None:
 
 def _legend(axes: Axes) -> None:
     """The legend above the plot, right-aligned, beside the title: it never hides a line."""
-    axes.legend(loc="lower right", bbox_to_anchor=(1, 1), ncols=3, frameon=False)
+    legend = axes.legend(loc="lower right", bbox_to_anchor=(1, 1), ncols=3, frameon=False)
+    for text in legend.get_texts():
+        text.set_parse_math(False)
 
 
 def _date_axis(axes: Axes, chart: BurnChart) -> None:
@@ -214,17 +216,19 @@ def flow_svg(flow: FlowPublic, project_key: str) -> bytes:
             for status in order
         }
         bottom = [0] * len(days)
+        bands = []
         for index, status in enumerate(order):
             top = [b + c for b, c in zip(bottom, counts[status.id], strict=True)]
-            axes.fill_between(
-                days,
-                bottom,
-                top,
-                step="mid",
-                color=STATUS_COLOURS[(len(order) - 1 - index) % len(STATUS_COLOURS)],
-                label=status.name,
-                gid=f"series-status-{status.id}",
-                linewidth=0,
+            bands.append(
+                axes.fill_between(
+                    days,
+                    bottom,
+                    top,
+                    step="mid",
+                    color=STATUS_COLOURS[(len(order) - 1 - index) % len(STATUS_COLOURS)],
+                    gid=f"series-status-{status.id}",
+                    linewidth=0,
+                )
             )
             bottom = top
         step = max(1, -(-len(days) // 10))
@@ -235,15 +239,18 @@ def flow_svg(flow: FlowPublic, project_key: str) -> bytes:
         axes.set_ylim(bottom=0)
         if days:
             axes.set_xlim(0, days[-1])
-        handles, labels = axes.get_legend_handles_labels()
-        axes.legend(
-            handles[::-1],
-            labels[::-1],
+        # Labels passed explicitly: status names are user text (a leading "_" would hide an
+        # automatic entry), shown as typed (never parsed as math), in workflow order.
+        legend = axes.legend(
+            bands[::-1],
+            [status.name for status in flow.statuses],
             loc="lower right",
             bbox_to_anchor=(1, 1),
-            ncols=min(len(labels), 4),
+            ncols=min(len(order), 4),
             frameon=False,
         )
+        for text in legend.get_texts():
+            text.set_parse_math(False)
 
     return _render(draw, f"{project_key} — cumulative flow")
 

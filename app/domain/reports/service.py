@@ -59,9 +59,7 @@ async def project_velocity(
     session: AsyncSession, access: ProjectAccess, last: int | None, unit: Unit
 ) -> Velocity:
     """Committed and completed work of the latest `last` (or all) completed sprints."""
-    sprints = await repository.completed_sprints(session, access.project_id)
-    if last is not None:
-        sprints = sprints[-last:]
+    sprints = await repository.completed_sprints(session, access.project_id, last)
     person_days = await _person_days(session, access, sprints)
     figures = [
         velocity.SprintFigures(

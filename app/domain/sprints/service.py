@@ -60,11 +60,25 @@ def _dates_conflict(other: Sprint) -> Conflict:
     )
 
 
+# Sprints are weeks long; these bounds keep every report, chart and forecast calendar finite.
+MAX_SPRINT_DAYS = 366
+EARLIEST_DATE, LATEST_DATE = date(1970, 1, 1), date(2999, 12, 31)
+
+
 async def _check_dates(
     session: AsyncSession, access: ProjectAccess, start: date, end: date, except_id: int | None
 ) -> None:
+    for name, value in (("start_date", start), ("end_date", end)):
+        if not EARLIEST_DATE <= value <= LATEST_DATE:
+            raise InvalidInput.for_field(
+                f"body.{name}", f"Dates run from {EARLIEST_DATE} to {LATEST_DATE}.", "range"
+            )
     if end < start:
         raise InvalidInput.for_field("body.end_date", "The end is before the start.", "order")
+    if (end - start).days + 1 > MAX_SPRINT_DAYS:
+        raise InvalidInput.for_field(
+            "body.end_date", f"A sprint lasts at most {MAX_SPRINT_DAYS} days.", "too_long"
+        )
     other = await repository.overlapping(session, access.project_id, start, end, except_id)
     if other is not None:
         raise _dates_conflict(other)
