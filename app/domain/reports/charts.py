@@ -7,7 +7,7 @@ or `<` in a sprint name is shown as typed.
 
 import io
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import ParamSpec
 
 import matplotlib
@@ -17,6 +17,7 @@ matplotlib.use("svg")  # no GUI backend, ever
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -49,6 +50,7 @@ COLOURS = {
 # matplotlib keeps global state (font cache, rcParams): one drawing at a time.
 _lock = threading.Lock()
 P = ParamSpec("P")
+MAX_NAMED_SPRINTS = 12
 STATUS_COLOURS = ("#c6dafc", "#fbbc04", "#f29900", "#34a853", "#a142f4", "#ea4335", "#5f6368")
 
 
@@ -160,28 +162,38 @@ def burnup_svg(chart: BurnChart) -> bytes:
     return _render(draw, f"{chart.name} — burnup ({chart.unit.value})")
 
 
+def _bars(
+    axes: Axes, lefts: Sequence[float], heights: Sequence[float], width: float, name: str
+) -> None:
+    """A bar series as one collection of rectangles: `Axes.bar` adds a patch per bar and
+    re-computes the limits for each (measured: 110 ms for 200 bars)."""
+    rectangles = [
+        [(left, 0.0), (left, height), (left + width, height), (left + width, 0.0)]
+        for left, height in zip(lefts, heights, strict=True)
+    ]
+    collection = PolyCollection(
+        rectangles, facecolors=COLOURS[name], edgecolors="none", label=name, gid=f"series-{name}"
+    )
+    axes.add_collection(collection)
+
+
 def velocity_svg(velocity: Velocity, project_key: str) -> bytes:
     """Committed and completed per sprint as paired bars, with the mean as a line."""
 
     def draw(axes: Axes) -> None:
         positions = list(range(len(velocity.sprints)))
         width = 0.4
-        axes.bar(
-            [p - width / 2 for p in positions],
+        _bars(
+            axes,
+            [p - width for p in positions],
             [s.committed for s in velocity.sprints],
             width,
-            color=COLOURS["committed"],
-            label="committed",
-            gid="series-committed",
+            "committed",
         )
-        axes.bar(
-            [p + width / 2 for p in positions],
-            [s.completed for s in velocity.sprints],
-            width,
-            color=COLOURS["completed"],
-            label="completed",
-            gid="series-completed",
-        )
+        _bars(axes, positions, [s.completed for s in velocity.sprints], width, "completed")
+        axes.set_xlim(-0.6, max(len(positions) - 0.4, 0.6))
+        top = max((max(s.committed, s.completed) for s in velocity.sprints), default=1)
+        axes.set_ylim(0, top * 1.05 or 1)
         if velocity.summary.mean is not None:
             axes.axhline(
                 velocity.summary.mean,
@@ -190,7 +202,15 @@ def velocity_svg(velocity: Velocity, project_key: str) -> bytes:
                 label=f"mean {velocity.summary.mean:g}",
                 gid="series-mean",
             )
-        axes.set_xticks(positions, [s.name for s in velocity.sprints])
+        if len(positions) <= MAX_NAMED_SPRINTS:
+            axes.set_xticks(positions, [s.name for s in velocity.sprints])
+        else:
+            # Past a dozen sprints names no longer fit (and laying out 100 labels costs more
+            # than the rest of the chart): every n-th sprint by number.
+            step = -(-len(positions) // MAX_NAMED_SPRINTS)
+            shown = positions[::step]
+            axes.set_xticks(shown, [str(velocity.sprints[p].number) for p in shown])
+            axes.set_xlabel("sprint")
         for label in axes.get_xticklabels():
             label.set_parse_math(False)
         axes.set_ylabel(velocity.unit.value)
