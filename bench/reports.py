@@ -70,7 +70,7 @@ async def main(base: str, database_url: str) -> list[Result]:
             "velocity.svg (100 sprints)": f"{vel}/velocity.svg",
             "burndown.svg": f"{spr}/burndown.svg",
             "burnup.svg": f"{spr}/burnup.svg",
-            "flow.svg (90 days)": "/api/v1/projects/SPR/flow.svg",
+            "flow.svg (30 days)": "/api/v1/projects/SPR/flow.svg",
             "forecast.svg (10,000 trials)": f"{vel}/forecast.svg?seed=1",
         }
         results = []

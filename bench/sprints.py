@@ -8,6 +8,7 @@ Prints a Markdown table; bench/README.md keeps the figures and the machine they 
 import asyncio
 import itertools
 import random
+from datetime import date, timedelta
 
 import asyncpg
 import httpx
@@ -42,7 +43,10 @@ async def seed(client: httpx.AsyncClient, headers: dict[str, str], database_url:
             "/api/v1/projects", json={"key": "SPR", "name": "Sprint"}, headers=headers
         )
     ).raise_for_status()
-    sprint = (await client.post(f"{base}/sprints", json={}, headers=headers)).json()["number"]
+    # Two weeks ending today: a burn chart of it has a full series of days.
+    today = date.today()
+    dates = {"start_date": str(today - timedelta(days=13)), "end_date": str(today)}
+    sprint = (await client.post(f"{base}/sprints", json=dates, headers=headers)).json()["number"]
     payloads = [item_payload(rng, n) for n in range(IN_SPRINT + SPARE)]
     for n, payload in enumerate(payloads):
         payload["sprint"] = sprint if n < IN_SPRINT else None
