@@ -1,4 +1,4 @@
-"""The `timebox` command: help, user create, token create, migrate, openapi."""
+"""The `timebox` command: help, user create, token create, migrate, demo, openapi."""
 
 import os
 import subprocess
@@ -21,7 +21,7 @@ def run(args: list[str], url: str, stdin: str = "") -> subprocess.CompletedProce
 def test_help_lists_every_command() -> None:
     result = subprocess.run([TIMEBOX, "--help"], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0
-    for command in ("serve", "migrate", "user", "token", "openapi"):
+    for command in ("serve", "migrate", "user", "token", "demo", "openapi"):
         assert command in result.stdout
 
 
@@ -71,3 +71,27 @@ def test_openapi_command_writes_the_document(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert '"openapi"' in target.read_text()
+
+
+async def test_demo_prints_working_credentials_and_refuses_a_second_run(
+    database_url: str, database: Database, client: httpx.AsyncClient
+) -> None:
+    result = run(["demo"], database_url)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    password = next(line for line in lines if line.startswith("Password")).split(": ")[-1]
+    token = next(line for line in lines if "token for curl" in line).split(": ")[-1]
+    assert "/api/v1/projects/DEMO/velocity.svg" in result.stdout
+
+    login = await client.post(
+        "/api/v1/auth/token", data={"username": "ada@demo.example.com", "password": password}
+    )
+    assert login.status_code == 200, login.text
+    report = await client.get(
+        "/api/v1/projects/DEMO/sprints/6/report", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert report.status_code == 200 and report.json()["frozen"] is True
+
+    again = run(["demo"], database_url)
+    assert again.returncode == 1
+    assert "--reset" in again.stderr
