@@ -196,6 +196,7 @@ def demo(
         f"Log in as any of: {', '.join(result.emails)}",
         f"Password (this run's, for all five): {result.password}",
         f"A token for curl (30 days): {result.token}",
+        f"  export TOKEN={result.token}",
         "",
         "Start the service (`make serve` or `timebox serve`), then look at:",
         f"  {base}/docs  (Authorize with the token above)",
