@@ -337,3 +337,55 @@ async def test_charts_are_well_formed_svg_with_their_series(
     assert_problem(await client.get(f"{SPRINTS}/{planned}/burnup.svg", headers=owner.headers), 409)
     outsider = await factory.user()
     assert_problem(await client.get(f"{PROJECT}/velocity.svg", headers=outsider.headers), 404)
+
+
+async def test_closed_sprints_keep_their_person_days_and_done_statuses(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    owner, statuses = await setup(client, factory)
+    a = await factory.item("WEB", owner, points=3)
+    b = await factory.item("WEB", owner, points=5)
+    number = await factory.sprint(
+        "WEB", owner, items=[a, b], start_date="2026-01-05", end_date="2026-01-16"
+    )
+    await ok(
+        client.put(
+            f"{SPRINTS}/{number}/capacity",
+            json={"members": [{"user_id": owner.id, "availability": 100}]},
+            headers=owner.headers,
+        )
+    )
+    await factory.start_sprint("WEB", owner, number)
+    await ok(
+        client.patch(
+            f"{ITEMS}/{a}", json={"status_id": statuses["In Review"]}, headers=owner.headers
+        )
+    )
+    await ok(
+        client.patch(f"{ITEMS}/{b}", json={"status_id": statuses["Done"]}, headers=owner.headers)
+    )
+    await ok(client.post(f"{SPRINTS}/{number}/complete", headers=owner.headers))
+    before_velocity = await ok(client.get(f"{PROJECT}/velocity", headers=owner.headers))
+    before_burn = await ok(client.get(f"{SPRINTS}/{number}/burnup", headers=owner.headers))
+    assert before_velocity["sprints"][0]["person_days"] == 10  # Mon-Fri, two weeks
+    assert before_burn["days"][-1]["done"] == 5
+
+    # Later: the team works six days a week, and "In Review" starts counting as done.
+    await ok(
+        client.patch(
+            PROJECT,
+            json={"working_days": ["mon", "tue", "wed", "thu", "fri", "sat"]},
+            headers=owner.headers,
+        )
+    )
+    await ok(
+        client.patch(
+            f"{PROJECT}/statuses/{statuses['In Review']}",
+            json={"category": "done"},
+            headers=owner.headers,
+        )
+    )
+
+    assert await ok(client.get(f"{PROJECT}/velocity", headers=owner.headers)) == before_velocity
+    after_burn = await ok(client.get(f"{SPRINTS}/{number}/burnup", headers=owner.headers))
+    assert [d["done"] for d in after_burn["days"]] == [d["done"] for d in before_burn["days"]]

@@ -11,6 +11,7 @@ from app.domain.metrics import burndown, velocity
 from app.domain.metrics.burndown import ItemState, Unit
 from app.domain.metrics.capacity import MemberAvailability, sprint_capacity
 from app.domain.projects.access import ProjectAccess
+from app.domain.projects.calendar import working_weekdays
 from app.domain.reports import charts, repository
 from app.domain.reports.schemas import (
     BurnChart,
@@ -22,7 +23,6 @@ from app.domain.reports.schemas import (
 )
 from app.domain.sprints import capacity_repository, reporting
 from app.domain.sprints import repository as sprints_repository
-from app.domain.sprints.capacity import working_weekdays
 from app.domain.sprints.models import Sprint, SprintState
 from app.domain.sprints.service import get_sprint, project_today
 from app.domain.workflow.models import StatusCategory
@@ -36,8 +36,11 @@ def _round(value: float | None, digits: int = 4) -> float | None:
 async def _person_days(
     session: AsyncSession, access: ProjectAccess, sprints: list[Sprint]
 ) -> dict[int, float]:
-    """Person-days of the sprints that recorded capacity (by sprint id)."""
-    ids = [sprint.id for sprint in sprints if sprint.id is not None]
+    """Person-days of the sprints that recorded capacity (by sprint id): frozen at completion,
+    or computed now for sprints completed before that was kept."""
+    days = {s.id: s.person_days for s in sprints if s.id is not None and s.person_days is not None}
+    older = [s for s in sprints if s.person_days is None and s.id is not None]
+    ids = [sprint.id for sprint in older if sprint.id is not None]
     rows = await capacity_repository.capacity_rows(session, access.project_id, ids)
     members: dict[int, list[MemberAvailability]] = defaultdict(list)
     for row in rows:
@@ -45,8 +48,7 @@ async def _person_days(
             MemberAvailability(row.user_id, row.availability, tuple(row.days_off))
         )
     weekdays = working_weekdays(access.project)
-    days = {}
-    for sprint in sprints:
+    for sprint in older:
         if sprint.id in members and sprint.start_date and sprint.end_date:
             figures = sprint_capacity(
                 sprint.start_date, sprint.end_date, weekdays, members[sprint.id]
@@ -120,12 +122,16 @@ async def burn_chart(
     if sprint.state not in (SprintState.ACTIVE.value, SprintState.COMPLETED.value):
         raise Conflict(f"Sprint {number} is {sprint.state}; burn charts exist once it starts.")
     assert sprint.start_date is not None and sprint.end_date is not None
-    statuses = await sprints_repository.statuses(session, access.project_id)
-    done = {
-        status.id
-        for status in statuses
-        if status.id is not None and status.category == StatusCategory.DONE.value
-    }
+    if sprint.done_status_ids is not None:
+        # A closed sprint reads done-ness as it was at its close.
+        done = set(sprint.done_status_ids)
+    else:
+        statuses = await sprints_repository.statuses(session, access.project_id)
+        done = {
+            status.id
+            for status in statuses
+            if status.id is not None and status.category == StatusCategory.DONE.value
+        }
     history = await reporting.load_history(session, access.project_id, sprint, None)
     at_start = {
         item: ItemState(

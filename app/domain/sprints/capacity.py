@@ -15,8 +15,7 @@ from app.domain.metrics.capacity import (
     suggest_commitment,
 )
 from app.domain.projects.access import ProjectAccess
-from app.domain.projects.models import Project
-from app.domain.projects.schemas import WEEK_ORDER, Weekday
+from app.domain.projects.calendar import working_weekdays
 from app.domain.sprints import capacity_repository as repository
 from app.domain.sprints.capacity_schemas import (
     CommitmentSuggestionPublic,
@@ -34,11 +33,6 @@ FINAL_STATES = frozenset({SprintState.COMPLETED.value, SprintState.CANCELLED.val
 # Candidates for the suggestion are read a few at a time: usually the first batch is enough.
 _HISTORY_BATCH = 10
 _DECIMALS = 2
-
-
-def working_weekdays(project: Project) -> frozenset[int]:
-    """The project's working days as weekday numbers (Monday = 0)."""
-    return frozenset(WEEK_ORDER.index(Weekday(code)) for code in project.working_days)
 
 
 def _dates(sprint: Sprint) -> tuple[date, date]:

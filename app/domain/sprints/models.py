@@ -81,6 +81,12 @@ class Sprint(SQLModel, table=True):
     review_notes: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
     # Where unfinished items went at completion: a sprint number, or null for the backlog.
     carried_over_to: int | None = Field(default=None)
+    # Frozen at completion, so that velocity and burn charts of a closed sprint never move:
+    # its capacity in person-days (when recorded) and which statuses counted as done.
+    person_days: float | None = Field(default=None, sa_type=Float)
+    done_status_ids: list[int] | None = Field(
+        default=None, sa_column=Column(ARRAY(BigInteger), nullable=True)
+    )
     # The sprint report as computed at completion, kept verbatim so it never changes later.
     report: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
     version: int = version_field()
