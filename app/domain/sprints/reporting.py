@@ -103,7 +103,7 @@ async def load_history(
     of them (and each item's status at start) when `done_statuses` is None.
     """
     assert sprint.id is not None and sprint.start_event_id is not None
-    commitment = await repository.commitment_points(session, sprint.id)
+    commitment = await repository.commitment_points(session, project_id, sprint.id)
     rows = await repository.sprint_log(
         session, project_id, sprint.start_event_id, done_statuses, with_times=with_times
     )
@@ -186,7 +186,7 @@ async def compute_report(
     at_close: dict[int, ItemAtClose] = {}
     if sprint.state == SprintState.COMPLETED.value:
         # Only for sprints completed before reports were kept: rebuilt from frozen outcomes.
-        for outcome in await repository.outcomes(session, sprint.id):
+        for outcome in await repository.outcomes(session, project_id, sprint.id):
             at_close[outcome.item_id] = ItemAtClose(
                 item_id=outcome.item_id,
                 points=outcome.points,

@@ -206,14 +206,17 @@ async def sprint_log(
 
 
 async def commitment_points(
-    session: AsyncSession, sprint_id: int
+    session: AsyncSession, project_id: int, sprint_id: int
 ) -> dict[int, tuple[int, float | None]]:
     """The frozen commitment of a sprint: item id -> (number, points at start)."""
     stmt = select(
         col(SprintCommitment.item_id),
         col(SprintCommitment.item_number),
         col(SprintCommitment.points),
-    ).where(col(SprintCommitment.sprint_id) == sprint_id)
+    ).where(
+        col(SprintCommitment.project_id) == project_id,
+        col(SprintCommitment.sprint_id) == sprint_id,
+    )
     return {row[0]: (row[1], row[2]) for row in (await session.execute(stmt)).all()}
 
 
@@ -244,7 +247,9 @@ async def statuses(session: AsyncSession, project_id: int) -> list[Status]:
     return list((await session.execute(stmt)).scalars().all())
 
 
-async def outcomes(session: AsyncSession, sprint_id: int) -> list[SprintOutcome]:
+async def outcomes(session: AsyncSession, project_id: int, sprint_id: int) -> list[SprintOutcome]:
     """The frozen outcome of a completed sprint."""
-    stmt = select(SprintOutcome).where(col(SprintOutcome.sprint_id) == sprint_id)
+    stmt = select(SprintOutcome).where(
+        col(SprintOutcome.project_id) == project_id, col(SprintOutcome.sprint_id) == sprint_id
+    )
     return list((await session.execute(stmt)).scalars().all())
