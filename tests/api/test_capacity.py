@@ -148,6 +148,7 @@ async def test_without_capacity_every_planner_is_proposed_at_full_availability(
             "explanation": "A suggestion needs at least 3 completed earlier sprints with "
             "recorded capacity; there are 0.",
         },
+        "version": 1,
     }
     assert await capacity_rows(database) == []
 
@@ -186,6 +187,7 @@ async def test_replace_then_read_back_with_exact_person_days(
         # 8 + 7.2 + 3.3
         "total_person_days": 18.5,
         "suggestion": saved["suggestion"],
+        "version": 2,  # saving capacity bumped the sprint's version
     }
     assert saved == expected
     assert saved["suggestion"]["points"] is None
@@ -573,3 +575,31 @@ async def test_concurrent_replacements_end_in_exactly_one_of_the_bodies(
     ]
     assert final in (first, second)
     assert len(await capacity_rows(database)) == 2
+
+
+async def test_replacing_capacity_checks_and_bumps_the_sprints_version(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    owner, _, _, _ = await team(factory)
+    number = await factory.sprint("WEB", owner, start_date=START, end_date=END)
+    read = await client.get(f"{SPRINTS}/{number}/capacity", headers=owner.headers)
+    version = read.json()["version"]
+    assert read.headers["ETag"] == f'"{version}"'
+    body = {"members": [{"user_id": owner.id, "availability": 50}]}
+
+    saved = await client.put(
+        f"{SPRINTS}/{number}/capacity",
+        json=body,
+        headers={**owner.headers, "If-Match": f'"{version}"'},
+    )
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["version"] == version + 1
+    assert saved.headers["ETag"] == f'"{version + 1}"'
+    stale = await client.put(
+        f"{SPRINTS}/{number}/capacity",
+        json={"members": []},
+        headers={**owner.headers, "If-Match": f'"{version}"'},
+    )
+    assert_problem(stale, 412)
+    kept = await client.get(f"{SPRINTS}/{number}/capacity", headers=owner.headers)
+    assert kept.json()["total_person_days"] == 5  # 10 working days at 50 %, not cleared

@@ -27,6 +27,7 @@ from app.domain.sprints.capacity_schemas import (
 from app.domain.sprints.models import Sprint, SprintCapacity, SprintState
 from app.domain.sprints.service import get_sprint
 from app.domain.users.models import User
+from app.domain.versioning import bump, check_version
 from app.errors import Conflict, FieldError, InvalidInput
 
 FINAL_STATES = frozenset({SprintState.COMPLETED.value, SprintState.CANCELLED.value})
@@ -134,6 +135,7 @@ def _present(
         members=members,
         total_person_days=round(figures.total_person_days, _DECIMALS),
         suggestion=_suggestion_public(suggestion),
+        version=sprint.version,
     )
 
 
@@ -215,11 +217,19 @@ async def _check_entries(
 
 
 async def replace_capacity(
-    session: AsyncSession, access: ProjectAccess, number: int, data: SprintCapacityReplace
+    session: AsyncSession,
+    access: ProjectAccess,
+    number: int,
+    data: SprintCapacityReplace,
+    if_match: int | None = None,
 ) -> SprintCapacityPublic:
-    """Replace a planned or active sprint's whole capacity (an empty list clears it)."""
+    """Replace a planned or active sprint's whole capacity (an empty list clears it).
+
+    Capacity is part of the sprint: replacing it checks and bumps the sprint's version.
+    """
     # The sprint's row lock makes concurrent replacements of one sprint run one after another.
     sprint = await get_sprint(session, access, number, for_update=True)
+    check_version(sprint.version, if_match)
     if sprint.state in FINAL_STATES:
         raise Conflict(f"Sprint {number} is {sprint.state}; its capacity is final.")
     start, end = _dates(sprint)
@@ -240,4 +250,6 @@ async def replace_capacity(
             for entry in data.members
         ],
     )
+    bump(sprint)
+    await session.flush()
     return await _capacity(session, access, sprint)

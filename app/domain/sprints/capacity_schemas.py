@@ -83,3 +83,6 @@ class SprintCapacityPublic(BaseModel):
     members: list[MemberCapacityPublic] = Field(description="By user id.")
     total_person_days: float = Field(description="Sum of the members' person-days, 2 decimals.")
     suggestion: CommitmentSuggestionPublic
+    version: int = Field(
+        description="The sprint's version (also the ETag): send it as If-Match when replacing."
+    )
