@@ -193,7 +193,7 @@ def demo(
     lines = [
         f"Created project {result.project_key}: {result.sprints} sprints, the last one active.",
         "",
-        f"Log in as any of: {', '.join(result.emails)}",
+        f"Log in as any of (ordinary users, not admins): {', '.join(result.emails)}",
         f"Password (this run's, for all five): {result.password}",
         f"A token for curl (30 days): {result.token}",
         f"  export TOKEN={result.token}",
