@@ -1,6 +1,5 @@
 """Velocity and burn charts: load plain data, call the pure metrics, shape the answer."""
 
-from collections import defaultdict
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -9,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import utcnow
 from app.domain.metrics import burndown, velocity
 from app.domain.metrics.burndown import ItemState, Unit
-from app.domain.metrics.capacity import MemberAvailability, sprint_capacity
 from app.domain.projects.access import ProjectAccess
 from app.domain.projects.calendar import working_weekdays
 from app.domain.reports import charts, repository
@@ -21,11 +19,11 @@ from app.domain.reports.schemas import (
     VelocitySprint,
     VelocitySummary,
 )
-from app.domain.sprints import capacity_repository, reporting
+from app.domain.sprints import reporting
 from app.domain.sprints import repository as sprints_repository
 from app.domain.sprints.models import Sprint, SprintState
+from app.domain.sprints.person_days import recorded_person_days
 from app.domain.sprints.service import get_sprint, project_today
-from app.domain.workflow.models import StatusCategory
 from app.errors import Conflict
 
 
@@ -33,36 +31,12 @@ def _round(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
 
 
-async def _person_days(
-    session: AsyncSession, access: ProjectAccess, sprints: list[Sprint]
-) -> dict[int, float]:
-    """Person-days of the sprints that recorded capacity (by sprint id): frozen at completion,
-    or computed now for sprints completed before that was kept."""
-    days = {s.id: s.person_days for s in sprints if s.id is not None and s.person_days is not None}
-    older = [s for s in sprints if s.person_days is None and s.id is not None]
-    ids = [sprint.id for sprint in older if sprint.id is not None]
-    rows = await capacity_repository.capacity_rows(session, access.project_id, ids)
-    members: dict[int, list[MemberAvailability]] = defaultdict(list)
-    for row in rows:
-        members[row.sprint_id].append(
-            MemberAvailability(row.user_id, row.availability, tuple(row.days_off))
-        )
-    weekdays = working_weekdays(access.project)
-    for sprint in older:
-        if sprint.id in members and sprint.start_date and sprint.end_date:
-            figures = sprint_capacity(
-                sprint.start_date, sprint.end_date, weekdays, members[sprint.id]
-            )
-            days[sprint.id] = figures.total_person_days
-    return days
-
-
 async def project_velocity(
     session: AsyncSession, access: ProjectAccess, last: int | None, unit: Unit
 ) -> Velocity:
     """Committed and completed work of the latest `last` (or all) completed sprints."""
     sprints = await repository.completed_sprints(session, access.project_id, last)
-    person_days = await _person_days(session, access, sprints)
+    person_days = await recorded_person_days(session, access.project, sprints)
     figures = [
         velocity.SprintFigures(
             number=sprint.number,
@@ -126,12 +100,7 @@ async def burn_chart(
         # A closed sprint reads done-ness as it was at its close.
         done = set(sprint.done_status_ids)
     else:
-        statuses = await sprints_repository.statuses(session, access.project_id)
-        done = {
-            status.id
-            for status in statuses
-            if status.id is not None and status.category == StatusCategory.DONE.value
-        }
+        done = await sprints_repository.done_status_ids(session, access.project_id)
     history = await reporting.load_history(session, access.project_id, sprint, None)
     at_start = {
         item: ItemState(

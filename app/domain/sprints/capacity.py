@@ -1,6 +1,5 @@
 """Rules for sprint capacity: who is available how much, and what that suggests to commit."""
 
-from collections import defaultdict
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +24,7 @@ from app.domain.sprints.capacity_schemas import (
     SprintCapacityReplace,
 )
 from app.domain.sprints.models import Sprint, SprintCapacity, SprintState
+from app.domain.sprints.person_days import availability, recorded_person_days
 from app.domain.sprints.service import get_sprint
 from app.domain.users.models import User
 from app.domain.versioning import bump, check_version
@@ -42,39 +42,26 @@ def _dates(sprint: Sprint) -> tuple[date, date]:
     return sprint.start_date, sprint.end_date
 
 
-def _availability(row: SprintCapacity) -> MemberAvailability:
-    return MemberAvailability(
-        user_id=row.user_id, availability=row.availability, days_off=tuple(row.days_off)
-    )
-
-
 async def _history(
     session: AsyncSession, access: ProjectAccess, sprint: Sprint, start: date
 ) -> list[PastSprint]:
     """The latest completed sprints before this one with person-days, latest first."""
     assert sprint.id is not None
-    weekdays = working_weekdays(access.project)
     history: list[PastSprint] = []
     after: tuple[date, int] | None = None
     while len(history) < MAX_HISTORY:
         batch = await repository.history_batch(
             session, access.project_id, start, sprint.id, after, _HISTORY_BATCH
         )
-        rows = await repository.capacity_rows(
-            session, access.project_id, [past.id for past in batch if past.id is not None]
-        )
-        by_sprint: dict[int, list[MemberAvailability]] = defaultdict(list)
-        for row in rows:
-            by_sprint[row.sprint_id].append(_availability(row))
+        person_days = await recorded_person_days(session, access.project, batch)
         for past in batch:
-            past_start, past_end = _dates(past)
-            figures = sprint_capacity(past_start, past_end, weekdays, by_sprint[past.id or 0])
-            if figures.total_person_days > 0:
+            days = person_days.get(past.id or 0, 0.0)
+            if days > 0:
                 history.append(
                     PastSprint(
                         number=past.number,
                         completed_points=past.completed_points or 0.0,
-                        person_days=figures.total_person_days,
+                        person_days=days,
                     )
                 )
         if len(batch) < _HISTORY_BATCH:
@@ -147,7 +134,7 @@ async def _capacity(
     start, end = _dates(sprint)
     rows = await repository.capacity_rows(session, access.project_id, [sprint.id])
     if rows:
-        members = [_availability(row) for row in rows]
+        members = [availability(row) for row in rows]
         users = await repository.users_by_id(session, [row.user_id for row in rows])
     else:
         planners = await repository.planning_members(session, access.project_id)

@@ -10,15 +10,14 @@ from app.db import utcnow
 from app.domain.items import service as items_service
 from app.domain.items.models import Item, ItemType
 from app.domain.items.service import Writer
-from app.domain.metrics.capacity import MemberAvailability, sprint_capacity
 from app.domain.metrics.scope import ScopeChange
 from app.domain.pagination import PageRequest
 from app.domain.projects.access import ProjectAccess
-from app.domain.projects.calendar import working_weekdays
 from app.domain.projects.models import Project
 from app.domain.projects.schemas import WEEK_ORDER
-from app.domain.sprints import capacity_repository, reporting, repository
+from app.domain.sprints import reporting, repository
 from app.domain.sprints.models import Sprint, SprintCommitment, SprintOutcome, SprintState
+from app.domain.sprints.person_days import recorded_person_days
 from app.domain.sprints.schemas import (
     ReportBody,
     SprintComplete,
@@ -395,7 +394,9 @@ async def complete_sprint(
     sprint.review_notes = data.review_notes
     sprint.carried_over_to = target.number if target is not None else None
     sprint.report = kept.model_dump(mode="json")
-    sprint.person_days = await _recorded_person_days(session, access, sprint)
+    sprint.person_days = (await recorded_person_days(session, access.project, [sprint])).get(
+        sprint.id
+    )
     sprint.done_status_ids = sorted(done_status_ids)
     bump(sprint)
     await session.flush()
@@ -407,21 +408,6 @@ async def complete_sprint(
             await writer.write(item, {"sprint_id": target.id})
     await session.flush()
     return sprint
-
-
-async def _recorded_person_days(
-    session: AsyncSession, access: ProjectAccess, sprint: Sprint
-) -> float | None:
-    """The sprint's capacity in person-days, if any was recorded (frozen at completion)."""
-    assert sprint.id is not None and sprint.start_date and sprint.end_date
-    rows = await capacity_repository.capacity_rows(session, access.project_id, [sprint.id])
-    if not rows:
-        return None
-    members = [
-        MemberAvailability(row.user_id, row.availability, tuple(row.days_off)) for row in rows
-    ]
-    weekdays = working_weekdays(access.project)
-    return sprint_capacity(sprint.start_date, sprint.end_date, weekdays, members).total_person_days
 
 
 async def scope_changes(
