@@ -105,61 +105,44 @@ def _date_axis(axes: Axes, chart: BurnChart) -> None:
     _legend(axes)
 
 
-def burndown_svg(chart: BurnChart) -> bytes:
-    """The burndown: remaining work per day against the ideal line."""
+def _burn_svg(chart: BurnChart, kind: str, steps: Sequence[str], ideal: bool) -> bytes:
+    """A burn chart: the named BurnTotals fields as step lines from the start, day by day."""
 
     def draw(axes: Axes) -> None:
         days = _positions(chart)
         _shade_non_working(axes, chart)
-        axes.plot(
-            days,
-            [chart.committed, *(d.ideal for d in chart.days)],
-            linestyle="--",
-            color=COLOURS["ideal"],
-            label="ideal",
-            gid="series-ideal",
-        )
-        axes.step(
-            days,
-            [chart.start.remaining, *(d.remaining for d in chart.days)],
-            where="pre",
-            color=COLOURS["remaining"],
-            linewidth=2,
-            label="remaining",
-            gid="series-remaining",
-        )
+        if ideal:
+            axes.plot(
+                days,
+                [chart.committed, *(d.ideal for d in chart.days)],
+                linestyle="--",
+                color=COLOURS["ideal"],
+                label="ideal",
+                gid="series-ideal",
+            )
+        for name in steps:
+            axes.step(
+                days,
+                [getattr(chart.start, name), *(getattr(d, name) for d in chart.days)],
+                where="pre",
+                color=COLOURS[name],
+                linewidth=2,
+                label=name,
+                gid=f"series-{name}",
+            )
         _date_axis(axes, chart)
 
-    return _render(draw, f"{chart.name} — burndown ({chart.unit.value})")
+    return _render(draw, f"{chart.name} — {kind} ({chart.unit.value})")
+
+
+def burndown_svg(chart: BurnChart) -> bytes:
+    """The burndown: remaining work per day against the ideal line."""
+    return _burn_svg(chart, "burndown", ["remaining"], ideal=True)
 
 
 def burnup_svg(chart: BurnChart) -> bytes:
     """The burnup: done work per day climbing towards the total scope."""
-
-    def draw(axes: Axes) -> None:
-        days = _positions(chart)
-        _shade_non_working(axes, chart)
-        axes.step(
-            days,
-            [chart.start.scope, *(d.scope for d in chart.days)],
-            where="pre",
-            color=COLOURS["scope"],
-            linewidth=2,
-            label="scope",
-            gid="series-scope",
-        )
-        axes.step(
-            days,
-            [chart.start.done, *(d.done for d in chart.days)],
-            where="pre",
-            color=COLOURS["done"],
-            linewidth=2,
-            label="done",
-            gid="series-done",
-        )
-        _date_axis(axes, chart)
-
-    return _render(draw, f"{chart.name} — burnup ({chart.unit.value})")
+    return _burn_svg(chart, "burnup", ["scope", "done"], ideal=False)
 
 
 def _bars(
