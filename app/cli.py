@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import migrate as migrations
 from app.db import Database
-from app.domain.demo.service import DemoExists, DemoResult, create_demo
+from app.demo.service import DemoExists, DemoResult, create_demo
 from app.domain.users import repository as users_repository
 from app.domain.users import service as users
 from app.domain.users.schemas import PersonalTokenCreate, UserCreate

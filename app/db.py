@@ -1,8 +1,7 @@
-"""Async engine, the per-request session dependency, and the metadata naming convention."""
+"""Async engine and the per-request session dependency."""
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from fastapi import Request
 from sqlalchemy.engine import make_url
@@ -12,23 +11,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlmodel import SQLModel
 
 from app.settings import Settings
-
-# Stable constraint names so Alembic autogenerate and downgrades stay predictable.
-SQLModel.metadata.naming_convention = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-def utcnow() -> datetime:
-    """The current time as an aware UTC datetime."""
-    return datetime.now(UTC)
 
 
 def async_url(url: str) -> str:

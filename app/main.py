@@ -14,12 +14,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from app import __version__
-from app.db import Database, utcnow
-from app.domain.idempotency import repository as idempotency_repository
+from app.db import Database
+from app.domain.kernel import clock
 from app.domain.users import repository as users_repository
-from app.errors import install_error_handlers
-from app.idempotency import DatabaseRef, IdempotencyMiddleware
-from app.middleware import BodySizeLimitMiddleware, UnhandledErrorMiddleware
+from app.http.idempotency import repository as idempotency_repository
+from app.http.idempotency.middleware import DatabaseRef, IdempotencyMiddleware
+from app.http.middleware import BodySizeLimitMiddleware, UnhandledErrorMiddleware
+from app.http.problems import install_error_handlers
 from app.observability import Metrics, ObservabilityMiddleware, configure_logging
 from app.routers import (
     auth,
@@ -55,8 +56,8 @@ async def _purge_expired(database: Database, ttl: timedelta) -> None:
     while True:
         try:
             async with database.sessions() as session, session.begin():
-                await idempotency_repository.purge_older_than(session, utcnow() - ttl)
-                await users_repository.purge_dead_login_tokens(session, utcnow() - ttl)
+                await idempotency_repository.purge_older_than(session, clock.now() - ttl)
+                await users_repository.purge_dead_login_tokens(session, clock.now() - ttl)
         except Exception:
             logger.exception("purging expired records failed")
         await asyncio.sleep(_PURGE_INTERVAL_SECONDS)

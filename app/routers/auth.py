@@ -6,9 +6,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
+from app.domain.kernel.errors import Forbidden
 from app.domain.users import service as users
 from app.domain.users.schemas import LoginToken, UserPublic, UserRegister
-from app.errors import Forbidden, problem_responses
+from app.http.problems import problem_responses
 from app.routers.deps import API_PREFIX, CurrentToken, SessionDep, SettingsDep
 from app.settings import Registration
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from app.domain.items import service as items
 from app.domain.items.presenter import board_public
 from app.domain.items.schemas import Board
-from app.errors import problem_responses
+from app.http.problems import problem_responses
 from app.routers.deps import API_PREFIX, SessionDep, ViewerAccess
 from app.routers.items import shape
 

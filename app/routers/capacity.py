@@ -4,7 +4,7 @@ from fastapi import APIRouter, Response
 
 from app.domain.sprints import capacity
 from app.domain.sprints.capacity_schemas import SprintCapacityPublic, SprintCapacityReplace
-from app.errors import problem_responses
+from app.http.problems import problem_responses
 from app.routers.deps import API_PREFIX, IfMatch, MemberAccess, SessionDep, ViewerAccess, set_etag
 
 router = APIRouter(

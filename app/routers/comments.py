@@ -11,7 +11,7 @@ from app.domain.items.schemas import (
     CommentUpdate,
     UserRef,
 )
-from app.errors import problem_responses
+from app.http.problems import problem_responses
 from app.routers.deps import (
     API_PREFIX,
     IfMatch,

@@ -8,13 +8,13 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import get_session
-from app.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
+from app.domain.kernel.errors import PreconditionFailed, Unauthorized
+from app.domain.kernel.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from app.domain.projects.access import ProjectAccess, resolve_access
 from app.domain.projects.models import Role
 from app.domain.projects.schemas import KEY_PATTERN
 from app.domain.users import service as users
 from app.domain.users.models import ApiToken, User
-from app.errors import PreconditionFailed, Unauthorized
 from app.settings import Settings
 
 API_PREFIX = "/api/v1"

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 from app.domain.flow import service
 from app.domain.flow.schemas import FlowPublic
 from app.domain.reports import charts
-from app.errors import problem_responses
+from app.http.problems import problem_responses
 from app.routers.deps import API_PREFIX, SVG, SessionDep, ViewerAccess, svg
 
 router = APIRouter(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from app.domain.forecast import service
 from app.domain.forecast.schemas import ForecastPublic, ForecastScope, ForecastUnit
 from app.domain.reports import charts
-from app.errors import problem_responses
+from app.http.problems import problem_responses
 from app.routers.deps import API_PREFIX, SVG, SessionDep, ViewerAccess, svg
 
 # Item numbers are 32-bit integers; larger ones name nothing and must not reach the database.

@@ -6,7 +6,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from app.db import Database
-from app.errors import problem_response, problem_responses
+from app.http.problems import problem_response, problem_responses
 
 router = APIRouter(tags=["ops"])
 

@@ -22,7 +22,7 @@ from app.domain.items.schemas import (
 )
 from app.domain.projects.access import ProjectAccess
 from app.domain.workflow.models import StatusCategory
-from app.errors import problem_responses
+from app.http.problems import problem_responses
 from app.routers.deps import (
     API_PREFIX,
     IfMatch,

@@ -6,7 +6,7 @@ from app.domain.projects import service as projects
 from app.domain.projects.models import ProjectMember, Role
 from app.domain.projects.schemas import MemberAdd, MemberPage, MemberPublic, MemberUpdate
 from app.domain.users.models import User
-from app.errors import problem_responses
+from app.http.problems import problem_responses
 from app.routers.deps import (
     API_PREFIX,
     IfMatch,

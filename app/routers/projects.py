@@ -15,7 +15,7 @@ from app.domain.projects.schemas import (
     ScaleValuePublic,
     Weekday,
 )
-from app.errors import problem_responses
+from app.http.problems import problem_responses
 from app.routers.deps import (
     API_PREFIX,
     CurrentUser,

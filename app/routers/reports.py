@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Response
 from app.domain.metrics.burndown import Unit
 from app.domain.reports import service as reports
 from app.domain.reports.schemas import BurnChart, Velocity
-from app.errors import problem_responses
+from app.http.problems import problem_responses
 from app.routers.deps import API_PREFIX, SVG, SessionDep, ViewerAccess, svg
 
 router = APIRouter(

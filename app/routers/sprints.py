@@ -17,7 +17,7 @@ from app.domain.sprints.schemas import (
     SprintReport,
     SprintUpdate,
 )
-from app.errors import problem_responses
+from app.http.problems import problem_responses
 from app.routers.deps import (
     API_PREFIX,
     IfMatch,

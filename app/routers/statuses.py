@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from app.domain.workflow import service as workflow
 from app.domain.workflow.schemas import StatusCreate, StatusList, StatusPublic, StatusUpdate
-from app.errors import problem_responses
+from app.http.problems import problem_responses
 from app.routers.deps import (
     API_PREFIX,
     IfMatch,

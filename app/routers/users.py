@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from app.domain.users import service as users
 from app.domain.users.schemas import UserCreate, UserPage, UserPublic, UserUpdate
-from app.errors import problem_responses
+from app.http.problems import problem_responses
 from app.routers.deps import (
     API_PREFIX,
     AdminUser,

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlmodel import col
 
-from app.db import Database, utcnow
+from app.db import Database
+from app.domain.kernel import clock
 from app.domain.users import repository as users_repository
 from app.domain.users.models import ApiToken, User
 from app.domain.users.security import hash_token
@@ -469,11 +470,11 @@ async def test_dead_login_tokens_are_purged_and_live_ones_kept(
         await session.execute(
             update(ApiToken)
             .where(col(ApiToken.token_hash) == hash_token(dead))
-            .values(expires_at=utcnow() - timedelta(days=3))
+            .values(expires_at=clock.now() - timedelta(days=3))
         )
     async with database.sessions() as session, session.begin():
         purged = await users_repository.purge_dead_login_tokens(
-            session, utcnow() - timedelta(days=1)
+            session, clock.now() - timedelta(days=1)
         )
     assert purged == 1
     async with database.sessions() as session:

@@ -11,10 +11,10 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from app.db import Database
-from app.domain.idempotency import repository as idempotency_repository
-from app.domain.idempotency.models import IdempotencyRecord
 from app.domain.projects.models import Project
-from app.idempotency import request_fingerprint
+from app.http.idempotency import repository as idempotency_repository
+from app.http.idempotency.middleware import request_fingerprint
+from app.http.idempotency.models import IdempotencyRecord
 from app.main import create_app
 from app.observability import configure_logging
 from app.settings import LogFormat, Settings

@@ -1,21 +1,24 @@
 """The demo project: a realistic history that every report can read."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import httpx
 import pytest
 from sqlalchemy import text
+from time_machine import TimeMachineFixture
 
 from app.db import Database
-from app.domain.demo.service import DemoExists, create_demo
+from app.demo.service import DemoExists, create_demo
 
-TODAY = date(2026, 11, 27)  # a Friday
+# A Friday afternoon in Berlin, the demo's time zone: the demo reads "today" from the clock.
+NOW = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
 
 
 async def test_the_demo_has_a_team_a_backlog_and_seven_sprints(
-    client: httpx.AsyncClient, database: Database
+    client: httpx.AsyncClient, database: Database, time_machine: TimeMachineFixture
 ) -> None:
-    result = await create_demo(database, today=TODAY)
+    time_machine.move_to(NOW, tick=False)
+    result = await create_demo(database)
     headers = {"Authorization": f"Bearer {result.token}"}
     project = f"/api/v1/projects/{result.project_key}"
 
@@ -54,8 +57,8 @@ async def test_the_demo_has_a_team_a_backlog_and_seven_sprints(
         assert (await client.get(f"{project}{path}", headers=headers)).status_code == 200, path
 
     with pytest.raises(DemoExists):
-        await create_demo(database, today=TODAY)
-    again = await create_demo(database, reset=True, today=TODAY)
+        await create_demo(database)
+    again = await create_demo(database, reset=True)
     assert again.password != result.password
     listed = await client.get(
         f"{project}/sprints", headers={"Authorization": f"Bearer {again.token}"}

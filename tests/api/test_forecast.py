@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from app.db import Database, utcnow
+from app.db import Database
+from app.domain.kernel import clock
 from app.domain.projects.models import Role
 from tests.factories import Actor, Factory
 from tests.helpers import assert_problem
@@ -335,7 +336,7 @@ async def test_as_of_replays_the_forecast_of_a_past_day(
         await t.finish(item)
     n = await backlog(t)
     await shift_back(database, 10)
-    past = (utcnow() - timedelta(days=5)).date().isoformat()
+    past = (clock.now() - timedelta(days=5)).date().isoformat()
     # Since then: S3 completed, A re-estimated, B finished, F deleted, H added, E to the top.
     await t.complete(s3, 13)
     patched = await client.patch(
@@ -394,12 +395,12 @@ async def test_as_of_replays_the_forecast_of_a_past_day(
     # An item created since was no cut-off then.
     assert_problem(await t.get(as_of=past, until=h), 422, "query.until")
     # Eleven days ago the project did not exist yet; tomorrow has not happened.
-    long_ago = (utcnow() - timedelta(days=11)).date().isoformat()
+    long_ago = (clock.now() - timedelta(days=11)).date().isoformat()
     assert_problem(await t.get(as_of=long_ago), 422, "query.as_of")
-    tomorrow = (utcnow() + timedelta(days=1)).date().isoformat()
+    tomorrow = (clock.now() + timedelta(days=1)).date().isoformat()
     assert_problem(await t.get(as_of=tomorrow), 422, "query.as_of")
     # Seven days ago only S1 and S2 were complete, too: still enough history.
-    week = (utcnow() - timedelta(days=7)).date().isoformat()
+    week = (clock.now() - timedelta(days=7)).date().isoformat()
     assert (await t.forecast(seed=4, as_of=week))["history"]["used"] == 2
 
 

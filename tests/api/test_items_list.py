@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from app.domain.pagination import encode_cursor
+from app.domain.kernel.pagination import encode_cursor
 from app.domain.projects.models import Role
 from tests.factories import Actor, Factory
 from tests.helpers import assert_problem

@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.domain.pagination import encode_cursor
+from app.domain.kernel.pagination import encode_cursor
 from app.domain.projects.models import Role
 from tests.factories import Actor, Factory
 from tests.helpers import assert_problem

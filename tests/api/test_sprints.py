@@ -8,11 +8,11 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
+from time_machine import TimeMachineFixture
 
 from app.db import Database
 from app.domain.projects.models import Role
 from app.domain.sprints import repository as sprint_repository
-from app.domain.sprints import service as sprint_service
 from tests.factories import Actor, Factory
 from tests.helpers import assert_problem
 
@@ -25,10 +25,9 @@ MON_FRI = ["mon", "tue", "wed", "thu", "fri"]
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def freeze(monkeypatch: pytest.MonkeyPatch, moment: str) -> None:
-    """Make the sprint service believe it is `moment` (an ISO UTC timestamp)."""
-    frozen = datetime.fromisoformat(moment).replace(tzinfo=UTC)
-    monkeypatch.setattr(sprint_service, "utcnow", lambda: frozen)
+def freeze(time_machine: TimeMachineFixture, moment: str) -> None:
+    """Pin the clock at `moment` (an ISO UTC timestamp)."""
+    time_machine.move_to(datetime.fromisoformat(moment).replace(tzinfo=UTC), tick=False)
 
 
 async def team(factory: Factory, **project_fields: object) -> tuple[Actor, Actor, Actor, Actor]:
@@ -164,9 +163,9 @@ async def commitments(database: Database, sprint: int) -> list[tuple[int, float 
 
 
 async def test_first_sprint_without_dates_starts_today(
-    client: httpx.AsyncClient, factory: Factory, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient, factory: Factory, time_machine: TimeMachineFixture
 ) -> None:
-    freeze(monkeypatch, "2025-03-05T10:00:00")  # a Wednesday
+    freeze(time_machine, "2025-03-05T10:00:00")  # a Wednesday
     owner, member, _, _ = await team(factory)
 
     response = await create(client, member, {})
@@ -203,9 +202,9 @@ async def test_first_sprint_without_dates_starts_today(
 
 
 async def test_next_sprint_starts_the_monday_after_one_ending_on_a_friday(
-    client: httpx.AsyncClient, factory: Factory, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient, factory: Factory, time_machine: TimeMachineFixture
 ) -> None:
-    freeze(monkeypatch, "2025-03-05T10:00:00")
+    freeze(time_machine, "2025-03-05T10:00:00")
     owner, _, _, _ = await team(factory, sprint_length_days=14, working_days=MON_FRI)
     first = await created(
         client, owner, {"start_date": "2025-03-03", "end_date": "2025-03-14", "goal": "Login"}
@@ -226,9 +225,9 @@ async def test_next_sprint_starts_the_monday_after_one_ending_on_a_friday(
 
 
 async def test_a_sprint_planned_on_a_weekend_starts_on_monday(
-    client: httpx.AsyncClient, factory: Factory, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient, factory: Factory, time_machine: TimeMachineFixture
 ) -> None:
-    freeze(monkeypatch, "2025-03-08T12:00:00")  # a Saturday
+    freeze(time_machine, "2025-03-08T12:00:00")  # a Saturday
     owner, _, _, _ = await team(factory)
     body = await created(client, owner, {})
     # Mon 10 March + 13 = Sun 23 March, back to Fri 21 March.
@@ -236,9 +235,9 @@ async def test_a_sprint_planned_on_a_weekend_starts_on_monday(
 
 
 async def test_the_next_slot_follows_the_latest_end_not_the_latest_number(
-    client: httpx.AsyncClient, factory: Factory, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient, factory: Factory, time_machine: TimeMachineFixture
 ) -> None:
-    freeze(monkeypatch, "2025-03-05T10:00:00")
+    freeze(time_machine, "2025-03-05T10:00:00")
     owner, _, _, _ = await team(factory)
     await created(client, owner, {"start_date": "2025-04-07", "end_date": "2025-04-18"})
     await created(client, owner, {"start_date": "2025-03-03", "end_date": "2025-03-14"})
@@ -261,21 +260,21 @@ async def test_the_next_slot_follows_the_latest_end_not_the_latest_number(
 async def test_one_week_sprints(
     client: httpx.AsyncClient,
     factory: Factory,
-    monkeypatch: pytest.MonkeyPatch,
+    time_machine: TimeMachineFixture,
     now: str,
     first: tuple[str, str],
     second: tuple[str, str],
 ) -> None:
-    freeze(monkeypatch, now)
+    freeze(time_machine, now)
     owner, _, _, _ = await team(factory, sprint_length_days=7, working_days=MON_FRI)
     assert dates(await created(client, owner, {})) == first
     assert dates(await created(client, owner, {})) == second
 
 
 async def test_weekend_only_working_days(
-    client: httpx.AsyncClient, factory: Factory, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient, factory: Factory, time_machine: TimeMachineFixture
 ) -> None:
-    freeze(monkeypatch, "2025-03-05T10:00:00")  # a Wednesday
+    freeze(time_machine, "2025-03-05T10:00:00")  # a Wednesday
     owner, _, _, _ = await team(factory, sprint_length_days=7, working_days=["sat", "sun"])
     # Sat 8 + 6 = Fri 14, moved back over Thu..Mon to Sun 9.
     assert dates(await created(client, owner, {})) == ("2025-03-08", "2025-03-09")
@@ -302,12 +301,12 @@ async def test_weekend_only_working_days(
 async def test_sparse_and_full_working_weeks(
     client: httpx.AsyncClient,
     factory: Factory,
-    monkeypatch: pytest.MonkeyPatch,
+    time_machine: TimeMachineFixture,
     length: int,
     working_days: list[str],
     expected: list[tuple[str, str]],
 ) -> None:
-    freeze(monkeypatch, "2025-03-05T10:00:00")
+    freeze(time_machine, "2025-03-05T10:00:00")
     owner, _, _, _ = await team(factory, sprint_length_days=length, working_days=working_days)
     assert [dates(await created(client, owner, {})) for _ in expected] == expected
 
@@ -327,12 +326,12 @@ async def test_sparse_and_full_working_weeks(
 async def test_today_is_taken_in_the_projects_time_zone(
     client: httpx.AsyncClient,
     factory: Factory,
-    monkeypatch: pytest.MonkeyPatch,
+    time_machine: TimeMachineFixture,
     now: str,
     time_zone: str,
     expected: tuple[str, str],
 ) -> None:
-    freeze(monkeypatch, now)
+    freeze(time_machine, now)
     owner, _, _, _ = await team(factory, time_zone=time_zone)
     assert dates(await created(client, owner, {})) == expected
 
@@ -341,9 +340,9 @@ async def test_cancelled_sprints_neither_set_the_next_slot_nor_block_dates(
     client: httpx.AsyncClient,
     database: Database,
     factory: Factory,
-    monkeypatch: pytest.MonkeyPatch,
+    time_machine: TimeMachineFixture,
 ) -> None:
-    freeze(monkeypatch, "2025-03-05T10:00:00")
+    freeze(time_machine, "2025-03-05T10:00:00")
     owner, _, _, _ = await team(factory)
     await created(client, owner, {"start_date": "2025-03-03", "end_date": "2025-03-14"})
     await created(client, owner, {"start_date": "2025-03-17", "end_date": "2025-03-28"})
@@ -509,9 +508,9 @@ async def test_unknown_sprints_are_404(
 
 
 async def test_list_is_paginated_by_number_with_current_scope(
-    client: httpx.AsyncClient, factory: Factory, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient, factory: Factory, time_machine: TimeMachineFixture
 ) -> None:
-    freeze(monkeypatch, "2025-03-05T10:00:00")
+    freeze(time_machine, "2025-03-05T10:00:00")
     owner, _, viewer, _ = await team(factory)
     a = await factory.item("WEB", owner, points=3)
     b = await factory.item("WEB", owner, points=5)
@@ -1012,9 +1011,9 @@ async def test_start_freezes_the_commitment(
     client: httpx.AsyncClient,
     database: Database,
     factory: Factory,
-    monkeypatch: pytest.MonkeyPatch,
+    time_machine: TimeMachineFixture,
 ) -> None:
-    freeze(monkeypatch, "2025-03-05T10:00:00")
+    freeze(time_machine, "2025-03-05T10:00:00")
     owner, member, _, _ = await team(factory)
     a = await factory.item("WEB", owner, points=3)
     b = await factory.item("WEB", owner, points=5)

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.domain.flow.service import resolve_range
+from app.domain.kernel.errors import InvalidInput
 from app.domain.metrics.flow import (
     CATEGORIES,
     ChangeKind,
@@ -21,7 +22,6 @@ from app.domain.metrics.flow import (
     summarize,
     to_micros,
 )
-from app.errors import InvalidInput
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TODO, DOING, REVIEW, DONE, GONE = 1, 2, 3, 4, 99

@@ -7,9 +7,9 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from app.db import Database
-from app.domain.pagination import PageRequest, decode_cursor, encode_cursor, fetch_page
+from app.domain.kernel.errors import InvalidInput
+from app.domain.kernel.pagination import PageRequest, decode_cursor, encode_cursor, fetch_page
 from app.domain.users.models import User
-from app.errors import InvalidInput
 from tests.factories import Factory
 
 json_scalars = st.one_of(

@@ -2,6 +2,8 @@
 
 import pytest
 
+from app.domain.kernel.errors import PreconditionFailed
+from app.domain.kernel.versioning import check_version
 from app.domain.projects.models import EstimationScale, Role
 from app.domain.projects.scales import scale_values
 from app.domain.users.security import (
@@ -11,8 +13,6 @@ from app.domain.users.security import (
     token_display_prefix,
     verify_password,
 )
-from app.domain.versioning import check_version
-from app.errors import PreconditionFailed
 
 
 def test_scales_match_the_documented_values() -> None:

@@ -5,7 +5,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import utcnow
 from app.domain.flow import repository
 from app.domain.flow.schemas import (
     CategoryCountsPublic,
@@ -19,12 +18,12 @@ from app.domain.flow.schemas import (
     ThroughputWeekPublic,
     WipDayPublic,
 )
+from app.domain.kernel import clock
+from app.domain.kernel.errors import InvalidInput
 from app.domain.metrics.flow import FlowReport, FlowStatus, Summary, day_starts, flow
 from app.domain.projects.access import ProjectAccess
-from app.domain.sprints.service import project_today
 from app.domain.workflow import repository as workflow_repository
 from app.domain.workflow.models import StatusCategory
-from app.errors import InvalidInput
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -66,7 +65,7 @@ async def project_flow(
     """Cumulative flow, WIP, throughput, cycle and lead time of the project from start to end."""
     project = access.project
     zone = ZoneInfo(project.time_zone)
-    first, last = resolve_range(start, end, project_today(project, utcnow()))
+    first, last = resolve_range(start, end, clock.today(project.time_zone))
     statuses = [
         FlowStatus(status.id, status.name, status.category)
         for status in await workflow_repository.list_statuses(session, access.project_id)

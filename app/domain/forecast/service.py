@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import utcnow
 from app.domain.forecast import repository
 from app.domain.forecast.repository import CalendarSprint, CompletedSprint, ScopeItem
 from app.domain.forecast.schemas import (
@@ -27,6 +26,8 @@ from app.domain.forecast.schemas import (
     ReverseLevel,
 )
 from app.domain.items.models import EventKind, ItemType
+from app.domain.kernel import clock
+from app.domain.kernel.errors import Conflict, InvalidInput
 from app.domain.metrics.forecast import (
     MAX_SPRINTS,
     PERCENTILES,
@@ -37,9 +38,8 @@ from app.domain.metrics.forecast import (
 )
 from app.domain.projects.access import ProjectAccess
 from app.domain.projects.models import Project
-from app.domain.sprints.service import next_slot, project_today
+from app.domain.sprints.service import next_slot
 from app.domain.workflow.models import StatusCategory
-from app.errors import Conflict, InvalidInput
 
 MIN_HISTORY = 2
 DEFAULT_HISTORY = 10
@@ -129,7 +129,7 @@ def _check_as_of(project: Project, as_of: date | None, today: date) -> None:
         raise InvalidInput.for_field(
             "query.as_of", f"{as_of} is in the future (today is {today}).", "future"
         )
-    created = project_today(project, project.created_at)
+    created = clock.date_at(project.created_at, project.time_zone)
     if as_of < created:
         raise InvalidInput.for_field(
             "query.as_of",
@@ -318,7 +318,7 @@ async def forecast(
     """When the scope will be done at 50/70/85/95 %, and optionally what K sprints will do."""
     project = access.project
     kind = _kind(request)
-    today_now = project_today(project, utcnow())
+    today_now = clock.today(project.time_zone)
     _check_as_of(project, request.as_of, today_now)
     today = request.as_of or today_now
     cutoff = end_of_day(project, request.as_of) if request.as_of is not None else None

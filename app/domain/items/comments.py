@@ -2,15 +2,15 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import utcnow
 from app.domain.items import repository
 from app.domain.items.models import Comment
 from app.domain.items.service import get_item
-from app.domain.pagination import PageRequest
+from app.domain.kernel import clock
+from app.domain.kernel.errors import Forbidden, NotFound
+from app.domain.kernel.pagination import PageRequest
+from app.domain.kernel.versioning import bump, check_version
 from app.domain.projects.access import ProjectAccess
 from app.domain.projects.models import Role
-from app.domain.versioning import bump, check_version
-from app.errors import Forbidden, NotFound
 
 
 async def _item_id(session: AsyncSession, access: ProjectAccess, number: int) -> int:
@@ -69,7 +69,7 @@ async def edit_comment(
     check_version(comment.version, if_match)
     if comment.body != body:
         comment.body = body
-        comment.updated_at = utcnow()
+        comment.updated_at = clock.now()
         bump(comment)
         await session.flush()
     return comment, author

@@ -20,7 +20,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlmodel import Field, SQLModel
 
-from app.domain.columns import created_at_field, fk_field, id_field, timestamp_field, version_field
+from app.domain.kernel.columns import (
+    created_at_field,
+    fk_field,
+    id_field,
+    timestamp_field,
+    updated_at_field,
+    version_field,
+)
 
 # English stemming for backlog text; the generated column and the queries must agree on it.
 SEARCH_CONFIG = "english"
@@ -103,7 +110,7 @@ class Item(SQLModel, table=True):
     created_by: int | None = fk_field("users.id", nullable=True, ondelete="SET NULL")
     version: int = version_field()
     created_at: datetime = created_at_field()
-    updated_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()
     search: Any = Field(
         default=None,
         sa_column=Column(
@@ -166,4 +173,4 @@ class Comment(SQLModel, table=True):
     body: str = Field(sa_type=Text)
     version: int = version_field()
     created_at: datetime = created_at_field()
-    updated_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()

@@ -22,7 +22,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from app.domain.items.models import SEARCH_CONFIG, Comment, Item, ItemEvent, ItemType
-from app.domain.pagination import AnyRow, AnySelect, PageRequest, SortColumn, fetch_page
+from app.domain.kernel import clock
+from app.domain.kernel.pagination import AnyRow, AnySelect, PageRequest, SortColumn, fetch_page
 from app.domain.projects.models import Project
 from app.domain.sprints.models import Sprint
 from app.domain.users.models import User
@@ -423,9 +424,9 @@ async def set_done_for_status(
             col(Item.done_at).is_(None) if done else col(Item.done_at).is_not(None),
         )
         .values(
-            done_at=func.now() if done else None,
+            done_at=clock.now() if done else None,
             version=col(Item.version) + 1,
-            updated_at=func.now(),
+            updated_at=clock.now(),
         )
         .execution_options(synchronize_session=False)
     )

@@ -13,9 +13,9 @@ from pydantic import (
     model_validator,
 )
 
-from app.domain.inputs import InputModel
 from app.domain.items.models import ItemType
-from app.domain.pagination import Page
+from app.domain.kernel.inputs import InputModel
+from app.domain.kernel.pagination import Page
 from app.domain.workflow.models import StatusCategory
 
 PriorityName = Literal["highest", "high", "medium", "low", "lowest"]

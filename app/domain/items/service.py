@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import utcnow
 from app.domain.items import ranking, repository
 from app.domain.items.events import TRACKED, log_value, snapshot
 from app.domain.items.models import (
@@ -18,14 +17,15 @@ from app.domain.items.models import (
     ItemType,
 )
 from app.domain.items.schemas import ItemBatch, ItemCreate, ItemFields, ItemMove, Position
-from app.domain.pagination import PageRequest
+from app.domain.kernel import clock
+from app.domain.kernel.errors import Conflict, FieldError, InvalidInput, NotFound
+from app.domain.kernel.pagination import PageRequest
+from app.domain.kernel.versioning import bump, check_version
 from app.domain.projects import repository as projects_repository
 from app.domain.projects.access import ProjectAccess
 from app.domain.projects.scales import scale_values
-from app.domain.versioning import bump, check_version
 from app.domain.workflow import repository as workflow_repository
 from app.domain.workflow.models import Status, StatusCategory
-from app.errors import Conflict, FieldError, InvalidInput, NotFound
 
 _RANK_CONSTRAINT = "uq_items_project_id_rank"
 # Ids are `bigint`: one outside this range names nothing (and must not reach the database).
@@ -142,7 +142,7 @@ class Writer:
         )
         is_done = statuses[status_id].category == StatusCategory.DONE.value
         if is_done and not was_done:
-            item.done_at = utcnow()
+            item.done_at = clock.now()
         elif was_done and not is_done:
             item.done_at = None
 
@@ -417,7 +417,7 @@ async def _new_item(writer: Writer, data: ItemCreate, number: int, prefix: str) 
         **changes,
     )
     if writer.statuses[status_id].category == StatusCategory.DONE.value:
-        item.done_at = utcnow()
+        item.done_at = clock.now()
     return item
 
 

@@ -4,10 +4,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.kernel.errors import Forbidden, NotFound
 from app.domain.projects import repository
 from app.domain.projects.models import Project, Role
 from app.domain.users.models import User
-from app.errors import Forbidden, NotFound
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,13 @@ from sqlalchemy import CheckConstraint, Column, Index, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
-from app.domain.columns import created_at_field, fk_field, id_field, version_field
+from app.domain.kernel.columns import (
+    created_at_field,
+    fk_field,
+    id_field,
+    updated_at_field,
+    version_field,
+)
 
 
 class EstimationScale(StrEnum):
@@ -59,7 +65,7 @@ class Project(SQLModel, table=True):
     created_by: int | None = fk_field("users.id", nullable=True, ondelete="SET NULL")
     version: int = version_field()
     created_at: datetime = created_at_field()
-    updated_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()
 
 
 class ProjectMember(SQLModel, table=True):

@@ -6,7 +6,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.domain.pagination import PageRequest, fetch_page
+from app.domain.kernel.pagination import PageRequest, fetch_page
 from app.domain.projects.models import Project, ProjectMember, Role
 from app.domain.users.models import User
 

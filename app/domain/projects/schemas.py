@@ -16,8 +16,8 @@ from pydantic import (
     model_validator,
 )
 
-from app.domain.inputs import InputModel
-from app.domain.pagination import Page
+from app.domain.kernel.inputs import InputModel
+from app.domain.kernel.pagination import Page
 from app.domain.projects.models import EstimationScale, Role
 
 KEY_PATTERN = r"^[A-Z0-9]{2,10}$"

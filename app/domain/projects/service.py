@@ -5,7 +5,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.items import repository as items_repository
 from app.domain.items import service as items
-from app.domain.pagination import PageRequest
+from app.domain.kernel.errors import Conflict, FieldError, InvalidInput, NotFound
+from app.domain.kernel.pagination import PageRequest
+from app.domain.kernel.versioning import apply_changes, bump, check_version
 from app.domain.projects import repository
 from app.domain.projects.access import ProjectAccess
 from app.domain.projects.models import Project, ProjectMember, Role
@@ -13,9 +15,7 @@ from app.domain.projects.scales import scale_values
 from app.domain.projects.schemas import MemberAdd, MemberUpdate, ProjectCreate, ProjectUpdate
 from app.domain.users import repository as users_repository
 from app.domain.users.models import User
-from app.domain.versioning import apply_changes, bump, check_version
 from app.domain.workflow.defaults import create_default_statuses
-from app.errors import Conflict, FieldError, InvalidInput, NotFound
 
 
 async def create_project(session: AsyncSession, user: User, data: ProjectCreate) -> ProjectAccess:

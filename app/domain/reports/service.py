@@ -5,7 +5,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import utcnow
+from app.domain.kernel import clock
+from app.domain.kernel.errors import Conflict
 from app.domain.metrics import burndown, velocity
 from app.domain.metrics.burndown import ItemState, Unit
 from app.domain.projects.access import ProjectAccess
@@ -23,8 +24,7 @@ from app.domain.sprints import reporting
 from app.domain.sprints import repository as sprints_repository
 from app.domain.sprints.models import Sprint, SprintState
 from app.domain.sprints.person_days import recorded_person_days
-from app.domain.sprints.service import get_sprint, project_today
-from app.errors import Conflict
+from app.domain.sprints.service import get_sprint
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:
@@ -82,9 +82,9 @@ async def project_velocity(
 def _last_day(access: ProjectAccess, sprint: Sprint, end: date) -> date:
     """An active sprint's series ends today; a completed one's at its end or its close."""
     if sprint.state == SprintState.ACTIVE.value:
-        return project_today(access.project, utcnow())
+        return clock.today(access.project.time_zone)
     assert sprint.completed_at is not None
-    closed = project_today(access.project, sprint.completed_at)
+    closed = clock.date_at(sprint.completed_at, access.project.time_zone)
     return max(end, closed)
 
 

@@ -4,6 +4,8 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.kernel.errors import Conflict, FieldError, InvalidInput
+from app.domain.kernel.versioning import bump, check_version
 from app.domain.metrics.capacity import (
     MAX_HISTORY,
     MemberAvailability,
@@ -27,8 +29,6 @@ from app.domain.sprints.models import Sprint, SprintCapacity, SprintState
 from app.domain.sprints.person_days import availability, recorded_person_days
 from app.domain.sprints.service import get_sprint
 from app.domain.users.models import User
-from app.domain.versioning import bump, check_version
-from app.errors import Conflict, FieldError, InvalidInput
 
 FINAL_STATES = frozenset({SprintState.COMPLETED.value, SprintState.CANCELLED.value})
 # Candidates for the suggestion are read a few at a time: usually the first batch is enough.

@@ -4,7 +4,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from app.domain.inputs import InputModel
+from app.domain.kernel.inputs import InputModel
 
 MAX_MEMBERS = 200
 # Days off must be distinct dates inside the sprint; this only bounds the body before that check.

@@ -20,7 +20,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
-from app.domain.columns import created_at_field, fk_field, id_field, timestamp_field, version_field
+from app.domain.kernel.columns import (
+    created_at_field,
+    fk_field,
+    id_field,
+    timestamp_field,
+    updated_at_field,
+    version_field,
+)
 
 
 class GoalOutcome(StrEnum):
@@ -91,7 +98,7 @@ class Sprint(SQLModel, table=True):
     report: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
     version: int = version_field()
     created_at: datetime = created_at_field()
-    updated_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()
 
 
 class SprintCommitment(SQLModel, table=True):

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.kernel.errors import Conflict
 from app.domain.metrics.report import (
     ItemAtClose,
     ItemFacts,
@@ -40,7 +41,6 @@ from app.domain.sprints.schemas import (
     Tally,
 )
 from app.domain.workflow.models import StatusCategory
-from app.errors import Conflict
 
 
 @dataclass(frozen=True)

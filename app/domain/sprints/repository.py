@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.domain.items.models import Item
-from app.domain.pagination import PageRequest, fetch_page
+from app.domain.kernel.pagination import PageRequest, fetch_page
 from app.domain.projects.models import Project
 from app.domain.sprints.models import Sprint, SprintCommitment, SprintOutcome, SprintState
 from app.domain.workflow.models import Status, StatusCategory

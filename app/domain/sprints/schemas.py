@@ -5,8 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from app.domain.inputs import InputModel
-from app.domain.pagination import Page
+from app.domain.kernel.inputs import InputModel
+from app.domain.kernel.pagination import Page
 from app.domain.sprints.models import GoalOutcome, SprintState
 
 

@@ -1,17 +1,18 @@
 """Rules for sprints: scheduling, membership, and starting with a frozen commitment."""
 
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import utcnow
 from app.domain.items import service as items_service
 from app.domain.items.models import Item, ItemType
 from app.domain.items.service import Writer
+from app.domain.kernel import clock
+from app.domain.kernel.errors import Conflict, FieldError, InvalidInput, NotFound
+from app.domain.kernel.pagination import PageRequest
+from app.domain.kernel.versioning import apply_changes, bump, check_version
 from app.domain.metrics.scope import ScopeChange
-from app.domain.pagination import PageRequest
 from app.domain.projects.access import ProjectAccess
 from app.domain.projects.models import Project
 from app.domain.projects.schemas import WEEK_ORDER
@@ -25,8 +26,6 @@ from app.domain.sprints.schemas import (
     SprintItems,
     SprintUpdate,
 )
-from app.domain.versioning import apply_changes, bump, check_version
-from app.errors import Conflict, FieldError, InvalidInput, NotFound
 
 OPEN_STATES = frozenset({SprintState.PLANNED.value, SprintState.ACTIVE.value})
 
@@ -45,11 +44,6 @@ def next_slot(project: Project, after: date | None, today: date) -> tuple[date, 
     while end > start and not _is_working_day(project, end):
         end -= timedelta(days=1)
     return start, end
-
-
-def project_today(project: Project, now: datetime) -> date:
-    """Today's date in the project's time zone."""
-    return now.astimezone(ZoneInfo(project.time_zone)).date()
 
 
 def _dates_conflict(other: Sprint) -> Conflict:
@@ -127,7 +121,7 @@ async def create_sprint(session: AsyncSession, access: ProjectAccess, data: Spri
         start, end = data.start_date, data.end_date
     else:
         latest = await repository.latest_end(session, access.project_id)
-        start, end = next_slot(access.project, latest, project_today(access.project, utcnow()))
+        start, end = next_slot(access.project, latest, clock.today(access.project.time_zone))
     await _check_dates(session, access, start, end, None)
     sprint = Sprint(
         project_id=access.project_id,
@@ -289,7 +283,7 @@ async def start_sprint(
         # inside the savepoint: begin_nested() flushes pending changes *before* it opens.
         async with session.begin_nested():
             sprint.state = SprintState.ACTIVE.value
-            sprint.started_at = utcnow()
+            sprint.started_at = clock.now()
             sprint.start_event_id = start_event_id
             sprint.committed_items = len(items)
             sprint.committed_points = sum(item.points or 0.0 for item in items)
@@ -386,7 +380,7 @@ async def complete_sprint(
     # Before carry-over: moving unfinished items out is not a change of this sprint's scope.
     sprint.close_event_id = await repository.event_position(session)
     sprint.state = SprintState.COMPLETED.value
-    sprint.completed_at = utcnow()
+    sprint.completed_at = clock.now()
     # Items done before they joined the sprint were completed elsewhere: not counted here.
     sprint.completed_items = kept.completed.count
     sprint.completed_points = kept.completed.points

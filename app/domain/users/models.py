@@ -6,11 +6,12 @@ from enum import StrEnum
 from sqlalchemy import Index, String, text
 from sqlmodel import Field, SQLModel
 
-from app.domain.columns import (
+from app.domain.kernel.columns import (
     created_at_field,
     fk_field,
     id_field,
     timestamp_field,
+    updated_at_field,
     version_field,
 )
 
@@ -28,7 +29,7 @@ class User(SQLModel, table=True):
     is_active: bool = Field(default=True)
     version: int = version_field()
     created_at: datetime = created_at_field()
-    updated_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()
 
 
 class TokenKind(StrEnum):

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from app.domain.pagination import PageRequest, fetch_page
+from app.domain.kernel.pagination import PageRequest, fetch_page
 from app.domain.users.models import ApiToken, TokenKind, User
 
 # Serialises "is this the first user?" so two concurrent first registrations cannot both win.

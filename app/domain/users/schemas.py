@@ -5,8 +5,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-from app.domain.inputs import InputModel
-from app.domain.pagination import Page
+from app.domain.kernel.inputs import InputModel
+from app.domain.kernel.pagination import Page
 
 # Passwords are taken exactly as typed: the login form does not strip them either.
 Password = Annotated[str, StringConstraints(strip_whitespace=False, min_length=8, max_length=256)]

@@ -6,8 +6,17 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import utcnow
-from app.domain.pagination import PageRequest
+from app.domain.kernel import clock
+from app.domain.kernel.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthorized,
+)
+from app.domain.kernel.pagination import PageRequest
+from app.domain.kernel.versioning import apply_changes, bump, check_version
 from app.domain.users import repository
 from app.domain.users.models import ApiToken, TokenKind, User
 from app.domain.users.schemas import (
@@ -24,8 +33,6 @@ from app.domain.users.security import (
     token_display_prefix,
     verify_password,
 )
-from app.domain.versioning import apply_changes, bump, check_version
-from app.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, Unauthorized
 
 # Writing last_used_at on every request would turn reads into writes; a minute is precise enough.
 _TOUCH_INTERVAL = timedelta(minutes=1)
@@ -118,7 +125,7 @@ async def update_user(
     apply_changes(user, changes)
     if was_active and not user.is_active:
         assert user.id is not None
-        await repository.revoke_all_tokens(session, user.id, utcnow())
+        await repository.revoke_all_tokens(session, user.id, clock.now())
     await session.flush()
     return user
 
@@ -148,7 +155,7 @@ async def update_me(
         if not changed:  # one PATCH is one new version, however many fields it changes
             bump(user)
         assert user.id is not None and current_token.id is not None
-        await repository.revoke_login_tokens_except(session, user.id, current_token.id, utcnow())
+        await repository.revoke_login_tokens_except(session, user.id, current_token.id, clock.now())
     await session.flush()
     return user
 
@@ -185,20 +192,22 @@ async def _issue(
 
 async def issue_login_token(session: AsyncSession, user: User, ttl: timedelta) -> IssuedToken:
     """A login token that expires after `ttl`."""
-    return await _issue(session, user, TokenKind.LOGIN, None, utcnow() + ttl)
+    return await _issue(session, user, TokenKind.LOGIN, None, clock.now() + ttl)
 
 
 async def create_personal_token(
     session: AsyncSession, user: User, data: PersonalTokenCreate
 ) -> IssuedToken:
     """A named personal access token."""
-    expires_at = utcnow() + timedelta(days=data.expires_in_days) if data.expires_in_days else None
+    expires_at = (
+        clock.now() + timedelta(days=data.expires_in_days) if data.expires_in_days else None
+    )
     return await _issue(session, user, TokenKind.PERSONAL, data.name, expires_at)
 
 
 async def resolve_token(session: AsyncSession, secret: str) -> tuple[User, ApiToken]:
     """The user behind a bearer token, or 401 if it is unknown, expired, revoked or inactive."""
-    now = utcnow()
+    now = clock.now()
     found = await repository.user_for_token(session, hash_token(secret), now)
     if found is None:
         raise Unauthorized("The token is invalid, expired or revoked.")
@@ -212,7 +221,7 @@ async def resolve_token(session: AsyncSession, secret: str) -> tuple[User, ApiTo
 async def revoke(session: AsyncSession, token: ApiToken) -> None:
     """Revoke a token (logout)."""
     assert token.id is not None
-    await repository.revoke_token(session, token.id, utcnow())
+    await repository.revoke_token(session, token.id, clock.now())
 
 
 async def list_personal_tokens(
@@ -220,7 +229,7 @@ async def list_personal_tokens(
 ) -> tuple[list[ApiToken], str | None]:
     """The caller's live personal access tokens."""
     assert user.id is not None
-    return await repository.list_personal_tokens(session, user.id, page, utcnow())
+    return await repository.list_personal_tokens(session, user.id, page, clock.now())
 
 
 async def revoke_personal_token(session: AsyncSession, user: User, token_id: int) -> None:

@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.domain.columns import created_at_field, fk_field, id_field, version_field
+from app.domain.kernel.columns import created_at_field, fk_field, id_field, version_field
 
 
 class StatusCategory(StrEnum):

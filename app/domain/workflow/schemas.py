@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.domain.inputs import InputModel
+from app.domain.kernel.inputs import InputModel
 from app.domain.workflow.models import StatusCategory
 
 

@@ -4,12 +4,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.items import service as items
 from app.domain.items.repository import count_in_status, set_done_for_status
+from app.domain.kernel.errors import Conflict, FieldError, InvalidInput, NotFound
+from app.domain.kernel.versioning import bump, check_version
 from app.domain.projects.access import ProjectAccess
-from app.domain.versioning import bump, check_version
 from app.domain.workflow import repository
 from app.domain.workflow.models import Status, StatusCategory
 from app.domain.workflow.schemas import StatusCreate, StatusUpdate
-from app.errors import Conflict, FieldError, InvalidInput, NotFound
 
 
 def _name_taken(name: str) -> Conflict:

@@ -6,7 +6,7 @@ from fastapi import HTTPException
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import problem_response
+from app.http.problems import problem_response
 
 logger = logging.getLogger("timebox.errors")
 

@@ -6,7 +6,7 @@ from sqlalchemy import Column, Index, LargeBinary, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from app.domain.columns import created_at_field, id_field
+from app.domain.kernel.columns import created_at_field, id_field
 
 
 class IdempotencyRecord(SQLModel, table=True):

@@ -2,8 +2,8 @@
 
 from typing import Any, Protocol
 
-from app.db import utcnow
-from app.errors import InvalidInput, PreconditionFailed
+from app.domain.kernel import clock
+from app.domain.kernel.errors import InvalidInput, PreconditionFailed
 
 
 class Versioned(Protocol):
@@ -24,7 +24,7 @@ def bump(row: Versioned) -> None:
     """Increase the version and, where the row has one, the updated_at timestamp."""
     row.version += 1
     if hasattr(row, "updated_at"):
-        row.updated_at = utcnow()
+        row.updated_at = clock.now()
 
 
 def apply_changes(

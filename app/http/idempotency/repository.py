@@ -7,7 +7,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.domain.idempotency.models import IdempotencyRecord
+from app.http.idempotency.models import IdempotencyRecord
 
 
 async def claim(

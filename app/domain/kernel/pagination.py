@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Row, Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped
 
-from app.errors import InvalidInput
+from app.domain.kernel.errors import InvalidInput
 
 T = TypeVar("T")
 

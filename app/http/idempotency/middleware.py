@@ -6,11 +6,12 @@ from datetime import timedelta
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.db import Database, utcnow
-from app.domain.idempotency import repository
+from app.db import Database
+from app.domain.kernel import clock
 from app.domain.users import repository as users_repository
 from app.domain.users.security import hash_token
-from app.middleware import send_problem
+from app.http.idempotency import repository
+from app.http.middleware import send_problem
 
 logger = logging.getLogger("timebox.idempotency")
 
@@ -69,7 +70,7 @@ class IdempotencyMiddleware:
                 session, caller, key, scope["method"], path, request_hash
             )
             record = None if claimed else await repository.find(session, caller, key)
-            if record is not None and utcnow() - record.created_at > self.ttl:
+            if record is not None and clock.now() - record.created_at > self.ttl:
                 await repository.release(session, caller, key)
                 claimed = await repository.claim(
                     session, caller, key, scope["method"], path, request_hash
@@ -142,7 +143,7 @@ class IdempotencyMiddleware:
         if scheme.lower() != "bearer" or not token:
             return None
         async with database.sessions() as session:
-            found = await users_repository.user_for_token(session, hash_token(token), utcnow())
+            found = await users_repository.user_for_token(session, hash_token(token), clock.now())
         return f"user:{found[0].id}" if found else None
 
 

@@ -15,12 +15,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import Database, utcnow
-from app.domain.demo import repository
+from app.db import Database
+from app.demo import repository
 from app.domain.items import service as items
 from app.domain.items.models import Item
 from app.domain.items.schemas import ItemCreate, ItemUpdate
-from app.domain.pagination import PageRequest
+from app.domain.kernel import clock
+from app.domain.kernel.pagination import PageRequest
 from app.domain.projects import repository as projects_repository
 from app.domain.projects import service as projects
 from app.domain.projects.access import ProjectAccess, resolve_access
@@ -116,7 +117,7 @@ class _Simulation:
     ) -> T:
         """Run `work` in one transaction; what it (or anything since `since`) wrote is moved
         to `when`."""
-        since = since or utcnow()
+        since = since or clock.now()
         async with self.database.sessions() as session, session.begin():
             result = await work(session)
             await session.flush()
@@ -156,9 +157,7 @@ async def _clear(session: AsyncSession, reset: bool) -> None:
     await projects.delete_project(session, access, KEY, None)
 
 
-async def create_demo(
-    database: Database, *, reset: bool = False, today: date | None = None
-) -> DemoResult:
+async def create_demo(database: Database, *, reset: bool = False) -> DemoResult:
     """Create the DEMO project with its history (re-create it with `reset`).
 
     Demo accounts get a fresh random password on every run: a known password would be a
@@ -168,7 +167,7 @@ async def create_demo(
     # A fixed seed: every demo tells the same story (not for anything secret).
     rng = random.Random(20261127)  # noqa: S311
     sim = _Simulation(database, rng)
-    today = today or utcnow().astimezone(TIME_ZONE).date()
+    today = clock.today(TIME_ZONE)
     # The active sprint is half-way: it started five working days ago. Six full sprints of two
     # weeks came before it, back to back.
     active_start = _working_days(today - timedelta(days=14), today - timedelta(days=1))[-5]
@@ -197,7 +196,7 @@ async def create_demo(
         )
         return access.project_id, [user.id or 0 for user in team], token.secret
 
-    started = utcnow()
+    started = clock.now()
     project_id, team_ids, token = await sim.moment(_at(kickoff, 9), found)
     # The project did not exist when that moment began: back-date what it wrote now.
     sim.project_id = project_id

@@ -1,0 +1,1 @@
+"""The domain kernel: what every area shares (errors, clock, pagination, versioning, columns)."""

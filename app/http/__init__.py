@@ -1,0 +1,1 @@
+"""HTTP infrastructure: problem+json handlers, middleware, idempotency."""
