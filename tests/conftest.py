@@ -25,8 +25,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
-import app.models
 from app import migrate
+from app import models as table_models  # noqa: F401  (every table in SQLModel.metadata)
 from app.db import Database
 from app.main import create_app
 from app.settings import Settings

@@ -1,10 +1,22 @@
 """Column factories shared by table models (each call makes a new Column)."""
 
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Identity, Integer, func
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Identity,
+    Integer,
+    String,
+    func,
+)
 from sqlalchemy.engine.default import DefaultExecutionContext
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from app.domain.kernel import clock
@@ -92,3 +104,34 @@ def timestamp_field() -> Any:
 def version_field() -> Any:
     """The optimistic-concurrency version, starting at 1 and bumped on every change."""
     return Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class StrEnumType(TypeDecorator[E]):
+    """A VARCHAR column read back as its StrEnum, so code compares members, not strings."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_type: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum_type = enum_type
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        """Store the member's value (a valid string is accepted and checked)."""
+        return None if value is None else self.enum_type(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        """Read the column as its enum member."""
+        return None if value is None else self.enum_type(value)
+
+
+def enum_field(enum_type: type[E], default: E, length: int) -> Any:
+    """A non-null enum-typed column stored as VARCHAR(length) (a check constraint names the
+    values in the table's arguments)."""
+    return Field(
+        default=default,
+        sa_column=Column(StrEnumType(enum_type, length), nullable=False, default=default.value),
+    )

@@ -45,6 +45,11 @@ class InvalidInput(DomainError):
         """An error about one field."""
         return cls(message, errors=[FieldError(field=field, message=message, type=code)])
 
+    @classmethod
+    def null(cls, field: str) -> "InvalidInput":
+        """An explicit null for a field that cannot be empty."""
+        return cls.for_field(field, "May not be null.", "null")
+
 
 class Unauthorized(DomainError):
     """No credentials, or credentials that are not valid."""

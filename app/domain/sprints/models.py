@@ -22,6 +22,7 @@ from sqlmodel import Field, SQLModel
 
 from app.domain.kernel.columns import (
     created_at_field,
+    enum_field,
     fk_field,
     id_field,
     timestamp_field,
@@ -45,6 +46,16 @@ class SprintState(StrEnum):
     ACTIVE = "active"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
+
+    @property
+    def is_open(self) -> bool:
+        """Planned or active: items may still join or leave it."""
+        return self in (SprintState.PLANNED, SprintState.ACTIVE)
+
+    @property
+    def is_final(self) -> bool:
+        """Completed or cancelled: nothing about it changes any more."""
+        return not self.is_open
 
 
 class Sprint(SQLModel, table=True):
@@ -73,7 +84,7 @@ class Sprint(SQLModel, table=True):
     goal: str = Field(default="", sa_type=Text)
     start_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     end_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
-    state: str = Field(default=SprintState.PLANNED.value, sa_type=String(10))
+    state: SprintState = enum_field(SprintState, SprintState.PLANNED, 10)
     started_at: datetime | None = timestamp_field()
     # Event-log positions taken under the sprint's lock: events after start_event_id (and up to
     # close_event_id) happened during the sprint. Ids, not times: they follow commit order here.

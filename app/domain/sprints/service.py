@@ -282,7 +282,7 @@ async def start_sprint(
         # The partial unique index decides between concurrent starts. The changes are made
         # inside the savepoint: begin_nested() flushes pending changes *before* it opens.
         async with session.begin_nested():
-            sprint.state = SprintState.ACTIVE.value
+            sprint.state = SprintState.ACTIVE
             sprint.started_at = clock.now()
             sprint.start_event_id = start_event_id
             sprint.committed_items = len(items)
@@ -314,7 +314,7 @@ async def cancel_sprint(
     if sprint.state not in OPEN_STATES:
         raise Conflict(f"Sprint {number} is {sprint.state}; only planned or active sprints cancel.")
     await _return_items_to_backlog(session, access, sprint)
-    sprint.state = SprintState.CANCELLED.value
+    sprint.state = SprintState.CANCELLED
     bump(sprint)
     await session.flush()
     return sprint
@@ -379,7 +379,7 @@ async def complete_sprint(
     )
     # Before carry-over: moving unfinished items out is not a change of this sprint's scope.
     sprint.close_event_id = await repository.event_position(session)
-    sprint.state = SprintState.COMPLETED.value
+    sprint.state = SprintState.COMPLETED
     sprint.completed_at = clock.now()
     # Items done before they joined the sprint were completed elsewhere: not counted here.
     sprint.completed_items = kept.completed.count
