@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve demo test lint format migrate openapi bench clean
+.PHONY: help install serve demo test lint format migrate openapi bench clean
+
+help:  ## List the documented targets.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Timebox needs Python 3.11+"'
@@ -22,13 +25,14 @@ serve: $(STAMP)  ## Run the API on http://127.0.0.1:8000 (embedded PostgreSQL un
 demo: $(STAMP)  ## Load the DEMO project (a team, ~120 items, 7 sprints) into the local database.
 	$(BIN)/timebox demo $(if $(RESET),--reset,)
 
-test: $(STAMP)  ## Run the whole test suite (embedded PostgreSQL unless TIMEBOX_TEST_DATABASE_URL).
-	$(BIN)/python -m pytest
+test: $(STAMP)  ## Run the whole test suite in parallel (embedded PostgreSQL unless TIMEBOX_TEST_DATABASE_URL).
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)  ## ruff check, ruff format --check, mypy --strict on app/.
+lint: $(STAMP)  ## ruff check, ruff format --check, mypy --strict, the import-linter layer contracts.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)  ## Apply ruff's fixes and formatting.
 	$(BIN)/ruff check --fix .
@@ -47,4 +51,4 @@ bench: $(STAMP)  ## Run the load benchmarks (see bench/README.md).
 	$(BIN)/python -m bench.forecast
 
 clean:  ## Remove the virtualenv and caches (keeps .timebox data).
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .coverage htmlcov
