@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from fastapi import Request
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -41,6 +42,15 @@ class Database:
         )
         sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
         return cls(engine=engine, sessions=sessions)
+
+    async def ping(self) -> bool:
+        """Whether the database answers a trivial query (any failure counts as no answer)."""
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

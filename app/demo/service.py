@@ -18,19 +18,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import Database
 from app.demo import repository
 from app.domain.items import service as items
+from app.domain.items.filters import ItemQuery
 from app.domain.items.models import Item
 from app.domain.items.schemas import ItemCreate, ItemUpdate
-from app.domain.kernel import clock
+from app.domain.kernel import calendar, clock
 from app.domain.kernel.pagination import PageRequest
 from app.domain.projects import repository as projects_repository
 from app.domain.projects import service as projects
 from app.domain.projects.access import ProjectAccess, resolve_access
 from app.domain.projects.models import Role
-from app.domain.projects.schemas import MemberAdd, ProjectCreate
-from app.domain.sprints import capacity
-from app.domain.sprints import repository as sprints_repository
+from app.domain.projects.schemas import DEFAULT_WORKING_DAYS, MemberAdd, ProjectCreate
 from app.domain.sprints import service as sprints
-from app.domain.sprints.capacity_schemas import MemberCapacityEntry, SprintCapacityReplace
+from app.domain.sprints.capacity import service as capacity
+from app.domain.sprints.capacity.schemas import MemberCapacityEntry, SprintCapacityReplace
 from app.domain.sprints.models import GoalOutcome
 from app.domain.sprints.schemas import SprintComplete, SprintCreate, SprintItems, SprintUpdate
 from app.domain.users import repository as users_repository
@@ -38,6 +38,8 @@ from app.domain.users import service as users
 from app.domain.users.models import User
 from app.domain.users.schemas import PersonalTokenCreate, UserCreate
 from app.domain.users.security import hash_password
+from app.domain.workflow import defaults as workflow_defaults
+from app.domain.workflow import repository as workflow_repository
 from app.domain.workflow.models import StatusCategory
 
 KEY = "DEMO"
@@ -94,11 +96,8 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
 
 
 def _working_days(start: date, end: date) -> list[date]:
-    return [
-        start + timedelta(days=offset)
-        for offset in range((end - start).days + 1)
-        if (start + timedelta(days=offset)).weekday() < 5
-    ]
+    # The demo project keeps the default working week.
+    return calendar.working_dates(start, end, calendar.weekday_numbers(DEFAULT_WORKING_DAYS))
 
 
 class _Simulation:
@@ -188,6 +187,7 @@ async def create_demo(database: Database, *, reset: bool = False) -> DemoResult:
                 sprint_length_days=7 * SPRINT_WEEKS,
                 time_zone=TIME_ZONE.key,
             ),
+            workflow_defaults,
         )
         for user in team[1:]:
             await projects.add_member(session, access, MemberAdd(user_id=user.id, role=Role.MEMBER))
@@ -224,8 +224,8 @@ async def create_demo(database: Database, *, reset: bool = False) -> DemoResult:
 
 async def _items_in(session: AsyncSession, access: ProjectAccess, sprint: str) -> list[Item]:
     """The items of a sprint (or the backlog) in rank order."""
-    filters = await items.build_filter(session, access, sprint=sprint)
-    rows, _ = await items.list_items(session, access, filters, None, PageRequest(limit=1000))
+    query = ItemQuery(sprint=sprint)
+    rows, _ = await items.list_items(session, access, query, None, PageRequest(limit=1000))
     return [row.item for row in rows]
 
 
@@ -236,9 +236,7 @@ async def _no_op(session: AsyncSession) -> None:
 async def _statuses(session: AsyncSession, project_id: int) -> dict[str, int]:
     """Status ids by category (the first status of each)."""
     found: dict[str, int] = {}
-    for status in sorted(
-        await sprints_repository.statuses(session, project_id), key=lambda s: s.position
-    ):
+    for status in await workflow_repository.list_statuses(session, project_id):
         if status.id is not None:
             found.setdefault(status.category, status.id)
             found.setdefault(status.name, status.id)

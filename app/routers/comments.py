@@ -2,20 +2,20 @@
 
 from fastapi import APIRouter, Request, Response, status
 
-from app.domain.items import comments
-from app.domain.items.models import Comment
-from app.domain.items.schemas import (
+from app.domain.items.comments import service as comments
+from app.domain.items.comments.schemas import (
     CommentCreate,
     CommentPage,
     CommentPublic,
     CommentUpdate,
-    UserRef,
 )
 from app.http.problems import problem_responses
 from app.routers.deps import (
     API_PREFIX,
+    Id,
     IfMatch,
     MemberAccess,
+    Number,
     PageParams,
     SessionDep,
     ViewerAccess,
@@ -30,75 +30,65 @@ router = APIRouter(
 )
 
 
-def comment_public(comment: Comment, author_name: str | None) -> CommentPublic:
-    """Shape a comment for the API."""
-    assert comment.id is not None
-    return CommentPublic(
-        id=comment.id,
-        author=(
-            UserRef(id=comment.author_id, display_name=author_name or "")
-            if comment.author_id is not None
-            else None
-        ),
-        body=comment.body,
-        created_at=comment.created_at,
-        updated_at=comment.updated_at,
-        version=comment.version,
-    )
-
-
-@router.get("")
+@router.get("", response_model=CommentPage)
 async def list_comments(
-    number: int,
+    number: Number,
     access: ViewerAccess,
     session: SessionDep,
     page: PageParams,
     request: Request,
     response: Response,
 ) -> CommentPage:
-    """An item's comments, oldest first."""
-    rows, cursor = await comments.list_comments(session, access, number, page)
+    """An item's comments, oldest first, with their authors (any role)."""
+    views, cursor = await comments.list_comments(session, access, number, page)
     link_next(request, response, cursor)
-    return CommentPage(data=[comment_public(c, name) for c, name in rows], next_cursor=cursor)
+    return CommentPage(
+        data=[CommentPublic.model_validate(view) for view in views], next_cursor=cursor
+    )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(403, 422))
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CommentPublic,
+    responses=problem_responses(403, 422),
+)
 async def add_comment(
-    number: int,
+    number: Number,
     data: CommentCreate,
     access: MemberAccess,
     session: SessionDep,
     response: Response,
 ) -> CommentPublic:
-    """Comment on an item (markdown, stored as text)."""
-    comment, name = await comments.add_comment(session, access, number, data.body)
-    set_etag(response, comment.version)
-    return comment_public(comment, name)
+    """Comment on an item (members); the markdown is stored exactly as sent, never rendered."""
+    view = await comments.add_comment(session, access, number, data.body)
+    set_etag(response, view.comment.version)
+    return CommentPublic.model_validate(view)
 
 
-@router.patch("/{comment_id}", responses=problem_responses(403, 412, 422))
+@router.patch(
+    "/{comment_id}", response_model=CommentPublic, responses=problem_responses(403, 412, 422)
+)
 async def edit_comment(
-    number: int,
-    comment_id: int,
+    number: Number,
+    comment_id: Id,
     data: CommentUpdate,
     access: MemberAccess,
     session: SessionDep,
     if_match: IfMatch,
     response: Response,
 ) -> CommentPublic:
-    """Edit your own comment."""
-    comment, name = await comments.edit_comment(
-        session, access, number, comment_id, data.body, if_match
-    )
-    set_etag(response, comment.version)
-    return comment_public(comment, name)
+    """Edit your own comment (members); 403 on someone else's, whatever your role."""
+    view = await comments.edit_comment(session, access, number, comment_id, data.body, if_match)
+    set_etag(response, view.comment.version)
+    return CommentPublic.model_validate(view)
 
 
 @router.delete(
     "/{comment_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(403, 412)
 )
 async def delete_comment(
-    number: int, comment_id: int, access: MemberAccess, session: SessionDep, if_match: IfMatch
+    number: Number, comment_id: Id, access: MemberAccess, session: SessionDep, if_match: IfMatch
 ) -> None:
-    """Delete your own comment (owners may delete any)."""
+    """Delete your own comment (members); owners may delete anyone's."""
     await comments.delete_comment(session, access, number, comment_id, if_match)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import get_session
 from app.domain.kernel.errors import PreconditionFailed, Unauthorized
-from app.domain.kernel.inputs import ID_MAX, ID_MIN, NUMBER_MAX, NUMBER_MIN
+from app.domain.kernel.inputs import ID_MAX
 from app.domain.kernel.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from app.domain.projects.access import ProjectAccess, resolve_access
 from app.domain.projects.models import Role
@@ -62,16 +62,16 @@ async def admin_user(user: CurrentUser) -> User:
 
 AdminUser = Annotated[User, Depends(admin_user)]
 
+# A per-project number that names nothing (0, or beyond the 32-bit column) is a 404 like any
+# other unknown number; an id beyond the 64-bit column is malformed input (422 naming it).
 Number = Annotated[
     int,
     Path(
-        ge=NUMBER_MIN,
-        le=NUMBER_MAX,
         description="The per-project number, e.g. `42` for item `WEB-42` or `3` for sprint 3.",
         examples=[42],
     ),
 ]
-Id = Annotated[int, Path(ge=ID_MIN, le=ID_MAX, description="The resource's id.", examples=[7])]
+Id = Annotated[int, Path(le=ID_MAX, description="The resource's id.", examples=[7])]
 
 ProjectKey = Annotated[
     str,

@@ -3,7 +3,6 @@
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
-from sqlalchemy import text
 
 from app.db import Database
 from app.http.problems import problem_response, problem_responses
@@ -17,20 +16,17 @@ class Health(BaseModel):
     status: str
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Health)
 async def healthz() -> Health:
-    """The process is up (does not touch the database)."""
+    """Liveness: the process is up and serving; it does not touch the database."""
     return Health(status="ok")
 
 
 @router.get("/readyz", responses=problem_responses(503))
 async def readyz(request: Request) -> Response:
-    """The database answers; load balancers should route traffic only when this is 200."""
+    """Readiness: 200 when the database answers, else a 503 problem; route traffic on 200 only."""
     database: Database = request.app.state.database
-    try:
-        async with database.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-    except Exception:
+    if not await database.ping():
         return problem_response(503, "The database does not answer.")
     return Response(Health(status="ready").model_dump_json(), media_type="application/json")
 

@@ -3,12 +3,10 @@
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.items import service as items
-from app.domain.items.models import Item, ItemType
-from app.domain.items.presenter import item_public
-from app.domain.items.repository import ItemRow
+from app.domain.items.filters import ItemQuery
+from app.domain.items.models import ItemType
 from app.domain.items.schemas import (
     BatchResult,
     ItemBatch,
@@ -20,13 +18,13 @@ from app.domain.items.schemas import (
     ItemPublic,
     ItemUpdate,
 )
-from app.domain.projects.access import ProjectAccess
 from app.domain.workflow.models import StatusCategory
 from app.http.problems import problem_responses
 from app.routers.deps import (
     API_PREFIX,
     IfMatch,
     MemberAccess,
+    Number,
     PageParams,
     SessionDep,
     ViewerAccess,
@@ -54,23 +52,7 @@ Sort = Literal[
 ]
 
 
-async def shape(
-    session: AsyncSession, access: ProjectAccess, rows: list[ItemRow]
-) -> list[ItemPublic]:
-    """Public items, with epic progress computed in one query for the whole list."""
-    progress = await items.epic_progress(session, access, rows)
-    return [item_public(access.project, row, progress) for row in rows]
-
-
-async def _reply(
-    session: AsyncSession, access: ProjectAccess, item: Item, response: Response
-) -> ItemPublic:
-    rows = await items.rows_for(session, access, [item])
-    set_etag(response, item.version)
-    return (await shape(session, access, rows))[0]
-
-
-@router.get("", responses=problem_responses(422))
+@router.get("", response_model=ItemPage, responses=problem_responses(422))
 async def list_items(
     access: ViewerAccess,
     session: SessionDep,
@@ -93,115 +75,136 @@ async def list_items(
         Query(description="Default `rank`, or `relevance` with `q`; `-` sorts descending."),
     ] = None,
 ) -> ItemPage:
-    """The backlog in rank order (or sorted); filters combine with AND."""
-    filters = await items.build_filter(
-        session,
-        access,
-        types=[t.value for t in item_type or []],
+    """A page of the backlog, in rank order unless `sort` says otherwise (any role).
+
+    Filters combine with AND; a repeated filter matches any of its values (labels: all of them).
+    """
+    query = ItemQuery(
+        types=item_type or [],
         status_ids=status_id or [],
-        categories=[c.value for c in status_category or []],
+        categories=status_category or [],
         assignees=assignee or [],
         labels=label or [],
         sprint=sprint,
         parent=parent,
         estimated=estimated,
-        query=q,
+        text=q,
     )
-    rows, cursor = await items.list_items(session, access, filters, sort, page)
+    views, cursor = await items.list_items(session, access, query, sort, page)
     link_next(request, response, cursor)
-    return ItemPage(data=await shape(session, access, rows), next_cursor=cursor)
+    return ItemPage(data=[ItemPublic.model_validate(view) for view in views], next_cursor=cursor)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(403, 409, 422))
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ItemPublic,
+    responses=problem_responses(403, 409, 422),
+)
 async def create_item(
     data: ItemCreate, access: MemberAccess, session: SessionDep, response: Response
 ) -> ItemPublic:
-    """Create an item at the bottom of the backlog (or the top with `position`)."""
-    item = await items.create_item(session, access, data)
-    response.headers["Location"] = f"{API_PREFIX}/projects/{access.project.key}/items/{item.number}"
-    return await _reply(session, access, item, response)
+    """Create an item at the bottom of the backlog, or the top with `position` (members).
+
+    It starts in the first `todo` status unless `status_id` names another; 409 when that
+    status is at an enforced WIP limit or `external_id` is taken.
+    """
+    view = await items.create_item(session, access, data)
+    response.headers["Location"] = f"{API_PREFIX}/projects/{access.project.key}/items/{view.number}"
+    set_etag(response, view.version)
+    return ItemPublic.model_validate(view)
 
 
-@router.post("/batch", responses=problem_responses(403, 409, 422))
+@router.post("/batch", response_model=BatchResult, responses=problem_responses(403, 409, 422))
 async def batch_items(data: ItemBatch, access: MemberAccess, session: SessionDep) -> BatchResult:
-    """Create up to 500 items atomically; with `upsert: "external_id"` re-runs update instead."""
-    results, created, updated = await items.batch(session, access, data)
-    rows = await items.rows_for(session, access, results)
-    return BatchResult(created=created, updated=updated, data=await shape(session, access, rows))
+    """Create up to 500 items atomically; with `upsert: "external_id"` re-runs update instead.
+
+    All or nothing: an invalid entry fails the whole batch, and its error names the entry
+    (`body.items.3.title`). The response lists every item in input order (members).
+    """
+    view = await items.batch(session, access, data)
+    return BatchResult.model_validate(view)
 
 
-@router.get("/{number}")
+@router.get("/{number}", response_model=ItemPublic)
 async def get_item(
-    number: int, access: ViewerAccess, session: SessionDep, response: Response
+    number: Number, access: ViewerAccess, session: SessionDep, response: Response
 ) -> ItemPublic:
-    """One item."""
-    row = await items.get_item(session, access, number)
-    set_etag(response, row.item.version)
-    return (await shape(session, access, [row]))[0]
+    """An item by its number, with its status, assignee, sprint and (for epics) progress.
+
+    Any role; the `ETag` carries its version for a later `If-Match`.
+    """
+    view = await items.get_item(session, access, number)
+    set_etag(response, view.version)
+    return ItemPublic.model_validate(view)
 
 
-@router.patch("/{number}", responses=problem_responses(403, 409, 412, 422))
+@router.patch(
+    "/{number}", response_model=ItemPublic, responses=problem_responses(403, 409, 412, 422)
+)
 async def update_item(
-    number: int,
+    number: Number,
     data: ItemUpdate,
     access: MemberAccess,
     session: SessionDep,
     if_match: IfMatch,
     response: Response,
 ) -> ItemPublic:
-    """Change an item; only the fields sent change, and each change is recorded in history."""
-    item = await items.update_item(session, access, number, data, if_match)
-    return await _reply(session, access, item, response)
+    """Change an item; only the fields sent change, and each change is recorded in history.
+
+    Members; 409 when the item's sprint is closed or a WIP limit is reached, 412 on a stale
+    `If-Match`.
+    """
+    view = await items.update_item(session, access, number, data, if_match)
+    set_etag(response, view.version)
+    return ItemPublic.model_validate(view)
 
 
-@router.post("/{number}/move", responses=problem_responses(403, 409, 412, 422))
+@router.post(
+    "/{number}/move", response_model=ItemPublic, responses=problem_responses(403, 409, 412, 422)
+)
 async def move_item(
-    number: int,
+    number: Number,
     data: ItemMove,
     access: MemberAccess,
     session: SessionDep,
     if_match: IfMatch,
     response: Response,
 ) -> ItemPublic:
-    """Re-rank an item: `{"before": n}`, `{"after": n}`, `{"top": true}` or `{"bottom": true}`."""
-    item = await items.move_item(session, access, number, data, if_match)
-    return await _reply(session, access, item, response)
+    """Re-rank an item: `{"before": n}`, `{"after": n}`, `{"top": true}` or `{"bottom": true}`.
+
+    Members; 422 when the other item does not exist, 412 on a stale `If-Match`.
+    """
+    view = await items.move_item(session, access, number, data, if_match)
+    set_etag(response, view.version)
+    return ItemPublic.model_validate(view)
 
 
 @router.delete(
     "/{number}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(403, 412)
 )
 async def delete_item(
-    number: int, access: MemberAccess, session: SessionDep, if_match: IfMatch
+    number: Number, access: MemberAccess, session: SessionDep, if_match: IfMatch
 ) -> None:
-    """Delete an item (its history is kept; an epic's children lose their parent)."""
+    """Delete an item (members); its history is kept and an epic's children lose their parent."""
     await items.delete_item(session, access, number, if_match)
 
 
-@router.get("/{number}/history")
+@router.get("/{number}/history", response_model=ItemEventPage)
 async def item_history(
-    number: int,
+    number: Number,
     access: ViewerAccess,
     session: SessionDep,
     page: PageParams,
     request: Request,
     response: Response,
 ) -> ItemEventPage:
-    """Every recorded change of an item, oldest first: who, when, field, old and new value."""
+    """Every recorded change of an item, oldest first: who, when, field, old and new value.
+
+    Any role. Parent and sprint are logged by number, priorities by name.
+    """
     events, cursor = await items.history(session, access, number, page)
     link_next(request, response, cursor)
     return ItemEventPage(
-        data=[
-            ItemEventPublic(
-                id=event.id or 0,
-                occurred_at=event.occurred_at,
-                actor_id=event.actor_id,
-                kind=event.kind,
-                field=event.field,
-                old_value=event.old_value,
-                new_value=event.new_value,
-            )
-            for event in events
-        ],
-        next_cursor=cursor,
+        data=[ItemEventPublic.model_validate(event) for event in events], next_cursor=cursor
     )

@@ -16,6 +16,7 @@ from app.routers.deps import (
     API_PREFIX,
     CurrentToken,
     CurrentUser,
+    Id,
     IfMatch,
     PageParams,
     SessionDep,
@@ -26,14 +27,14 @@ from app.routers.deps import (
 router = APIRouter(prefix=f"{API_PREFIX}/me", tags=["me"], responses=problem_responses(401))
 
 
-@router.get("")
+@router.get("", response_model=UserPublic)
 async def get_me(user: CurrentUser, response: Response) -> UserPublic:
-    """Your account."""
+    """The account the bearer token belongs to."""
     set_etag(response, user.version)
     return UserPublic.model_validate(user)
 
 
-@router.patch("", responses=problem_responses(412, 422))
+@router.patch("", response_model=UserPublic, responses=problem_responses(412, 422))
 async def update_me(
     data: MeUpdate, found: CurrentToken, session: SessionDep, if_match: IfMatch, response: Response
 ) -> UserPublic:
@@ -44,7 +45,7 @@ async def update_me(
     return UserPublic.model_validate(updated)
 
 
-@router.get("/tokens")
+@router.get("/tokens", response_model=PersonalTokenPage)
 async def list_tokens(
     user: CurrentUser, session: SessionDep, page: PageParams, request: Request, response: Response
 ) -> PersonalTokenPage:
@@ -56,15 +57,19 @@ async def list_tokens(
     )
 
 
-@router.post("/tokens", status_code=status.HTTP_201_CREATED, responses=problem_responses(422))
+@router.post(
+    "/tokens",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PersonalTokenCreated,
+    responses=problem_responses(422),
+)
 async def create_token(
     data: PersonalTokenCreate, user: CurrentUser, session: SessionDep, response: Response
 ) -> PersonalTokenCreated:
     """Create a named personal access token; the secret is in this response only."""
     issued = await users.create_personal_token(session, user, data)
     response.headers["Cache-Control"] = "no-store"
-    public = PersonalTokenPublic.model_validate(issued.row)
-    return PersonalTokenCreated(**public.model_dump(), token=issued.secret)
+    return PersonalTokenCreated.model_validate(issued)
 
 
 @router.delete(
@@ -72,6 +77,6 @@ async def create_token(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(404),
 )
-async def revoke_token(token_id: int, user: CurrentUser, session: SessionDep) -> None:
+async def revoke_token(token_id: Id, user: CurrentUser, session: SessionDep) -> None:
     """Revoke one of your personal access tokens; it stops working at once."""
     await users.revoke_personal_token(session, user, token_id)

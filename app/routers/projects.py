@@ -4,17 +4,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
+from app.domain.items import bulk as items_bulk
 from app.domain.projects import service as projects
-from app.domain.projects.models import EstimationScale, Project, Role
-from app.domain.projects.scales import scale_values
 from app.domain.projects.schemas import (
     ProjectCreate,
     ProjectPage,
     ProjectPublic,
     ProjectUpdate,
-    ScaleValuePublic,
-    Weekday,
 )
+from app.domain.projects.service import ProjectView
+from app.domain.workflow import defaults as workflow_defaults
 from app.http.problems import problem_responses
 from app.routers.deps import (
     API_PREFIX,
@@ -33,61 +32,45 @@ router = APIRouter(
 )
 
 
-def project_public(project: Project, role: Role) -> ProjectPublic:
-    """Shape a project for the API."""
-    assert project.id is not None
-    return ProjectPublic(
-        id=project.id,
-        key=project.key,
-        name=project.name,
-        description=project.description,
-        estimation_scale=EstimationScale(project.estimation_scale),
-        scale_values=[
-            ScaleValuePublic(label=v.label, value=v.value)
-            for v in scale_values(project.estimation_scale)
-        ],
-        sprint_length_days=project.sprint_length_days,
-        working_days=[Weekday(day) for day in project.working_days],
-        time_zone=project.time_zone,
-        enforce_wip_limits=project.enforce_wip_limits,
-        role=role,
-        created_at=project.created_at,
-        updated_at=project.updated_at,
-        version=project.version,
-    )
-
-
-@router.get("")
+@router.get("", response_model=ProjectPage)
 async def list_projects(
     user: CurrentUser, session: SessionDep, page: PageParams, request: Request, response: Response
 ) -> ProjectPage:
-    """The projects you are a member of, by key."""
-    rows, cursor = await projects.list_projects(session, user, page)
+    """The projects you are a member of, by key, each with your role in it."""
+    views, cursor = await projects.list_projects(session, user, page)
     link_next(request, response, cursor)
     return ProjectPage(
-        data=[project_public(access.project, access.role) for access in rows], next_cursor=cursor
+        data=[ProjectPublic.model_validate(view) for view in views], next_cursor=cursor
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(409, 422))
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProjectPublic,
+    responses=problem_responses(409, 422),
+)
 async def create_project(
     data: ProjectCreate, user: CurrentUser, session: SessionDep, response: Response
 ) -> ProjectPublic:
-    """Create a project; you become its owner."""
-    access = await projects.create_project(session, user, data)
+    """Create a project with the default workflow (To Do, In Progress, In Review, Done).
+
+    You become its owner; 409 when the key is taken.
+    """
+    access = await projects.create_project(session, user, data, workflow_defaults)
     set_etag(response, access.project.version)
     response.headers["Location"] = f"/api/v1/projects/{access.project.key}"
-    return project_public(access.project, access.role)
+    return ProjectPublic.model_validate(ProjectView.of(access))
 
 
-@router.get("/{key}")
+@router.get("/{key}", response_model=ProjectPublic)
 async def get_project(access: ViewerAccess, response: Response) -> ProjectPublic:
-    """One project and your role in it."""
+    """A project's settings, the estimates its scale allows and your role in it (any role)."""
     set_etag(response, access.project.version)
-    return project_public(access.project, access.role)
+    return ProjectPublic.model_validate(ProjectView.of(access))
 
 
-@router.patch("/{key}", responses=problem_responses(403, 412, 422))
+@router.patch("/{key}", response_model=ProjectPublic, responses=problem_responses(403, 412, 422))
 async def update_project(
     data: ProjectUpdate,
     access: OwnerAccess,
@@ -95,10 +78,13 @@ async def update_project(
     if_match: IfMatch,
     response: Response,
 ) -> ProjectPublic:
-    """Change a project's settings (owners); the key is immutable."""
-    project = await projects.update_project(session, access, data, if_match)
-    set_etag(response, project.version)
-    return project_public(project, access.role)
+    """Change a project's settings (owners); the key is immutable.
+
+    A new estimation scale is refused with 409 while items carry estimates not on it.
+    """
+    view = await projects.update_project(session, access, data, if_match, items_bulk)
+    set_etag(response, view.project.version)
+    return ProjectPublic.model_validate(view)
 
 
 @router.delete(

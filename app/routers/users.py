@@ -8,6 +8,7 @@ from app.http.problems import problem_responses
 from app.routers.deps import (
     API_PREFIX,
     AdminUser,
+    Id,
     IfMatch,
     PageParams,
     SessionDep,
@@ -20,46 +21,60 @@ router = APIRouter(
 )
 
 
-@router.get("")
+@router.get("", response_model=UserPage)
 async def list_users(
     _: AdminUser, session: SessionDep, page: PageParams, request: Request, response: Response
 ) -> UserPage:
-    """All accounts, by id."""
+    """Every account by id, deactivated ones included (instance admins)."""
     rows, cursor = await users.list_users(session, page)
     link_next(request, response, cursor)
     return UserPage(data=[UserPublic.model_validate(row) for row in rows], next_cursor=cursor)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(409, 422))
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserPublic,
+    responses=problem_responses(409, 422),
+)
 async def create_user(
     data: UserCreate, _: AdminUser, session: SessionDep, response: Response
 ) -> UserPublic:
-    """Create an account (works whether or not registration is open)."""
+    """Create an account (instance admins), whether or not registration is open.
+
+    409 when the email is registered already.
+    """
     user = await users.create_user(session, data)
     set_etag(response, user.version)
     return UserPublic.model_validate(user)
 
 
-@router.get("/{user_id}", responses=problem_responses(404))
+@router.get("/{user_id}", response_model=UserPublic, responses=problem_responses(404))
 async def get_user(
-    user_id: int, _: AdminUser, session: SessionDep, response: Response
+    user_id: Id, _: AdminUser, session: SessionDep, response: Response
 ) -> UserPublic:
-    """One account."""
+    """An account by id (instance admins)."""
     user = await users.get_user(session, user_id)
     set_etag(response, user.version)
     return UserPublic.model_validate(user)
 
 
-@router.patch("/{user_id}", responses=problem_responses(404, 409, 412, 422))
+@router.patch(
+    "/{user_id}", response_model=UserPublic, responses=problem_responses(404, 409, 412, 422)
+)
 async def update_user(
-    user_id: int,
+    user_id: Id,
     data: UserUpdate,
     admin: AdminUser,
     session: SessionDep,
     if_match: IfMatch,
     response: Response,
 ) -> UserPublic:
-    """Rename, promote, demote, deactivate (`is_active: false`) or reactivate an account."""
+    """Rename, promote, demote, deactivate (`is_active: false`) or reactivate an account.
+
+    Instance admins. Deactivating revokes all the account's tokens; 409 when it would leave no
+    active admin, or when admins deactivate or demote themselves.
+    """
     user = await users.update_user(session, admin, user_id, data, if_match)
     set_etag(response, user.version)
     return UserPublic.model_validate(user)

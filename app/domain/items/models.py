@@ -22,6 +22,7 @@ from sqlmodel import Field, SQLModel
 
 from app.domain.kernel.columns import (
     created_at_field,
+    enum_field,
     fk_field,
     id_field,
     timestamp_field,
@@ -89,7 +90,7 @@ class Item(SQLModel, table=True):
     id: int | None = id_field()
     project_id: int = fk_field("projects.id")
     number: int
-    type: str = Field(sa_type=String(8))
+    type: ItemType = enum_field(ItemType, None, 8)
     title: str = Field(sa_type=String(255))
     description: str = Field(default="", sa_type=Text)
     points: float | None = Field(default=None, sa_type=Float)
@@ -152,7 +153,7 @@ class ItemEvent(SQLModel, table=True):
     item_number: int
     actor_id: int | None = fk_field("users.id", nullable=True, ondelete="SET NULL")
     occurred_at: datetime = created_at_field()
-    kind: str = Field(sa_type=String(10))
+    kind: EventKind = enum_field(EventKind, None, 10)
     field: str | None = Field(default=None, sa_type=String(20))
     old_value: Any = Field(default=None, sa_column=Column(JSONB, nullable=True))
     new_value: Any = Field(default=None, sa_column=Column(JSONB, nullable=True))

@@ -1,4 +1,4 @@
-"""SQL for items, their events, comments and ranks."""
+"""SQL for the items table: the backlog's queries and filters, ranks, and the item event log."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from app.domain.items.models import SEARCH_CONFIG, Comment, Item, ItemEvent, ItemType
+from app.domain.items.models import SEARCH_CONFIG, Item, ItemEvent, ItemType
 from app.domain.kernel import clock
+from app.domain.kernel.inputs import is_number
 from app.domain.kernel.pagination import AnyRow, AnySelect, PageRequest, SortColumn, fetch_page
 from app.domain.projects.models import Project
 from app.domain.sprints.models import Sprint
@@ -37,20 +38,28 @@ class ItemRow:
     """An item with what its public shape needs from other tables."""
 
     item: Item
-    status_name: str
-    status_category: str
-    assignee_name: str | None
+    status: Status
+    assignee: User | None
     parent_number: int | None
     sprint_number: int | None
+
+
+@dataclass(frozen=True)
+class EpicTotals:
+    """An epic's children: how many, their points, and the points of the done ones."""
+
+    children: int = 0
+    points_total: float = 0.0
+    points_done: float = 0.0
 
 
 @dataclass
 class ItemFilter:
     """Backlog list filters; every one narrows the result."""
 
-    types: list[str] = field(default_factory=list)
+    types: list[ItemType] = field(default_factory=list)
     status_ids: list[int] = field(default_factory=list)
-    categories: list[str] = field(default_factory=list)
+    categories: list[StatusCategory] = field(default_factory=list)
     assignee_ids: list[int] = field(default_factory=list)
     unassigned: bool = False
     labels: list[str] = field(default_factory=list)
@@ -66,25 +75,13 @@ class ItemFilter:
 
 def _row(row: AnyRow) -> ItemRow:
     return ItemRow(
-        item=row[0],
-        status_name=row[1],
-        status_category=row[2],
-        assignee_name=row[3],
-        parent_number=row[4],
-        sprint_number=row[5],
+        item=row[0], status=row[1], assignee=row[2], parent_number=row[3], sprint_number=row[4]
     )
 
 
 def _item_select(project_id: int) -> AnySelect:
     return (
-        select(
-            Item,
-            col(Status.name),
-            col(Status.category),
-            col(User.display_name),
-            col(Parent.number),
-            col(Sprint.number),
-        )
+        select(Item, Status, User, col(Parent.number), col(Sprint.number))
         .join(Status, col(Status.id) == col(Item.status_id))
         .outerjoin(User, col(User.id) == col(Item.assignee_id))
         .outerjoin(Parent, col(Parent.id) == col(Item.parent_id))
@@ -125,7 +122,7 @@ def _apply_filter(stmt: AnySelect, filters: ItemFilter) -> AnySelect:
     if filters.query:
         stmt = stmt.where(col(Item.search).op("@@")(_ts_query(filters.query)))
     if filters.exclude_epics:
-        stmt = stmt.where(col(Item.type) != ItemType.EPIC.value)
+        stmt = stmt.where(col(Item.type) != ItemType.EPIC)
     if filters.backlog_only:
         stmt = stmt.where(col(Item.sprint_id).is_(None))
     if filters.sprint_id is not None:
@@ -168,7 +165,7 @@ async def list_items(
             stmt,
             [score, col(Item.id)],
             page,
-            lambda row: [row[6], row[0].id],
+            lambda row: [row[5], row[0].id],
             descending=True,
         )
     else:
@@ -186,14 +183,10 @@ async def board_items(session: AsyncSession, project_id: int, filters: ItemFilte
     return [_row(row) for row in (await session.execute(stmt)).all()]
 
 
-# Item numbers are `integer` columns: a number outside their range names no item, and must not
-# reach the database, where it would not fit the parameter.
-NUMBER_RANGE = range(-(2**31), 2**31)
-
-
 async def get_item_row(session: AsyncSession, project_id: int, number: int) -> ItemRow | None:
-    """One item with its status, assignee and parent."""
-    if number not in NUMBER_RANGE:
+    """One item with its status, assignee, parent and sprint."""
+    # A number out of range names no item (and would not fit the query's parameter).
+    if not is_number(number):
         return None
     stmt = _item_select(project_id).where(col(Item.number) == number)
     row = (await session.execute(stmt)).one_or_none()
@@ -214,7 +207,7 @@ async def get_item(
     session: AsyncSession, project_id: int, number: int, *, for_update: bool = False
 ) -> Item | None:
     """One item by number."""
-    if number not in NUMBER_RANGE:
+    if not is_number(number):
         return None
     stmt = select(Item).where(col(Item.project_id) == project_id, col(Item.number) == number)
     if for_update:
@@ -226,7 +219,7 @@ async def get_items_by_numbers(
     session: AsyncSession, project_id: int, numbers: Sequence[int], *, share_lock: bool = False
 ) -> dict[int, Item]:
     """Items by number; `share_lock` keeps them from changing or vanishing until commit."""
-    numbers = [number for number in numbers if number in NUMBER_RANGE]
+    numbers = [number for number in numbers if is_number(number)]
     if not numbers:
         return {}
     stmt = select(Item).where(
@@ -265,13 +258,6 @@ async def external_id_taken(
     if except_id is not None:
         stmt = stmt.where(col(Item.id) != except_id)
     return bool((await session.execute(stmt)).scalar_one())
-
-
-async def lock_project(session: AsyncSession, project_id: int) -> None:
-    """Wait for the project's item creators, who hold its row until commit (take_item_numbers)."""
-    await session.execute(
-        select(col(Project.id)).where(col(Project.id) == project_id).with_for_update(key_share=True)
-    )
 
 
 async def take_item_numbers(session: AsyncSession, project_id: int, count: int) -> int:
@@ -415,7 +401,10 @@ async def count_in_status(
 async def set_done_for_status(
     session: AsyncSession, project_id: int, status_id: int, *, done: bool
 ) -> None:
-    """Stamp (or clear) done_at on a status's items after its category changed; bumps them."""
+    """Stamp (or clear) done_at on a status's items after its category changed; bumps them.
+
+    The bulk form of `writer.enter_status`, for a status that starts or stops counting as done.
+    """
     stmt = (
         update(Item)
         .where(
@@ -435,11 +424,11 @@ async def set_done_for_status(
 
 async def epic_progress(
     session: AsyncSession, project_id: int, epic_ids: Sequence[int]
-) -> dict[int, tuple[int, float, float]]:
-    """Per epic: number of children, their points, and the points of the done ones."""
+) -> dict[int, EpicTotals]:
+    """The children of each epic that has any, counted (one query)."""
     if not epic_ids:
         return {}
-    done = col(Status.category) == StatusCategory.DONE.value
+    done = col(Status.category) == StatusCategory.DONE
     points = func.coalesce(col(Item.points), 0.0)
     stmt = (
         select(
@@ -453,7 +442,7 @@ async def epic_progress(
         .group_by(col(Item.parent_id))
     )
     return {
-        row[0]: (int(row[1]), float(row[2]), float(row[3]))
+        row[0]: EpicTotals(int(row[1]), float(row[2]), float(row[3]))
         for row in (await session.execute(stmt)).all()
         if row[0] is not None
     }
@@ -475,44 +464,6 @@ async def list_events(
         session, stmt, [col(ItemEvent.id)], page, lambda row: [row[0].id]
     )
     return [row[0] for row in rows], cursor
-
-
-async def list_comments(
-    session: AsyncSession, project_id: int, item_id: int, page: PageRequest
-) -> tuple[list[tuple[Comment, str | None]], str | None]:
-    """An item's comments with their authors' names, oldest first."""
-    stmt = (
-        select(Comment, col(User.display_name))
-        .outerjoin(User, col(User.id) == col(Comment.author_id))
-        .where(col(Comment.project_id) == project_id, col(Comment.item_id) == item_id)
-    )
-    rows, cursor = await fetch_page(session, stmt, [col(Comment.id)], page, lambda row: [row[0].id])
-    return [(row[0], row[1]) for row in rows], cursor
-
-
-async def get_comment(
-    session: AsyncSession, project_id: int, item_id: int, comment_id: int
-) -> tuple[Comment, str | None] | None:
-    """One comment of an item, locked, with its author's name."""
-    stmt = (
-        select(Comment, col(User.display_name))
-        .outerjoin(User, col(User.id) == col(Comment.author_id))
-        .where(
-            col(Comment.project_id) == project_id,
-            col(Comment.item_id) == item_id,
-            col(Comment.id) == comment_id,
-        )
-        .with_for_update(of=Comment)
-    )
-    row = (await session.execute(stmt)).one_or_none()
-    return (row[0], row[1]) if row else None
-
-
-async def delete_comment(session: AsyncSession, project_id: int, comment_id: int) -> None:
-    """Delete a comment."""
-    await session.execute(
-        delete(Comment).where(col(Comment.project_id) == project_id, col(Comment.id) == comment_id)
-    )
 
 
 async def items_assigned_to(session: AsyncSession, project_id: int, user_id: int) -> list[Item]:
@@ -541,47 +492,6 @@ async def count_estimates_off(
         )
     )
     return int((await session.execute(stmt)).scalar_one())
-
-
-async def sprint_numbers(
-    session: AsyncSession, project_id: int, sprint_ids: Sequence[int]
-) -> dict[int, int]:
-    """Sprint numbers by id."""
-    stmt = select(col(Sprint.id), col(Sprint.number)).where(
-        col(Sprint.project_id) == project_id, col(Sprint.id).in_(list(sprint_ids))
-    )
-    return {row[0]: row[1] for row in (await session.execute(stmt)).all() if row[0] is not None}
-
-
-async def active_sprint_id(session: AsyncSession, project_id: int) -> int | None:
-    """The id of the project's active sprint, if any."""
-    stmt = select(col(Sprint.id)).where(
-        col(Sprint.project_id) == project_id, col(Sprint.state) == "active"
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
-async def sprint_id_by_number(session: AsyncSession, project_id: int, number: int) -> int | None:
-    """A sprint's id by its number."""
-    if number not in NUMBER_RANGE:
-        return None
-    stmt = select(col(Sprint.id)).where(
-        col(Sprint.project_id) == project_id, col(Sprint.number) == number
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
-async def sprint_state(
-    session: AsyncSession, project_id: int, sprint_id: int
-) -> tuple[int, str] | None:
-    """A sprint's number and state, share-locked so it cannot close under a membership change."""
-    stmt = (
-        select(col(Sprint.number), col(Sprint.state))
-        .where(col(Sprint.project_id) == project_id, col(Sprint.id) == sprint_id)
-        .with_for_update(read=True)
-    )
-    row = (await session.execute(stmt)).one_or_none()
-    return (row[0], row[1]) if row else None
 
 
 async def first_rank_excluding(

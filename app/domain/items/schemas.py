@@ -1,4 +1,4 @@
-"""API shapes for backlog items, their history, comments and the board."""
+"""API shapes for backlog items, their history and the board."""
 
 from datetime import datetime
 from enum import StrEnum
@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    ConfigDict,
     Field,
     StringConstraints,
     field_validator,
@@ -146,6 +147,8 @@ class ItemBatch(InputModel):
 class StatusRef(BaseModel):
     """The status an item is in."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     name: str
     category: StatusCategory
@@ -154,12 +157,16 @@ class StatusRef(BaseModel):
 class UserRef(BaseModel):
     """A user, briefly."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     display_name: str
 
 
 class EpicProgress(BaseModel):
     """An epic's children, counted."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     children: int
     points_total: float
@@ -168,6 +175,8 @@ class EpicProgress(BaseModel):
 
 class ItemPublic(BaseModel):
     """A backlog item."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: int
     number: int
@@ -199,6 +208,8 @@ class ItemPage(Page[ItemPublic]):
 class BatchResult(BaseModel):
     """What a batch did, in input order."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     created: int
     updated: int
     data: list[ItemPublic]
@@ -206,6 +217,8 @@ class BatchResult(BaseModel):
 
 class ItemEventPublic(BaseModel):
     """One change in an item's history."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: int
     occurred_at: datetime
@@ -220,40 +233,10 @@ class ItemEventPage(Page[ItemEventPublic]):
     """A page of an item's history, oldest first."""
 
 
-class CommentCreate(InputModel):
-    """A new comment (markdown, kept exactly as sent)."""
-
-    body: Markdown = Field(min_length=1)
-
-    @field_validator("body")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("a comment needs some text")
-        return value
-
-
-class CommentUpdate(CommentCreate):
-    """A changed comment."""
-
-
-class CommentPublic(BaseModel):
-    """A comment (markdown text)."""
-
-    id: int
-    author: UserRef | None
-    body: str
-    created_at: datetime
-    updated_at: datetime
-    version: int
-
-
-class CommentPage(Page[CommentPublic]):
-    """A page of comments, oldest first."""
-
-
 class BoardColumn(BaseModel):
     """One board column: a status with its items in backlog order."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     status: StatusRef
     position: int
@@ -266,6 +249,8 @@ class BoardColumn(BaseModel):
 
 class Board(BaseModel):
     """Everything needed to draw a board, in one response."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     scope: str = Field(description="`backlog`, `active`, or a sprint number.")
     columns: list[BoardColumn]

@@ -39,8 +39,7 @@ async def resolve_access(
     found = await repository.project_with_role(session, key, user.id)
     if found is None:
         raise not_found(key)
-    project, role_name = found
-    role = Role(role_name)
+    project, role = found
     if role.rank < min_role.rank:
         raise Forbidden(f"This needs the {min_role.value} role; you are a {role.value}.")
     return ProjectAccess(project=project, user=user, role=role)

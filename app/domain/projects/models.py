@@ -9,6 +9,7 @@ from sqlmodel import Field, SQLModel
 
 from app.domain.kernel.columns import (
     created_at_field,
+    enum_field,
     fk_field,
     id_field,
     updated_at_field,
@@ -54,7 +55,7 @@ class Project(SQLModel, table=True):
     key: str = Field(sa_type=String(10), unique=True)
     name: str = Field(sa_type=String(120))
     description: str = Field(default="", sa_type=Text)
-    estimation_scale: str = Field(default=EstimationScale.FIBONACCI.value, sa_type=String(20))
+    estimation_scale: EstimationScale = enum_field(EstimationScale, EstimationScale.FIBONACCI, 20)
     sprint_length_days: int = Field(default=14)
     working_days: list[str] = Field(sa_column=Column(ARRAY(String(3)), nullable=False))
     time_zone: str = Field(default="UTC", sa_type=String(64))
@@ -79,6 +80,6 @@ class ProjectMember(SQLModel, table=True):
 
     project_id: int = fk_field("projects.id", primary_key=True)
     user_id: int = fk_field("users.id", primary_key=True)
-    role: str = Field(sa_type=String(10))
+    role: Role = enum_field(Role, None, 10)
     version: int = version_field()
     created_at: datetime = created_at_field()

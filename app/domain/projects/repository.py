@@ -13,7 +13,7 @@ from app.domain.users.models import User
 
 async def project_with_role(
     session: AsyncSession, key: str, user_id: int
-) -> tuple[Project, str] | None:
+) -> tuple[Project, Role] | None:
     """A project by key with the user's role in it, or None if not a member (one query)."""
     stmt = (
         select(Project, col(ProjectMember.role))
@@ -24,6 +24,17 @@ async def project_with_role(
     return (row[0], row[1]) if row else None
 
 
+async def lock_project(session: AsyncSession, project_id: int) -> None:
+    """Queue up with the project's item and sprint creators, who hold its row until commit.
+
+    Taking an item or sprint number updates the project row; this takes the same row lock
+    (FOR NO KEY UPDATE), so checks made under it run one at a time with those writers.
+    """
+    await session.execute(
+        select(col(Project.id)).where(col(Project.id) == project_id).with_for_update(key_share=True)
+    )
+
+
 async def key_exists(session: AsyncSession, key: str) -> bool:
     """Whether any project has this key."""
     stmt = select(func.count()).select_from(Project).where(col(Project.key) == key)
@@ -32,7 +43,7 @@ async def key_exists(session: AsyncSession, key: str) -> bool:
 
 async def list_for_user(
     session: AsyncSession, user_id: int, page: PageRequest
-) -> tuple[list[tuple[Project, str]], str | None]:
+) -> tuple[list[tuple[Project, Role]], str | None]:
     """The user's projects with their role, by key."""
     stmt = (
         select(Project, col(ProjectMember.role))
@@ -90,7 +101,7 @@ async def lock_owners(session: AsyncSession, project_id: int) -> int:
         select(col(ProjectMember.user_id))
         .where(
             col(ProjectMember.project_id) == project_id,
-            col(ProjectMember.role) == Role.OWNER.value,
+            col(ProjectMember.role) == Role.OWNER,
         )
         .order_by(col(ProjectMember.user_id))
         .with_for_update()

@@ -35,3 +35,13 @@ SCALES: dict[EstimationScale, tuple[ScaleValue, ...]] = {
 def scale_values(scale: EstimationScale | str) -> tuple[ScaleValue, ...]:
     """The allowed estimates of a scale, smallest first."""
     return SCALES[EstimationScale(scale)]
+
+
+def points_label(scale: EstimationScale | str, points: float | None) -> str | None:
+    """How a scale names an estimate ("M" on t-shirt sizes, "5" on numbers)."""
+    if points is None:
+        return None
+    for value in scale_values(scale):
+        if value.value == points:
+            return value.label
+    return f"{points:g}"

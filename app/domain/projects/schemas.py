@@ -10,6 +10,7 @@ from zoneinfo import available_timezones
 from pydantic import (
     AfterValidator,
     BaseModel,
+    ConfigDict,
     EmailStr,
     Field,
     field_validator,
@@ -107,12 +108,16 @@ class ProjectUpdate(InputModel):
 class ScaleValuePublic(BaseModel):
     """An allowed estimate."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     label: str
     value: float
 
 
 class ProjectPublic(BaseModel):
     """A project as its members see it."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: int
     key: str
@@ -156,6 +161,8 @@ class MemberUpdate(InputModel):
 
 class MemberPublic(BaseModel):
     """A member of a project."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     user_id: int
     email: str

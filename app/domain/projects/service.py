@@ -1,25 +1,101 @@
-"""Rules for projects, members and project access."""
+"""Rules for projects and their members."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.items import repository as items_repository
-from app.domain.items import service as items
 from app.domain.kernel.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.domain.kernel.pagination import PageRequest
 from app.domain.kernel.versioning import apply_changes, bump, check_version
+from app.domain.kernel.views import RowView
 from app.domain.projects import repository
 from app.domain.projects.access import ProjectAccess
 from app.domain.projects.models import Project, ProjectMember, Role
-from app.domain.projects.scales import scale_values
+from app.domain.projects.scales import ScaleValue, scale_values
 from app.domain.projects.schemas import MemberAdd, MemberUpdate, ProjectCreate, ProjectUpdate
 from app.domain.users import repository as users_repository
 from app.domain.users.models import User
-from app.domain.workflow.defaults import create_default_statuses
 
 
-async def create_project(session: AsyncSession, user: User, data: ProjectCreate) -> ProjectAccess:
-    """Create a project and make the caller its owner."""
+class ProjectWorkflow(Protocol):
+    """What a new project needs from the workflow area: `app.domain.workflow.defaults`.
+
+    Workflow sits above projects (its rules take a `ProjectAccess`), so the caller passes it in.
+    """
+
+    async def create_default_statuses(self, session: AsyncSession, project_id: int) -> None:
+        """Give a new project its first workflow statuses."""
+
+
+class ProjectItems(Protocol):
+    """What project changes need from the project's items: `app.domain.items.bulk`.
+
+    Items sit above projects (they import this area), so the caller passes them in.
+    """
+
+    async def count_estimates_off(
+        self, session: AsyncSession, access: ProjectAccess, allowed: Sequence[float]
+    ) -> int:
+        """How many items carry an estimate that is not one of `allowed`."""
+
+    async def unassign_user(
+        self, session: AsyncSession, access: ProjectAccess, user_id: int
+    ) -> int:
+        """Clear a user as assignee of every item of the project (each change logged)."""
+
+
+@dataclass(frozen=True)
+class ProjectView(RowView):
+    """A project with the caller's role in it and the estimates its scale allows."""
+
+    ROW = "project"
+
+    project: Project
+    role: Role
+
+    @classmethod
+    def of(cls, access: ProjectAccess) -> "ProjectView":
+        """The project of an access, seen by its caller."""
+        return cls(access.project, access.role)
+
+    @property
+    def scale_values(self) -> tuple[ScaleValue, ...]:
+        """The estimates the project's scale allows, smallest first."""
+        return scale_values(self.project.estimation_scale)
+
+
+@dataclass(frozen=True)
+class MemberView(RowView):
+    """A membership with the member's email and display name."""
+
+    ROW = "member"
+
+    member: ProjectMember
+    user: User
+
+    @property
+    def email(self) -> str:
+        """The member's email."""
+        return self.user.email
+
+    @property
+    def display_name(self) -> str:
+        """The member's display name."""
+        return self.user.display_name
+
+    @property
+    def version(self) -> int:
+        """The membership's version (its ETag)."""
+        return self.member.version
+
+
+async def create_project(
+    session: AsyncSession, user: User, data: ProjectCreate, workflow: ProjectWorkflow
+) -> ProjectAccess:
+    """Create a project with the default workflow and make the caller its owner."""
     assert user.id is not None
     if await repository.key_exists(session, data.key):
         raise _key_taken(data.key)
@@ -27,7 +103,7 @@ async def create_project(session: AsyncSession, user: User, data: ProjectCreate)
         key=data.key,
         name=data.name,
         description=data.description,
-        estimation_scale=data.estimation_scale.value,
+        estimation_scale=data.estimation_scale,
         sprint_length_days=data.sprint_length_days,
         working_days=[day.value for day in data.working_days],
         time_zone=data.time_zone,
@@ -41,9 +117,9 @@ async def create_project(session: AsyncSession, user: User, data: ProjectCreate)
         raise _key_taken(data.key) from exc
     assert project.id is not None
     await repository.add(
-        session, ProjectMember(project_id=project.id, user_id=user.id, role=Role.OWNER.value)
+        session, ProjectMember(project_id=project.id, user_id=user.id, role=Role.OWNER)
     )
-    await create_default_statuses(session, project.id)
+    await workflow.create_default_statuses(session, project.id)
     return ProjectAccess(project=project, user=user, role=Role.OWNER)
 
 
@@ -54,17 +130,21 @@ def _key_taken(key: str) -> Conflict:
 
 async def list_projects(
     session: AsyncSession, user: User, page: PageRequest
-) -> tuple[list[ProjectAccess], str | None]:
-    """The caller's projects."""
+) -> tuple[list[ProjectView], str | None]:
+    """The caller's projects, with their role in each."""
     assert user.id is not None
     rows, cursor = await repository.list_for_user(session, user.id, page)
-    return [ProjectAccess(project=p, user=user, role=Role(r)) for p, r in rows], cursor
+    return [ProjectView(project, role) for project, role in rows], cursor
 
 
 async def update_project(
-    session: AsyncSession, access: ProjectAccess, data: ProjectUpdate, if_match: int | None
-) -> Project:
-    """Change a project's settings."""
+    session: AsyncSession,
+    access: ProjectAccess,
+    data: ProjectUpdate,
+    if_match: int | None,
+    items: ProjectItems,
+) -> ProjectView:
+    """Change a project's settings; a new estimation scale must fit every item's estimate."""
     project = access.project
     await session.refresh(project, with_for_update=True)
     check_version(project.version, if_match)
@@ -73,12 +153,10 @@ async def update_project(
         changes["description"] = ""
     if changes.get("working_days") is not None:
         changes["working_days"] = [str(day) for day in changes["working_days"]]
-    if changes.get("estimation_scale") is not None:
-        changes["estimation_scale"] = str(changes["estimation_scale"])
     new_scale = changes.get("estimation_scale")
     if new_scale is not None and new_scale != project.estimation_scale:
         allowed = [value.value for value in scale_values(new_scale)]
-        off_scale = await items_repository.count_estimates_off(session, access.project_id, allowed)
+        off_scale = await items.count_estimates_off(session, access, allowed)
         if off_scale:
             raise Conflict(
                 f"{off_scale} item(s) have estimates that are not on the {new_scale} scale; "
@@ -93,7 +171,7 @@ async def update_project(
             )
     apply_changes(project, changes)
     await session.flush()
-    return project
+    return ProjectView(project, access.role)
 
 
 async def delete_project(
@@ -111,9 +189,7 @@ async def delete_project(
     await repository.delete_project(session, access.project_id)
 
 
-async def add_member(
-    session: AsyncSession, access: ProjectAccess, data: MemberAdd
-) -> tuple[ProjectMember, User]:
+async def add_member(session: AsyncSession, access: ProjectAccess, data: MemberAdd) -> MemberView:
     """Add a user to the project with a role."""
     if data.user_id is not None:
         user = await users_repository.get_user(session, data.user_id)
@@ -127,13 +203,13 @@ async def add_member(
     assert user.id is not None
     if await repository.get_member(session, access.project_id, user.id) is not None:
         raise Conflict(f"User {user.id} is already a member of {access.project.key}.")
-    member = ProjectMember(project_id=access.project_id, user_id=user.id, role=data.role.value)
+    member = ProjectMember(project_id=access.project_id, user_id=user.id, role=data.role)
     try:
         async with session.begin_nested():
             await repository.add(session, member)
     except IntegrityError as exc:
         raise Conflict(f"User {user.id} is already a member of {access.project.key}.") from exc
-    return member, user
+    return MemberView(member, user)
 
 
 async def _member_for_change(
@@ -160,27 +236,31 @@ async def update_member(
     user_id: int,
     data: MemberUpdate,
     if_match: int | None,
-) -> tuple[ProjectMember, User]:
+) -> MemberView:
     """Change a member's role; the last owner cannot be demoted."""
     member, user, owners = await _member_for_change(session, access, user_id)
     check_version(member.version, if_match)
-    if member.role == Role.OWNER.value and data.role != Role.OWNER:
+    if member.role == Role.OWNER and data.role != Role.OWNER:
         _ensure_another_owner(access, owners)
-    if member.role != data.role.value:
-        member.role = data.role.value
+    if member.role != data.role:
+        member.role = data.role
         bump(member)
         session.add(member)
         await session.flush()
-    return member, user
+    return MemberView(member, user)
 
 
 async def remove_member(
-    session: AsyncSession, access: ProjectAccess, user_id: int, if_match: int | None
+    session: AsyncSession,
+    access: ProjectAccess,
+    user_id: int,
+    if_match: int | None,
+    items: ProjectItems,
 ) -> None:
     """Remove a member (their items become unassigned); the last owner cannot be removed."""
     member, _, owners = await _member_for_change(session, access, user_id)
     check_version(member.version, if_match)
-    if member.role == Role.OWNER.value:
+    if member.role == Role.OWNER:
         _ensure_another_owner(access, owners)
     await repository.delete_member(session, access.project_id, user_id)
     # Someone who left the project no longer works on its items.
@@ -189,16 +269,15 @@ async def remove_member(
 
 async def list_members(
     session: AsyncSession, access: ProjectAccess, page: PageRequest
-) -> tuple[list[tuple[ProjectMember, User]], str | None]:
+) -> tuple[list[MemberView], str | None]:
     """The project's members."""
-    return await repository.list_members(session, access.project_id, page)
+    rows, cursor = await repository.list_members(session, access.project_id, page)
+    return [MemberView(member, user) for member, user in rows], cursor
 
 
-async def get_member(
-    session: AsyncSession, access: ProjectAccess, user_id: int
-) -> tuple[ProjectMember, User]:
+async def get_member(session: AsyncSession, access: ProjectAccess, user_id: int) -> MemberView:
     """One member."""
     found = await repository.get_member(session, access.project_id, user_id)
     if found is None:
         raise NotFound(f"User {user_id} is not a member of {access.project.key}.")
-    return found
+    return MemberView(*found)

@@ -8,6 +8,7 @@ from sqlmodel import Field, SQLModel
 
 from app.domain.kernel.columns import (
     created_at_field,
+    enum_field,
     fk_field,
     id_field,
     timestamp_field,
@@ -50,7 +51,7 @@ class ApiToken(SQLModel, table=True):
 
     id: int | None = id_field()
     user_id: int = fk_field("users.id")
-    kind: str = Field(sa_type=String(16))
+    kind: TokenKind = enum_field(TokenKind, None, 16)
     name: str | None = Field(default=None, sa_type=String(100))
     token_hash: str = Field(sa_type=String(64), unique=True)
     prefix: str = Field(sa_type=String(16))

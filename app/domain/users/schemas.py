@@ -65,6 +65,8 @@ class UserPage(Page[UserPublic]):
 class LoginToken(BaseModel):
     """An OAuth2 bearer token from /auth/token."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     access_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_in: int = Field(description="Seconds until the token expires.")

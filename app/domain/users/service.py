@@ -17,6 +17,7 @@ from app.domain.kernel.errors import (
 )
 from app.domain.kernel.pagination import PageRequest
 from app.domain.kernel.versioning import apply_changes, bump, check_version
+from app.domain.kernel.views import RowView
 from app.domain.users import repository
 from app.domain.users.models import ApiToken, TokenKind, User
 from app.domain.users.schemas import (
@@ -39,11 +40,27 @@ _TOUCH_INTERVAL = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
-class IssuedToken:
-    """A token's secret (shown once) with its stored row."""
+class IssuedToken(RowView):
+    """A new token: its secret (shown this once), its stored row and, for logins, its lifetime."""
 
     secret: str
     row: ApiToken
+    lifetime: timedelta | None = None
+
+    @property
+    def token(self) -> str:
+        """The secret, as a personal access token's response names it."""
+        return self.secret
+
+    @property
+    def access_token(self) -> str:
+        """The secret, as an OAuth2 token response names it."""
+        return self.secret
+
+    @property
+    def expires_in(self) -> int | None:
+        """Whole seconds the token lives, when it expires."""
+        return None if self.lifetime is None else int(self.lifetime.total_seconds())
 
 
 def _email_taken() -> Conflict:
@@ -144,7 +161,7 @@ async def update_me(
     changes = data.model_dump(exclude_unset=True, exclude={"current_password"})
     new_password = changes.pop("password", None)
     if "password" in data.model_fields_set and new_password is None:
-        raise InvalidInput.for_field("body.password", "May not be null.", "null")
+        raise InvalidInput.null("body.password")
     changed = apply_changes(user, changes)
     if new_password is not None:
         if not await verify_password(user.password_hash, data.current_password or ""):
@@ -175,24 +192,25 @@ async def _issue(
     kind: TokenKind,
     name: str | None,
     expires_at: datetime | None,
+    lifetime: timedelta | None = None,
 ) -> IssuedToken:
     secret = new_token()
     assert user.id is not None
     row = ApiToken(
         user_id=user.id,
-        kind=kind.value,
+        kind=kind,
         name=name,
         token_hash=hash_token(secret),
         prefix=token_display_prefix(secret),
         expires_at=expires_at,
     )
     await repository.add(session, row)
-    return IssuedToken(secret=secret, row=row)
+    return IssuedToken(secret=secret, row=row, lifetime=lifetime)
 
 
 async def issue_login_token(session: AsyncSession, user: User, ttl: timedelta) -> IssuedToken:
     """A login token that expires after `ttl`."""
-    return await _issue(session, user, TokenKind.LOGIN, None, clock.now() + ttl)
+    return await _issue(session, user, TokenKind.LOGIN, None, clock.now() + ttl, ttl)
 
 
 async def create_personal_token(

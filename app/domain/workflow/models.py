@@ -6,7 +6,13 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.domain.kernel.columns import created_at_field, fk_field, id_field, version_field
+from app.domain.kernel.columns import (
+    created_at_field,
+    enum_field,
+    fk_field,
+    id_field,
+    version_field,
+)
 
 
 class StatusCategory(StrEnum):
@@ -31,7 +37,7 @@ class Status(SQLModel, table=True):
     id: int | None = id_field()
     project_id: int = fk_field("projects.id")
     name: str = Field(sa_type=String(60))
-    category: str = Field(sa_type=String(12))
+    category: StatusCategory = enum_field(StatusCategory, None, 12)
     position: int
     wip_limit: int | None = Field(default=None)
     version: int = version_field()

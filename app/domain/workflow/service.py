@@ -1,15 +1,37 @@
 """Rules for workflow statuses."""
 
+from typing import Protocol
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.items import service as items
-from app.domain.items.repository import count_in_status, set_done_for_status
 from app.domain.kernel.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.domain.kernel.versioning import bump, check_version
 from app.domain.projects.access import ProjectAccess
 from app.domain.workflow import repository
 from app.domain.workflow.models import Status, StatusCategory
 from app.domain.workflow.schemas import StatusCreate, StatusUpdate
+
+
+class StatusItems(Protocol):
+    """What status changes need from the items in a status: `app.domain.items.bulk`.
+
+    Items sit above workflow (they import this area), so the caller passes them in.
+    """
+
+    async def count_in_status(
+        self, session: AsyncSession, access: ProjectAccess, status_id: int
+    ) -> int:
+        """How many items are in the status."""
+
+    async def move_out_of_status(
+        self, session: AsyncSession, access: ProjectAccess, status_id: int, target_id: int
+    ) -> int:
+        """Move every item of the status to another one (each move logged)."""
+
+    async def follow_status_category(
+        self, session: AsyncSession, access: ProjectAccess, status_id: int, *, done: bool
+    ) -> None:
+        """Stamp (or clear) its items' done_at once the status starts (or stops) being done."""
 
 
 def _name_taken(name: str) -> Conflict:
@@ -51,7 +73,7 @@ async def create_status(session: AsyncSession, access: ProjectAccess, data: Stat
     status = Status(
         project_id=access.project_id,
         name=data.name,
-        category=data.category.value,
+        category=data.category,
         position=len(statuses),
         wip_limit=data.wip_limit,
     )
@@ -80,13 +102,14 @@ async def update_status(
     status_id: int,
     data: StatusUpdate,
     if_match: int | None,
+    items: StatusItems,
 ) -> Status:
     """Rename, recategorise, re-limit or move a status."""
     statuses, status = await _locked_workflow(session, access, status_id, if_match)
     changes = data.model_dump(exclude_unset=True)
     for name in ("name", "category", "position"):
         if name in changes and changes[name] is None:
-            raise InvalidInput.for_field(f"body.{name}", "May not be null.", "null")
+            raise InvalidInput.null(f"body.{name}")
     changed = False
     if "name" in changes and changes["name"] != status.name:
         if await repository.name_taken(session, access.project_id, changes["name"], status_id):
@@ -94,12 +117,12 @@ async def update_status(
         status.name = changes["name"]
         changed = True
     if "category" in changes and changes["category"] != status.category:
-        was_done = status.category == StatusCategory.DONE.value
-        status.category = str(changes["category"])
-        is_done = status.category == StatusCategory.DONE.value
+        was_done = status.category == StatusCategory.DONE
+        status.category = changes["category"]
+        is_done = status.category == StatusCategory.DONE
         if was_done != is_done:
             # An item is done exactly when its status is: keep done_at in step.
-            await set_done_for_status(session, access.project_id, status_id, done=is_done)
+            await items.follow_status_category(session, access, status_id, done=is_done)
         changed = True
     if "wip_limit" in changes and changes["wip_limit"] != status.wip_limit:
         status.wip_limit = changes["wip_limit"]
@@ -119,12 +142,13 @@ async def delete_status(
     status_id: int,
     move_items_to: int | None,
     if_match: int | None,
+    items: StatusItems,
 ) -> None:
     """Delete a status; items still in it need `move_items_to` (another status id)."""
     statuses, status = await _locked_workflow(session, access, status_id, if_match)
     if len(statuses) == 1:
         raise Conflict("A project needs at least one status.")
-    in_use = await count_in_status(session, access.project_id, status_id)
+    in_use = await items.count_in_status(session, access, status_id)
     if in_use:
         if move_items_to is None:
             raise Conflict(

@@ -1,47 +1,64 @@
 """Rules for comments: members add, authors edit and delete their own, owners delete any."""
 
+from dataclasses import dataclass
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.items import repository
+from app.domain.items import repository as items_repository
+from app.domain.items.comments import repository
 from app.domain.items.models import Comment
-from app.domain.items.service import get_item
 from app.domain.kernel import clock
 from app.domain.kernel.errors import Forbidden, NotFound
 from app.domain.kernel.pagination import PageRequest
 from app.domain.kernel.versioning import bump, check_version
+from app.domain.kernel.views import RowView
 from app.domain.projects.access import ProjectAccess
 from app.domain.projects.models import Role
+from app.domain.users.models import User
+
+
+@dataclass(frozen=True)
+class CommentView(RowView):
+    """A comment with its author (None once the author's account is gone)."""
+
+    ROW = "comment"
+
+    comment: Comment
+    author: User | None
 
 
 async def _item_id(session: AsyncSession, access: ProjectAccess, number: int) -> int:
-    row = await get_item(session, access, number)
-    assert row.item.id is not None
-    return row.item.id
+    item = await items_repository.get_item(session, access.project_id, number)
+    if item is None:
+        raise NotFound(f"No item {access.project.key}-{number}.")
+    assert item.id is not None
+    return item.id
 
 
 async def _comment(
     session: AsyncSession, access: ProjectAccess, number: int, comment_id: int
-) -> tuple[Comment, str | None]:
+) -> CommentView:
     found = await repository.get_comment(
         session, access.project_id, await _item_id(session, access, number), comment_id
     )
     if found is None:
         raise NotFound(f"No comment {comment_id} on {access.project.key}-{number}.")
-    return found
+    return CommentView(*found)
 
 
 async def list_comments(
     session: AsyncSession, access: ProjectAccess, number: int, page: PageRequest
-) -> tuple[list[tuple[Comment, str | None]], str | None]:
+) -> tuple[list[CommentView], str | None]:
     """An item's comments, oldest first."""
-    return await repository.list_comments(
+    rows, cursor = await repository.list_comments(
         session, access.project_id, await _item_id(session, access, number), page
     )
+    return [CommentView(*row) for row in rows], cursor
 
 
 async def add_comment(
     session: AsyncSession, access: ProjectAccess, number: int, body: str
-) -> tuple[Comment, str | None]:
+) -> CommentView:
     """Comment on an item."""
     comment = Comment(
         project_id=access.project_id,
@@ -51,7 +68,7 @@ async def add_comment(
     )
     session.add(comment)
     await session.flush()
-    return comment, access.user.display_name
+    return CommentView(comment, access.user)
 
 
 async def edit_comment(
@@ -61,9 +78,10 @@ async def edit_comment(
     comment_id: int,
     body: str,
     if_match: int | None,
-) -> tuple[Comment, str | None]:
+) -> CommentView:
     """Change your own comment."""
-    comment, author = await _comment(session, access, number, comment_id)
+    view = await _comment(session, access, number, comment_id)
+    comment = view.comment
     if comment.author_id != access.user.id:
         raise Forbidden("Only the author may edit a comment.")
     check_version(comment.version, if_match)
@@ -72,14 +90,14 @@ async def edit_comment(
         comment.updated_at = clock.now()
         bump(comment)
         await session.flush()
-    return comment, author
+    return view
 
 
 async def delete_comment(
     session: AsyncSession, access: ProjectAccess, number: int, comment_id: int, if_match: int | None
 ) -> None:
     """Delete your own comment, or any comment as an owner."""
-    comment, _ = await _comment(session, access, number, comment_id)
+    comment = (await _comment(session, access, number, comment_id)).comment
     if comment.author_id != access.user.id and access.role != Role.OWNER:
         raise Forbidden("Only the author or a project owner may delete a comment.")
     check_version(comment.version, if_match)

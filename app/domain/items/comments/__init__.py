@@ -1,0 +1,1 @@
+"""Comments on items: markdown notes that members add and authors edit."""
