@@ -2,10 +2,18 @@
 
 from fastapi import APIRouter, Response
 
-from app.domain.sprints import capacity
-from app.domain.sprints.capacity_schemas import SprintCapacityPublic, SprintCapacityReplace
+from app.domain.sprints.capacity import service as capacity
+from app.domain.sprints.capacity.schemas import SprintCapacityPublic, SprintCapacityReplace
 from app.http.problems import problem_responses
-from app.routers.deps import API_PREFIX, IfMatch, MemberAccess, SessionDep, ViewerAccess, set_etag
+from app.routers.deps import (
+    API_PREFIX,
+    IfMatch,
+    MemberAccess,
+    Number,
+    SessionDep,
+    ViewerAccess,
+    set_etag,
+)
 
 router = APIRouter(
     prefix=API_PREFIX + "/projects/{key}/sprints/{number}/capacity",
@@ -14,19 +22,23 @@ router = APIRouter(
 )
 
 
-@router.get("", responses=problem_responses(409))
+@router.get("", response_model=SprintCapacityPublic, responses=problem_responses(409))
 async def get_sprint_capacity(
-    number: int, access: ViewerAccess, session: SessionDep, response: Response
+    number: Number, access: ViewerAccess, session: SessionDep, response: Response
 ) -> SprintCapacityPublic:
-    """Person-days per member and in total, and a commitment suggested from recent sprints."""
-    result = await capacity.get_capacity(session, access, number)
-    set_etag(response, result.version)
-    return result
+    """A sprint's capacity: each member's availability, days off and person-days, the total,
+    and a commitment suggested from the team's points per person-day in recent sprints. Until
+    capacity is saved, every member who is not a viewer is proposed at 100 %."""
+    view = await capacity.get_capacity(session, access, number)
+    set_etag(response, view.version)
+    return SprintCapacityPublic.model_validate(view)
 
 
-@router.put("", responses=problem_responses(403, 409, 412, 422))
+@router.put(
+    "", response_model=SprintCapacityPublic, responses=problem_responses(403, 409, 412, 422)
+)
 async def replace_sprint_capacity(
-    number: int,
+    number: Number,
     data: SprintCapacityReplace,
     access: MemberAccess,
     session: SessionDep,
@@ -37,6 +49,6 @@ async def replace_sprint_capacity(
 
     Send the sprint's version as If-Match to refuse (412) a replacement based on a stale read.
     """
-    result = await capacity.replace_capacity(session, access, number, data, if_match)
-    set_etag(response, result.version)
-    return result
+    view = await capacity.replace_capacity(session, access, number, data, if_match)
+    set_etag(response, view.version)
+    return SprintCapacityPublic.model_validate(view)

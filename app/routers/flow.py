@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Response
 
 from app.domain.flow import service
 from app.domain.flow.schemas import FlowPublic
-from app.domain.reports import charts
+from app.domain.reports import service as reports
 from app.http.problems import problem_responses
 from app.routers.deps import API_PREFIX, SVG, SessionDep, ViewerAccess, svg
 
@@ -27,11 +27,13 @@ ToQuery = Annotated[
 ]
 
 
-@router.get("/flow", responses=problem_responses(422))
+@router.get("/flow", response_model=FlowPublic, responses=problem_responses(422))
 async def get_flow(
     access: ViewerAccess, session: SessionDep, start: FromQuery = None, to: ToQuery = None
 ) -> FlowPublic:
-    """Items per status and WIP per day, throughput per week, cycle and lead time percentiles."""
+    """Flow metrics over a range of days (default: the last 30, in the project's time zone):
+    items per status and work in progress per day, throughput per week, and cycle and lead time
+    percentiles of the items finished in the range."""
     return await service.project_flow(session, access, start, to)
 
 
@@ -40,5 +42,4 @@ async def flow_chart(
     access: ViewerAccess, session: SessionDep, start: FromQuery = None, to: ToQuery = None
 ) -> Response:
     """The cumulative flow diagram: items per status per day, stacked in workflow order."""
-    flow = await service.project_flow(session, access, start, to)
-    return svg(await charts.render(charts.flow_svg, flow, access.project.key))
+    return svg(await reports.flow_svg(session, access, start, to))

@@ -7,12 +7,10 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from app.domain.forecast import service
 from app.domain.forecast.schemas import ForecastPublic, ForecastScope, ForecastUnit
-from app.domain.reports import charts
+from app.domain.kernel.inputs import ID_MAX, NUMBER_MAX, NUMBER_MIN
+from app.domain.reports import service as reports
 from app.http.problems import problem_responses
 from app.routers.deps import API_PREFIX, SVG, SessionDep, ViewerAccess, svg
-
-# Item numbers are 32-bit integers; larger ones name nothing and must not reach the database.
-_MAX_NUMBER = 2**31 - 1
 
 router = APIRouter(
     prefix=API_PREFIX + "/projects/{key}",
@@ -30,13 +28,14 @@ def forecast_request(
         ),
     ] = None,
     epic: Annotated[
-        int | None, Query(ge=1, le=_MAX_NUMBER, description="The epic's item number.")
+        int | None,
+        Query(ge=NUMBER_MIN, le=NUMBER_MAX, description="The epic's item number."),
     ] = None,
     until: Annotated[
         int | None,
         Query(
-            ge=1,
-            le=_MAX_NUMBER,
+            ge=NUMBER_MIN,
+            le=NUMBER_MAX,
             description="A cut-off item: count only items ranked at or above it.",
         ),
     ] = None,
@@ -53,8 +52,9 @@ def forecast_request(
     seed: Annotated[
         int | None,
         Query(
+            # Any bigint: the same range as ids.
             ge=0,
-            le=2**63 - 1,
+            le=ID_MAX,
             description="Repeat a run exactly; without it one is picked and returned.",
         ),
     ] = None,
@@ -87,13 +87,13 @@ def forecast_request(
 ForecastQuery = Annotated[service.ForecastRequest, Depends(forecast_request)]
 
 
-@router.get("/forecast", responses=problem_responses(409, 422))
+@router.get("/forecast", response_model=ForecastPublic, responses=problem_responses(409, 422))
 async def get_forecast(
     access: ViewerAccess, session: SessionDep, request: ForecastQuery
 ) -> ForecastPublic:
     """Monte Carlo forecast from the team's completed sprints: sprints needed and completion
     dates at 50/70/85/95 %, a histogram, and with `sprints` what they will get done."""
-    return await service.forecast(session, access, request)
+    return ForecastPublic.model_validate(await service.forecast(session, access, request))
 
 
 @router.get(
@@ -103,5 +103,4 @@ async def forecast_chart(
     access: ViewerAccess, session: SessionDep, request: ForecastQuery
 ) -> Response:
     """The forecast's histogram of sprints needed, with the 50/70/85/95 % markers."""
-    result = await service.forecast(session, access, request)
-    return svg(await charts.render(charts.forecast_svg, result, access.project.key))
+    return svg(await reports.forecast_svg(session, access, request))

@@ -1,4 +1,4 @@
-"""Reports: velocity across sprints, and each sprint's burndown and burnup."""
+"""Reports: velocity across sprints, and each sprint's burndown and burnup, as JSON or SVG."""
 
 from typing import Annotated
 
@@ -8,7 +8,7 @@ from app.domain.metrics.burndown import Unit
 from app.domain.reports import service as reports
 from app.domain.reports.schemas import BurnChart, Velocity
 from app.http.problems import problem_responses
-from app.routers.deps import API_PREFIX, SVG, SessionDep, ViewerAccess, svg
+from app.routers.deps import API_PREFIX, SVG, Number, SessionDep, ViewerAccess, svg
 
 router = APIRouter(
     prefix=API_PREFIX + "/projects/{key}",
@@ -22,7 +22,7 @@ LastQuery = Annotated[
 ]
 
 
-@router.get("/velocity", responses=problem_responses(422))
+@router.get("/velocity", response_model=Velocity, responses=problem_responses(422))
 async def velocity(
     access: ViewerAccess,
     session: SessionDep,
@@ -35,9 +35,11 @@ async def velocity(
     return await reports.project_velocity(session, access, last, unit)
 
 
-@router.get("/sprints/{number}/burndown", responses=problem_responses(409, 422))
+@router.get(
+    "/sprints/{number}/burndown", response_model=BurnChart, responses=problem_responses(409, 422)
+)
 async def burndown(
-    number: int, access: ViewerAccess, session: SessionDep, unit: UnitQuery = Unit.POINTS
+    number: Number, access: ViewerAccess, session: SessionDep, unit: UnitQuery = Unit.POINTS
 ) -> BurnChart:
     """Remaining work at the end of each day of a started sprint, with the ideal line.
 
@@ -47,9 +49,11 @@ async def burndown(
     return await reports.burn_chart(session, access, number, unit)
 
 
-@router.get("/sprints/{number}/burnup", responses=problem_responses(409, 422))
+@router.get(
+    "/sprints/{number}/burnup", response_model=BurnChart, responses=problem_responses(409, 422)
+)
 async def burnup(
-    number: int, access: ViewerAccess, session: SessionDep, unit: UnitQuery = Unit.POINTS
+    number: Number, access: ViewerAccess, session: SessionDep, unit: UnitQuery = Unit.POINTS
 ) -> BurnChart:
     """Done work and total scope at the end of each day of a started sprint.
 
@@ -76,7 +80,7 @@ async def velocity_chart(
     responses={**SVG, **problem_responses(409, 422)},
 )
 async def burndown_chart(
-    number: int, access: ViewerAccess, session: SessionDep, unit: UnitQuery = Unit.POINTS
+    number: Number, access: ViewerAccess, session: SessionDep, unit: UnitQuery = Unit.POINTS
 ) -> Response:
     """The burndown chart: remaining work per day against the ideal line."""
     return svg(await reports.burn_svg(session, access, number, unit, burnup=False))
@@ -88,7 +92,7 @@ async def burndown_chart(
     responses={**SVG, **problem_responses(409, 422)},
 )
 async def burnup_chart(
-    number: int, access: ViewerAccess, session: SessionDep, unit: UnitQuery = Unit.POINTS
+    number: Number, access: ViewerAccess, session: SessionDep, unit: UnitQuery = Unit.POINTS
 ) -> Response:
     """The burnup chart: done work per day climbing towards the total scope."""
     return svg(await reports.burn_svg(session, access, number, unit, burnup=True))

@@ -1,27 +1,28 @@
-"""Sprints: plan, schedule, fill, start."""
+"""Sprints: plan, schedule, fill, start, cancel and complete them; their scope ledger and report.
+
+Capacity is in `routers.capacity`; burn charts and velocity in `routers.reports`.
+"""
 
 from fastapi import APIRouter, Request, Response, status
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.projects.access import ProjectAccess
 from app.domain.sprints import service as sprints
-from app.domain.sprints.models import GoalOutcome, Sprint, SprintState
+from app.domain.sprints.report import service as sprint_reports
+from app.domain.sprints.report.schemas import ScopeChangePublic, ScopeLedger, SprintReport
 from app.domain.sprints.schemas import (
-    ScopeChangePublic,
-    ScopeLedger,
     SprintComplete,
     SprintCreate,
     SprintItems,
     SprintPage,
     SprintPublic,
-    SprintReport,
     SprintUpdate,
 )
+from app.domain.sprints.service import SprintView
 from app.http.problems import problem_responses
 from app.routers.deps import (
     API_PREFIX,
     IfMatch,
     MemberAccess,
+    Number,
     PageParams,
     SessionDep,
     ViewerAccess,
@@ -36,46 +37,13 @@ router = APIRouter(
 )
 
 
-async def shape(
-    session: AsyncSession, access: ProjectAccess, rows: list[Sprint]
-) -> list[SprintPublic]:
-    """Public sprints with their current scope (one query for the whole list)."""
-    totals = await sprints.scope_totals(session, access, rows)
-    return [
-        SprintPublic(
-            number=sprint.number,
-            name=sprint.name,
-            goal=sprint.goal,
-            start_date=sprint.start_date,
-            end_date=sprint.end_date,
-            state=SprintState(sprint.state),
-            started_at=sprint.started_at,
-            committed_items=sprint.committed_items,
-            committed_points=sprint.committed_points,
-            completed_at=sprint.completed_at,
-            completed_items=sprint.completed_items,
-            completed_points=sprint.completed_points,
-            goal_outcome=GoalOutcome(sprint.goal_outcome) if sprint.goal_outcome else None,
-            review_notes=sprint.review_notes,
-            carried_over_to=sprint.carried_over_to,
-            item_count=totals.get(sprint.id or 0, (0, 0.0))[0],
-            points=totals.get(sprint.id or 0, (0, 0.0))[1],
-            created_at=sprint.created_at,
-            updated_at=sprint.updated_at,
-            version=sprint.version,
-        )
-        for sprint in rows
-    ]
+def _reply(view: SprintView, response: Response) -> SprintPublic:
+    """The sprint as the API shows it, with its version as the ETag."""
+    set_etag(response, view.version)
+    return SprintPublic.model_validate(view)
 
 
-async def _reply(
-    session: AsyncSession, access: ProjectAccess, sprint: Sprint, response: Response
-) -> SprintPublic:
-    set_etag(response, sprint.version)
-    return (await shape(session, access, [sprint]))[0]
-
-
-@router.get("")
+@router.get("", response_model=SprintPage)
 async def list_sprints(
     access: ViewerAccess,
     session: SessionDep,
@@ -83,147 +51,149 @@ async def list_sprints(
     request: Request,
     response: Response,
 ) -> SprintPage:
-    """The project's sprints, by number."""
-    rows, cursor = await sprints.list_sprints(session, access, page)
+    """The project's sprints in every state, by number, each with the items and points it
+    holds now."""
+    views, cursor = await sprints.list_sprints(session, access, page)
     link_next(request, response, cursor)
-    return SprintPage(data=await shape(session, access, rows), next_cursor=cursor)
+    return SprintPage(
+        data=[SprintPublic.model_validate(view) for view in views], next_cursor=cursor
+    )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(403, 409, 422))
+@router.post(
+    "",
+    response_model=SprintPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(403, 409, 422),
+)
 async def create_sprint(
     data: SprintCreate, access: MemberAccess, session: SessionDep, response: Response
 ) -> SprintPublic:
-    """Plan a sprint; without dates it takes the next slot after the latest sprint."""
-    sprint = await sprints.create_sprint(session, access, data)
+    """Plan a sprint. Without dates it takes the next free slot: the project's sprint length,
+    from the first working day after the latest sprint ends (from today when there is none),
+    ending on a working day. Dates that overlap a sprint that is not cancelled are a 409."""
+    view = await sprints.create_sprint(session, access, data)
     response.headers["Location"] = (
-        f"{API_PREFIX}/projects/{access.project.key}/sprints/{sprint.number}"
+        f"{API_PREFIX}/projects/{access.project.key}/sprints/{view.number}"
     )
-    return await _reply(session, access, sprint, response)
+    return _reply(view, response)
 
 
-@router.get("/{number}")
+@router.get("/{number}", response_model=SprintPublic)
 async def get_sprint(
-    number: int, access: ViewerAccess, session: SessionDep, response: Response
+    number: Number, access: ViewerAccess, session: SessionDep, response: Response
 ) -> SprintPublic:
-    """One sprint."""
-    sprint = await sprints.get_sprint(session, access, number)
-    return await _reply(session, access, sprint, response)
+    """A sprint: its dates, state, goal, frozen commitment and outcome, and the items and
+    points it holds now. The ETag is its version, for If-Match on changes."""
+    view = await sprints.get_sprint(session, access, number)
+    return _reply(view, response)
 
 
-@router.patch("/{number}", responses=problem_responses(403, 409, 412, 422))
+@router.patch(
+    "/{number}", response_model=SprintPublic, responses=problem_responses(403, 409, 412, 422)
+)
 async def update_sprint(
-    number: int,
+    number: Number,
     data: SprintUpdate,
     access: MemberAccess,
     session: SessionDep,
     if_match: IfMatch,
     response: Response,
 ) -> SprintPublic:
-    """Rename a sprint, change its goal, or re-date it while it is planned or active."""
-    sprint = await sprints.update_sprint(session, access, number, data, if_match)
-    return await _reply(session, access, sprint, response)
+    """Rename a sprint, change its goal, or re-date it while it is planned or active; new dates
+    may not overlap another sprint (409)."""
+    view = await sprints.update_sprint(session, access, number, data, if_match)
+    return _reply(view, response)
 
 
 @router.delete(
     "/{number}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(403, 409, 412)
 )
 async def delete_sprint(
-    number: int, access: MemberAccess, session: SessionDep, if_match: IfMatch
+    number: Number, access: MemberAccess, session: SessionDep, if_match: IfMatch
 ) -> None:
     """Delete a planned sprint; its items go back to the backlog."""
     await sprints.delete_sprint(session, access, number, if_match)
 
 
-@router.post("/{number}/items", responses=problem_responses(403, 409, 422))
+@router.post(
+    "/{number}/items", response_model=SprintPublic, responses=problem_responses(403, 409, 422)
+)
 async def add_sprint_items(
-    number: int, data: SprintItems, access: MemberAccess, session: SessionDep, response: Response
+    number: Number, data: SprintItems, access: MemberAccess, session: SessionDep, response: Response
 ) -> SprintPublic:
     """Put items (by number) into a planned or active sprint, all or none; epics are refused."""
-    sprint = await sprints.add_items(session, access, number, data)
-    return await _reply(session, access, sprint, response)
+    view = await sprints.add_items(session, access, number, data)
+    return _reply(view, response)
 
 
-@router.delete("/{number}/items", responses=problem_responses(403, 409, 422))
+@router.delete(
+    "/{number}/items", response_model=SprintPublic, responses=problem_responses(403, 409, 422)
+)
 async def remove_sprint_items(
-    number: int, data: SprintItems, access: MemberAccess, session: SessionDep, response: Response
+    number: Number, data: SprintItems, access: MemberAccess, session: SessionDep, response: Response
 ) -> SprintPublic:
     """Send items (by number) of a planned or active sprint back to the backlog, all or none."""
-    sprint = await sprints.remove_items(session, access, number, data)
-    return await _reply(session, access, sprint, response)
+    view = await sprints.remove_items(session, access, number, data)
+    return _reply(view, response)
 
 
-@router.post("/{number}/start", responses=problem_responses(403, 409, 412))
+@router.post(
+    "/{number}/start", response_model=SprintPublic, responses=problem_responses(403, 409, 412)
+)
 async def start_sprint(
-    number: int, access: MemberAccess, session: SessionDep, if_match: IfMatch, response: Response
+    number: Number, access: MemberAccess, session: SessionDep, if_match: IfMatch, response: Response
 ) -> SprintPublic:
-    """Start a planned sprint with dates; its items and points at this moment are frozen."""
-    sprint = await sprints.start_sprint(session, access, number, if_match)
-    return await _reply(session, access, sprint, response)
+    """Start a planned sprint with dates; its items and points at this moment are frozen as its
+    commitment. A project has at most one active sprint: starting a second is a 409."""
+    view = await sprints.start_sprint(session, access, number, if_match)
+    return _reply(view, response)
 
 
-@router.post("/{number}/cancel", responses=problem_responses(403, 409, 412))
+@router.post(
+    "/{number}/cancel", response_model=SprintPublic, responses=problem_responses(403, 409, 412)
+)
 async def cancel_sprint(
-    number: int, access: MemberAccess, session: SessionDep, if_match: IfMatch, response: Response
+    number: Number, access: MemberAccess, session: SessionDep, if_match: IfMatch, response: Response
 ) -> SprintPublic:
     """Cancel a planned or active sprint; its items go back to the backlog."""
-    sprint = await sprints.cancel_sprint(session, access, number, if_match)
-    return await _reply(session, access, sprint, response)
+    view = await sprints.cancel_sprint(session, access, number, if_match)
+    return _reply(view, response)
 
 
-@router.post("/{number}/complete", responses=problem_responses(403, 409, 412, 422))
+@router.post(
+    "/{number}/complete",
+    response_model=SprintPublic,
+    responses=problem_responses(403, 409, 412, 422),
+)
 async def complete_sprint(
-    number: int,
+    number: Number,
     access: MemberAccess,
     session: SessionDep,
     if_match: IfMatch,
     response: Response,
     data: SprintComplete | None = None,
 ) -> SprintPublic:
-    """Complete the active sprint: its outcome is frozen, unfinished items carry over."""
-    sprint = await sprints.complete_sprint(
+    """Complete the active sprint: what was done and its report are frozen for good, and
+    unfinished items carry over to the top of the backlog or into a planned sprint."""
+    view = await sprints.complete_sprint(
         session, access, number, data or SprintComplete(), if_match
     )
-    return await _reply(session, access, sprint, response)
+    return _reply(view, response)
 
 
-@router.get("/{number}/scope")
-async def sprint_scope(number: int, access: ViewerAccess, session: SessionDep) -> ScopeLedger:
+@router.get("/{number}/scope", response_model=ScopeLedger)
+async def sprint_scope(number: Number, access: ViewerAccess, session: SessionDep) -> ScopeLedger:
     """Every scope change after the sprint started: items added, removed, re-estimated."""
-    changes = await sprints.scope_changes(session, access, number)
-    return ScopeLedger(
-        data=[
-            ScopeChangePublic(
-                event_id=change.event_id,
-                occurred_at=change.occurred_at,
-                actor_id=change.actor_id,
-                item_number=change.item_number,
-                change=change.kind.value,
-                points_before=change.points_before,
-                points_after=change.points_after,
-            )
-            for change in changes
-        ]
-    )
+    changes = await sprint_reports.scope_changes(session, access, number)
+    return ScopeLedger(data=[ScopeChangePublic.model_validate(change) for change in changes])
 
 
-@router.get("/{number}/report", responses=problem_responses(409))
-async def sprint_report(number: int, access: ViewerAccess, session: SessionDep) -> SprintReport:
+@router.get("/{number}/report", response_model=SprintReport, responses=problem_responses(409))
+async def sprint_report(number: Number, access: ViewerAccess, session: SessionDep) -> SprintReport:
     """The sprint report: committed, completed, not completed, removed, completed outside.
 
     Live while the sprint is active; kept as it was at completion from then on.
     """
-    sprint, body = await sprints.report(session, access, number)
-    return SprintReport(
-        **body.model_dump(),
-        number=sprint.number,
-        name=sprint.name,
-        goal=sprint.goal,
-        state=SprintState(sprint.state),
-        start_date=sprint.start_date,
-        end_date=sprint.end_date,
-        started_at=sprint.started_at,
-        completed_at=sprint.completed_at,
-        goal_outcome=GoalOutcome(sprint.goal_outcome) if sprint.goal_outcome else None,
-        review_notes=sprint.review_notes,
-        frozen=sprint.report is not None,
-    )
+    view = await sprint_reports.report(session, access, number)
+    return SprintReport.model_validate(view)

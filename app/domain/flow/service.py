@@ -18,9 +18,9 @@ from app.domain.flow.schemas import (
     ThroughputWeekPublic,
     WipDayPublic,
 )
-from app.domain.kernel import clock
+from app.domain.kernel import calendar, clock
 from app.domain.kernel.errors import InvalidInput
-from app.domain.metrics.flow import FlowReport, FlowStatus, Summary, day_starts, flow
+from app.domain.metrics.flow import FlowReport, FlowStatus, Summary, flow
 from app.domain.projects.access import ProjectAccess
 from app.domain.workflow import repository as workflow_repository
 from app.domain.workflow.models import StatusCategory
@@ -72,7 +72,7 @@ async def project_flow(
         if status.id is not None
     ]
     # Everything up to the end of the last day: the state on the first day needs all before it.
-    before = day_starts(last, last, zone)[-1]
+    before = calendar.end_of_day(last, zone)
     changes = await repository.flow_changes(session, access.project_id, before)
     report = flow(statuses, changes, first, last, zone)
     return _public(report, statuses, first, last, project.time_zone)

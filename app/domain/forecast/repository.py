@@ -39,22 +39,11 @@ class ScopeItem:
 
 
 @dataclass(frozen=True)
-class CompletedSprint:
-    """A completed sprint's frozen output."""
-
-    number: int
-    name: str
-    completed_at: datetime
-    points: float
-    items: int
-
-
-@dataclass(frozen=True)
 class CalendarSprint:
     """A sprint's dates and when it started and completed, for laying out future sprints."""
 
     number: int
-    state: str
+    state: SprintState
     start_date: date
     end_date: date
     created_at: datetime
@@ -83,8 +72,8 @@ async def open_items(
         .where(
             col(Item.project_id) == project_id,
             col(Status.project_id) == project_id,
-            col(Item.type) != ItemType.EPIC.value,
-            col(Status.category) != StatusCategory.DONE.value,
+            col(Item.type) != ItemType.EPIC,
+            col(Status.category) != StatusCategory.DONE,
         )
     )
     if parent_id is not None:
@@ -94,37 +83,6 @@ async def open_items(
         stmt = stmt.where(col(Item.rank) <= until_rank)
     rows = (await session.execute(stmt.order_by(col(Item.rank)))).all()
     return [ScopeItem(*row) for row in rows]
-
-
-async def completed_sprints(
-    session: AsyncSession, project_id: int, before: datetime | None, limit: int
-) -> list[CompletedSprint]:
-    """The latest completed sprints (completed before `before`, if given), most recent first."""
-    stmt = select(
-        col(Sprint.number),
-        col(Sprint.name),
-        col(Sprint.completed_at),
-        col(Sprint.completed_points),
-        col(Sprint.completed_items),
-    ).where(
-        col(Sprint.project_id) == project_id,
-        col(Sprint.state) == SprintState.COMPLETED.value,
-        col(Sprint.completed_at).is_not(None),
-    )
-    if before is not None:
-        stmt = stmt.where(col(Sprint.completed_at) < before)
-    stmt = stmt.order_by(col(Sprint.completed_at).desc(), col(Sprint.number).desc()).limit(limit)
-    return [
-        CompletedSprint(
-            number=row[0],
-            name=row[1],
-            completed_at=row[2],
-            points=float(row[3] or 0.0),
-            items=int(row[4] or 0),
-        )
-        for row in (await session.execute(stmt)).all()
-        if row[2] is not None
-    ]
 
 
 async def calendar(session: AsyncSession, project_id: int) -> list[CalendarSprint]:
@@ -141,7 +99,7 @@ async def calendar(session: AsyncSession, project_id: int) -> list[CalendarSprin
         )
         .where(
             col(Sprint.project_id) == project_id,
-            col(Sprint.state) != SprintState.CANCELLED.value,
+            col(Sprint.state) != SprintState.CANCELLED,
             col(Sprint.start_date).is_not(None),
             col(Sprint.end_date).is_not(None),
         )
@@ -184,7 +142,7 @@ async def scope_log(
             col(ItemEvent.project_id) == project_id,
             col(ItemEvent.occurred_at) < before,
             or_(
-                col(ItemEvent.kind).in_([EventKind.CREATED.value, EventKind.DELETED.value]),
+                col(ItemEvent.kind).in_([EventKind.CREATED, EventKind.DELETED]),
                 col(ItemEvent.field).in_(SCOPE_FIELDS),
             ),
         )

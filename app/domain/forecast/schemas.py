@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ForecastScope(StrEnum):
@@ -23,6 +23,8 @@ class ForecastUnit(StrEnum):
 class ForecastItem(BaseModel):
     """One item counted in the forecast's scope, in rank order."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     position: int = Field(description="1 for the top-ranked counted item, then 2, 3, …")
     number: int
     title: str
@@ -35,6 +37,8 @@ class ForecastItem(BaseModel):
 class ForecastScopePublic(BaseModel):
     """The work the forecast is about, and exactly which items were counted."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     kind: ForecastScope
     epic: int | None = Field(description="The epic whose children are counted (`kind=epic`).")
     until: int | None = Field(description="The cut-off item: only items ranked at or above it.")
@@ -46,6 +50,8 @@ class ForecastScopePublic(BaseModel):
 class HistorySprint(BaseModel):
     """A completed sprint the forecast sampled from."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     number: int
     name: str
     completed_at: datetime
@@ -55,6 +61,8 @@ class HistorySprint(BaseModel):
 class ForecastHistory(BaseModel):
     """The sprints sampled: the latest completed ones, most recent first."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     requested: int = Field(description="The `history` asked for: at most this many sprints.")
     used: int = Field(description="How many completed sprints there were to sample.")
     mean: float = Field(description="The mean of their values.")
@@ -63,6 +71,8 @@ class ForecastHistory(BaseModel):
 
 class PercentileForecast(BaseModel):
     """How many sprints finish the scope with a given confidence, and when."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     percentile: int = Field(description="50, 70, 85 or 95: the share of trials that finished.")
     sprints: int | None = Field(
@@ -77,6 +87,8 @@ class PercentileForecast(BaseModel):
 class HistogramEntry(BaseModel):
     """How many trials needed exactly `sprints` sprints."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     sprints: int
     trials: int
     probability: float
@@ -85,6 +97,8 @@ class HistogramEntry(BaseModel):
 
 class ReverseLevel(BaseModel):
     """What will be done within the given sprints with one confidence."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     confidence: int = Field(description="50, 85 or 95 (percent of trials).")
     value: float = Field(
@@ -98,6 +112,8 @@ class ReverseLevel(BaseModel):
 class ReverseForecast(BaseModel):
     """The reverse question: how much gets done in the next `sprints` sprints."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     sprints: int
     end_date: date = Field(description="The end date of the last of those sprints.")
     levels: list[ReverseLevel]
@@ -105,6 +121,8 @@ class ReverseForecast(BaseModel):
 
 class ForecastPublic(BaseModel):
     """A Monte Carlo forecast: when the scope will be done, and what K sprints will do."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     unit: ForecastUnit
     scope: ForecastScopePublic

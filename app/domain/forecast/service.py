@@ -1,36 +1,27 @@
-"""Rules for the Monte Carlo forecast: its scope, its history, its calendar, and replays."""
+"""Rules for the Monte Carlo forecast: its scope, its history, its calendar, and replays.
+
+`forecast` answers with a `Forecast`: plain results, named as `ForecastPublic` shows them.
+"""
 
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.forecast import repository
-from app.domain.forecast.repository import CalendarSprint, CompletedSprint, ScopeItem
-from app.domain.forecast.schemas import (
-    ForecastHistory,
-    ForecastItem,
-    ForecastPublic,
-    ForecastScope,
-    ForecastScopePublic,
-    ForecastUnit,
-    HistogramEntry,
-    HistorySprint,
-    PercentileForecast,
-    ReverseForecast,
-    ReverseLevel,
-)
+from app.domain.forecast.repository import CalendarSprint, ScopeItem
+from app.domain.forecast.schemas import ForecastScope, ForecastUnit
 from app.domain.items.models import EventKind, ItemType
-from app.domain.kernel import clock
+from app.domain.kernel import calendar, clock
 from app.domain.kernel.errors import Conflict, InvalidInput
 from app.domain.metrics.forecast import (
     MAX_SPRINTS,
     PERCENTILES,
+    HistogramBar,
     SprintsForecast,
     forecast_done,
     forecast_sprints,
@@ -38,7 +29,7 @@ from app.domain.metrics.forecast import (
 )
 from app.domain.projects.access import ProjectAccess
 from app.domain.projects.models import Project
-from app.domain.sprints.service import next_slot
+from app.domain.sprints import repository as sprints_repository
 from app.domain.workflow.models import StatusCategory
 
 MIN_HISTORY = 2
@@ -77,9 +68,95 @@ class LoggedItem:
     status_id: int | None
 
 
-def end_of_day(project: Project, day: date) -> datetime:
-    """The first instant after `day` in the project's time zone."""
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZoneInfo(project.time_zone))
+@dataclass(frozen=True)
+class CountedItem:
+    """An item counted in the forecast's scope, in rank order, and the running total."""
+
+    position: int
+    number: int
+    title: str
+    type: str
+    points: float | None
+    value: float
+    cumulative: float
+
+
+@dataclass(frozen=True)
+class CountedScope:
+    """The work a forecast is about, and exactly which items were counted."""
+
+    kind: ForecastScope
+    epic: int | None
+    until: int | None
+    count: int
+    total: float
+    items: list[CountedItem]
+
+
+@dataclass(frozen=True)
+class SampledSprint:
+    """A completed sprint the forecast drew from, and the value it contributes."""
+
+    number: int
+    name: str
+    completed_at: datetime
+    value: float
+
+
+@dataclass(frozen=True)
+class SampledHistory:
+    """The completed sprints sampled, most recent first."""
+
+    requested: int
+    used: int
+    mean: float
+    sprints: list[SampledSprint]
+
+
+@dataclass(frozen=True)
+class PercentileDate:
+    """Sprints needed with one confidence (None: not within the cap), and the date then."""
+
+    percentile: int
+    sprints: int | None
+    completion_date: date | None
+
+
+@dataclass(frozen=True)
+class ReverseConfidence:
+    """What at least `confidence` % of trials got done in the given sprints."""
+
+    confidence: int
+    value: float
+    items: list[int]
+
+
+@dataclass(frozen=True)
+class ReverseAnswer:
+    """How much gets done in the next `sprints` sprints, per confidence."""
+
+    sprints: int
+    end_date: date
+    levels: list[ReverseConfidence]
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """A forecast's answer, as `ForecastPublic` shows it."""
+
+    unit: ForecastUnit
+    scope: CountedScope
+    unestimated_left_out: int
+    history: SampledHistory
+    trials: int
+    seed: int
+    as_of: date | None
+    forecast_date: date
+    percentiles: list[PercentileDate]
+    histogram: tuple[HistogramBar, ...]
+    unfinished_trials: int
+    reverse: ReverseAnswer | None
+    method: str
 
 
 def replay(log: Sequence[tuple[int, int, str, str | None, Any]]) -> dict[int, LoggedItem]:
@@ -88,9 +165,9 @@ def replay(log: Sequence[tuple[int, int, str, str | None, Any]]) -> dict[int, Lo
     # removes the item.
     state: dict[int, dict[str, Any]] = {}
     for item_id, number, kind, field, new in log:
-        if kind == EventKind.CREATED.value:
+        if kind == EventKind.CREATED:
             state[item_id] = {**(new or {}), "number": number}
-        elif kind == EventKind.DELETED.value:
+        elif kind == EventKind.DELETED:
             state.pop(item_id, None)
         elif field is not None and item_id in state:
             state[item_id][field] = new
@@ -160,14 +237,25 @@ async def _scope_then(
     kept = [
         item
         for item in items.values()
-        if item.type != ItemType.EPIC.value
-        and categories.get(item.status_id or 0) != StatusCategory.DONE.value
+        if item.type != ItemType.EPIC
+        and categories.get(item.status_id or 0) != StatusCategory.DONE
         and (epic is None or item.parent == epic)
         and (until_rank is None or item.rank <= until_rank)
     ]
     # Python compares these ASCII keys bytewise, as the column's "C" collation does.
     kept.sort(key=lambda item: item.rank)
     return [ScopeItem(item.number, item.title, item.type, item.points, item.rank) for item in kept]
+
+
+@dataclass(frozen=True)
+class CompletedSprint:
+    """A completed sprint's frozen output."""
+
+    number: int
+    name: str
+    completed_at: datetime
+    points: float
+    items: int
 
 
 def _sample(
@@ -210,6 +298,7 @@ def future_sprints(
     planned = [s for s in known if not before(s.started_at)]
     ended = [s.end_date for s in known if before(s.completed_at)]
     floor = max([today - timedelta(days=1), *ended])
+    weekdays = calendar.weekday_numbers(project.working_days)
     slots: list[tuple[date, date]] = []
     if active:
         slots.append((active[-1].start_date, active[-1].end_date))
@@ -219,7 +308,8 @@ def future_sprints(
             slots.append((sprint.start_date, sprint.end_date))
             floor = sprint.end_date
     while len(slots) < count:
-        slots.append(next_slot(project, slots[-1][1] if slots else floor, today))
+        after = slots[-1][1] if slots else floor
+        slots.append(calendar.next_slot(after, today, project.sprint_length_days, weekdays))
     return slots[:count]
 
 
@@ -252,7 +342,7 @@ async def _scope(
     epic_id: int | None = None
     if request.epic is not None:
         epic = await repository.item_ref(session, access.project_id, request.epic)
-        if epic is None or epic.type != ItemType.EPIC.value:
+        if epic is None or epic.type != ItemType.EPIC:
             raise InvalidInput.for_field(
                 "query.epic", f"Item {request.epic} is no epic of {project.key}.", "not_epic"
             )
@@ -270,13 +360,13 @@ async def _scope(
     return await repository.open_items(session, access.project_id, epic_id, until_rank)
 
 
-def _items_public(counted: list[ScopeItem], values: list[float]) -> list[ForecastItem]:
+def _counted_items(counted: list[ScopeItem], values: list[float]) -> list[CountedItem]:
     cumulative = 0.0
     items = []
     for position, (item, value) in enumerate(zip(counted, values, strict=True), start=1):
         cumulative += value
         items.append(
-            ForecastItem(
+            CountedItem(
                 position=position,
                 number=item.number,
                 title=item.title,
@@ -295,14 +385,14 @@ def _reverse(
     counted: list[ScopeItem],
     values: list[float],
     slots: list[tuple[date, date]],
-) -> ReverseForecast | None:
+) -> ReverseAnswer | None:
     if request.sprints is None or done is None:
         return None
-    return ReverseForecast(
+    return ReverseAnswer(
         sprints=request.sprints,
         end_date=slots[request.sprints - 1][1],
         levels=[
-            ReverseLevel(
+            ReverseConfidence(
                 confidence=confidence,
                 value=round(value, _DECIMALS),
                 items=[item.number for item in counted[: leading_fit(values, value)]],
@@ -314,18 +404,31 @@ def _reverse(
 
 async def forecast(
     session: AsyncSession, access: ProjectAccess, request: ForecastRequest
-) -> ForecastPublic:
+) -> Forecast:
     """When the scope will be done at 50/70/85/95 %, and optionally what K sprints will do."""
     project = access.project
     kind = _kind(request)
     today_now = clock.today(project.time_zone)
     _check_as_of(project, request.as_of, today_now)
     today = request.as_of or today_now
-    cutoff = end_of_day(project, request.as_of) if request.as_of is not None else None
+    cutoff = None
+    if request.as_of is not None:
+        cutoff = calendar.end_of_day(request.as_of, project.time_zone)
     scope = await _scope(session, access, request, cutoff)
-    history = await repository.completed_sprints(
-        session, access.project_id, cutoff, request.history
+    completed = await sprints_repository.completed_sprints(
+        session, access.project_id, last=request.history, before=cutoff
     )
+    history = [  # most recent first
+        CompletedSprint(
+            number=sprint.number,
+            name=sprint.name,
+            completed_at=sprint.completed_at,
+            points=float(sprint.completed_points or 0.0),
+            items=int(sprint.completed_items or 0),
+        )
+        for sprint in reversed(completed)
+        if sprint.completed_at is not None
+    ]
     samples = _sample(project, request, history)
     by_points = request.unit == ForecastUnit.POINTS
     counted = [item for item in scope if not by_points or item.points is not None]
@@ -344,30 +447,25 @@ async def forecast(
             forecast_done, samples, request.sprints, request.trials, request.seed
         )
     reached = [k for k in result.percentiles.values() if k is not None]
-    calendar = await repository.calendar(session, access.project_id)
-    slots = future_sprints(project, calendar, today, cutoff, max([*reached, request.sprints or 0]))
-    return ForecastPublic(
+    planned = await repository.calendar(session, access.project_id)
+    slots = future_sprints(project, planned, today, cutoff, max([*reached, request.sprints or 0]))
+    return Forecast(
         unit=request.unit,
-        scope=ForecastScopePublic(
+        scope=CountedScope(
             kind=kind,
             epic=request.epic,
             until=request.until,
             count=len(counted),
             total=round(total, _DECIMALS),
-            items=_items_public(counted, values),
+            items=_counted_items(counted, values),
         ),
         unestimated_left_out=len(scope) - len(counted),
-        history=ForecastHistory(
+        history=SampledHistory(
             requested=request.history,
             used=len(history),
             mean=round(sum(samples) / len(samples), _DECIMALS),
             sprints=[
-                HistorySprint(
-                    number=sprint.number,
-                    name=sprint.name,
-                    completed_at=sprint.completed_at,
-                    value=value,
-                )
+                SampledSprint(sprint.number, sprint.name, sprint.completed_at, value)
                 for sprint, value in zip(history, samples, strict=True)
             ],
         ),
@@ -376,15 +474,7 @@ async def forecast(
         as_of=request.as_of,
         forecast_date=today,
         percentiles=_percentiles(result, slots, today),
-        histogram=[
-            HistogramEntry(
-                sprints=bar.sprints,
-                trials=bar.trials,
-                probability=bar.probability,
-                cumulative_probability=bar.cumulative_probability,
-            )
-            for bar in result.histogram
-        ],
+        histogram=result.histogram,
         unfinished_trials=result.unfinished_trials,
         reverse=_reverse(request, done, counted, values, slots),
         method=_method(request, samples, total, project),
@@ -400,9 +490,9 @@ def _completion(k: int | None, slots: list[tuple[date, date]], today: date) -> d
 
 def _percentiles(
     result: SprintsForecast, slots: list[tuple[date, date]], today: date
-) -> list[PercentileForecast]:
+) -> list[PercentileDate]:
     return [
-        PercentileForecast(
+        PercentileDate(
             percentile=percentile,
             sprints=result.percentiles[percentile],
             completion_date=_completion(result.percentiles[percentile], slots, today),

@@ -128,10 +128,14 @@ class StrEnumType(TypeDecorator[E]):
         return None if value is None else self.enum_type(value)
 
 
-def enum_field(enum_type: type[E], default: E, length: int) -> Any:
-    """A non-null enum-typed column stored as VARCHAR(length) (a check constraint names the
-    values in the table's arguments)."""
+def enum_field(enum_type: type[E], default: E | None, length: int) -> Any:
+    """A non-null enum-typed column stored as VARCHAR(length), required when `default` is None
+    (a check constraint names the values in the table's arguments)."""
     return Field(
-        default=default,
-        sa_column=Column(StrEnumType(enum_type, length), nullable=False, default=default.value),
+        default=... if default is None else default,
+        sa_column=Column(
+            StrEnumType(enum_type, length),
+            nullable=False,
+            default=None if default is None else default.value,
+        ),
     )

@@ -20,6 +20,11 @@ def is_id(value: int) -> bool:
     return ID_MIN <= value <= ID_MAX
 
 
+def fits_bigint(value: int) -> bool:
+    """Whether a value can be compared with a bigint column at all (it may still name nothing)."""
+    return -ID_MAX - 1 <= value <= ID_MAX
+
+
 def is_number(value: int) -> bool:
     """Whether a value is within the range of a per-project number."""
     return NUMBER_MIN <= value <= NUMBER_MAX

@@ -5,12 +5,13 @@ Scope changes move `scope` (and so `remaining`), never `done`: only an item ente
 status while in the sprint burns; lowering an estimate is a scope change, not progress.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from app.domain.kernel.calendar import dates, is_working_day
 from app.domain.metrics.scope import LoggedChange
 
 
@@ -63,11 +64,6 @@ class BurnSeries:
     days: list[BurnDay]
     committed: float
     working_days: int
-
-
-def series_days(start: date, end: date) -> list[date]:
-    """Every date from start to end, inclusive."""
-    return [start + timedelta(days=offset) for offset in range((end - start).days + 1)]
 
 
 class _Replay:
@@ -127,7 +123,7 @@ def burn_series(
     *,
     sprint_number: int,
     days: Sequence[date],
-    working_weekdays: set[int],
+    working_weekdays: Collection[int],
     sprint_start: date,
     sprint_end: date,
     time_zone: ZoneInfo,
@@ -147,13 +143,13 @@ def burn_series(
     """
     replay = _Replay(sprint_number, committed, at_start, done_statuses, unit)
     start = replay.totals()
-    sprint_days = series_days(sprint_start, sprint_end)
-    working_total = sum(1 for day in sprint_days if _works(day, working_weekdays))
+    sprint_days = dates(sprint_start, sprint_end)
+    working_total = sum(1 for day in sprint_days if is_working_day(day, working_weekdays))
     pending = sorted(changes, key=lambda change: change.event_id)
     index, previous, elapsed = 0, start, 0
     out: list[BurnDay] = []
     for day in days:
-        working = _works(day, working_weekdays)
+        working = is_working_day(day, working_weekdays)
         # Changes up to the end of this day (in the project's time zone) are applied.
         while index < len(pending) and _local_day(pending[index], time_zone) <= day:
             replay.apply(pending[index])
@@ -176,10 +172,6 @@ def burn_series(
         )
         previous = current
     return BurnSeries(start=start, days=out, committed=committed_value, working_days=working_total)
-
-
-def _works(day: date, working_weekdays: set[int]) -> bool:
-    return day.weekday() in working_weekdays
 
 
 def _local_day(change: LoggedChange, time_zone: ZoneInfo) -> date:

@@ -2,7 +2,9 @@
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
+
+from app.domain.kernel.calendar import working_dates
 
 # A suggestion needs this many earlier sprints with capacity, and uses at most the latest few.
 MIN_HISTORY = 3
@@ -55,16 +57,6 @@ class Suggestion:
     points_per_person_day: float | None
     sprints_used: tuple[PastSprint, ...]
     explanation: str
-
-
-def working_dates(start: date, end: date, working_weekdays: Collection[int]) -> list[date]:
-    """The dates from start to end (inclusive) whose weekday (Monday = 0) is a working day."""
-    days = (end - start).days + 1
-    return [
-        day
-        for day in (start + timedelta(days=offset) for offset in range(max(days, 0)))
-        if day.weekday() in working_weekdays
-    ]
 
 
 def person_days(working_days: int, days_off_counted: int, availability: int) -> float:

@@ -1,4 +1,9 @@
-"""SVG charts drawn with matplotlib: burndown, burnup and velocity (800 x 400).
+"""Every SVG chart, drawn with matplotlib (800 x 400): burndown, burnup, velocity, cumulative
+flow and the forecast histogram.
+
+Each chart function takes the public shape of its JSON twin (`BurnChart`, `Velocity`,
+`FlowPublic`, `ForecastPublic`) and returns SVG bytes. Services call them one way, through
+`render`, which draws off the event loop: `await charts.render(charts.flow_svg, flow, key)`.
 
 Every series carries an SVG id (`series-<name>`) so clients and tests can find it. Text is
 kept as SVG `<text>` (escaped by matplotlib's XML writer), never parsed as mathtext, so a `$`

@@ -1,17 +1,21 @@
-"""Velocity and burn charts: load plain data, call the pure metrics, shape the answer."""
+"""Velocity and burn charts (load plain data, call the pure metrics, shape the answer), and
+every report as an SVG chart: velocity, burndown, burnup, cumulative flow and forecast."""
 
 from datetime import date
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.flow import service as flow
+from app.domain.forecast import service as forecast
+from app.domain.forecast.schemas import ForecastPublic
 from app.domain.kernel import clock
+from app.domain.kernel.calendar import dates, weekday_numbers
 from app.domain.kernel.errors import Conflict
 from app.domain.metrics import burndown, velocity
 from app.domain.metrics.burndown import ItemState, Unit
 from app.domain.projects.access import ProjectAccess
-from app.domain.projects.calendar import working_weekdays
-from app.domain.reports import charts, repository
+from app.domain.reports import charts
 from app.domain.reports.schemas import (
     BurnChart,
     BurnDay,
@@ -20,11 +24,11 @@ from app.domain.reports.schemas import (
     VelocitySprint,
     VelocitySummary,
 )
-from app.domain.sprints import reporting
 from app.domain.sprints import repository as sprints_repository
+from app.domain.sprints.capacity.service import recorded_person_days
+from app.domain.sprints.lookup import sprint_by_number
 from app.domain.sprints.models import Sprint, SprintState
-from app.domain.sprints.person_days import recorded_person_days
-from app.domain.sprints.service import get_sprint
+from app.domain.sprints.report.service import load_history
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:
@@ -35,7 +39,7 @@ async def project_velocity(
     session: AsyncSession, access: ProjectAccess, last: int | None, unit: Unit
 ) -> Velocity:
     """Committed and completed work of the latest `last` (or all) completed sprints."""
-    sprints = await repository.completed_sprints(session, access.project_id, last)
+    sprints = await sprints_repository.completed_sprints(session, access.project_id, last=last)
     person_days = await recorded_person_days(session, access.project, sprints)
     figures = [
         velocity.SprintFigures(
@@ -81,7 +85,7 @@ async def project_velocity(
 
 def _last_day(access: ProjectAccess, sprint: Sprint, end: date) -> date:
     """An active sprint's series ends today; a completed one's at its end or its close."""
-    if sprint.state == SprintState.ACTIVE.value:
+    if sprint.state == SprintState.ACTIVE:
         return clock.today(access.project.time_zone)
     assert sprint.completed_at is not None
     closed = clock.date_at(sprint.completed_at, access.project.time_zone)
@@ -92,8 +96,8 @@ async def burn_chart(
     session: AsyncSession, access: ProjectAccess, number: int, unit: Unit
 ) -> BurnChart:
     """A started sprint's remaining, done and total scope at the end of each day."""
-    sprint = await get_sprint(session, access, number)
-    if sprint.state not in (SprintState.ACTIVE.value, SprintState.COMPLETED.value):
+    sprint = await sprint_by_number(session, access, number)
+    if sprint.state not in (SprintState.ACTIVE, SprintState.COMPLETED):
         raise Conflict(f"Sprint {number} is {sprint.state}; burn charts exist once it starts.")
     assert sprint.start_date is not None and sprint.end_date is not None
     if sprint.done_status_ids is not None:
@@ -101,7 +105,7 @@ async def burn_chart(
         done = set(sprint.done_status_ids)
     else:
         done = await sprints_repository.done_status_ids(session, access.project_id)
-    history = await reporting.load_history(session, access.project_id, sprint, None)
+    history = await load_history(session, access.project_id, sprint, None)
     at_start = {
         item: ItemState(
             points=history.start_points.get(item), status=history.start_status.get(item)
@@ -112,8 +116,8 @@ async def burn_chart(
     committed = (sprint.committed_points if unit == Unit.POINTS else sprint.committed_items) or 0
     series = burndown.burn_series(
         sprint_number=sprint.number,
-        days=burndown.series_days(sprint.start_date, last),
-        working_weekdays=set(working_weekdays(access.project)),
+        days=dates(sprint.start_date, last),
+        working_weekdays=weekday_numbers(access.project.working_days),
         sprint_start=sprint.start_date,
         sprint_end=sprint.end_date,
         time_zone=ZoneInfo(access.project.time_zone),
@@ -127,7 +131,7 @@ async def burn_chart(
     return BurnChart(
         number=sprint.number,
         name=sprint.name,
-        state=SprintState(sprint.state),
+        state=sprint.state,
         unit=unit,
         time_zone=access.project.time_zone,
         start_date=sprint.start_date,
@@ -173,3 +177,19 @@ async def burn_svg(
     data = await burn_chart(session, access, number, unit)
     draw = charts.burnup_svg if burnup else charts.burndown_svg
     return await charts.render(draw, data)
+
+
+async def flow_svg(
+    session: AsyncSession, access: ProjectAccess, start: date | None, end: date | None
+) -> bytes:
+    """The cumulative flow diagram as SVG (drawn off the event loop)."""
+    data = await flow.project_flow(session, access, start, end)
+    return await charts.render(charts.flow_svg, data, access.project.key)
+
+
+async def forecast_svg(
+    session: AsyncSession, access: ProjectAccess, request: forecast.ForecastRequest
+) -> bytes:
+    """The forecast's histogram as SVG (drawn off the event loop)."""
+    data = ForecastPublic.model_validate(await forecast.forecast(session, access, request))
+    return await charts.render(charts.forecast_svg, data, access.project.key)

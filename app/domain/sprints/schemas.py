@@ -1,9 +1,9 @@
-"""API shapes for sprints."""
+"""API shapes for sprints: planning, changing, filling and completing them."""
 
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.domain.kernel.inputs import InputModel
 from app.domain.kernel.pagination import Page
@@ -54,6 +54,8 @@ class SprintComplete(InputModel):
 class SprintPublic(BaseModel):
     """A sprint."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     number: int
     name: str
     goal: str
@@ -80,110 +82,3 @@ class SprintPublic(BaseModel):
 
 class SprintPage(Page[SprintPublic]):
     """A page of sprints, by number."""
-
-
-class ScopeChangePublic(BaseModel):
-    """One change to a sprint's scope after it started."""
-
-    event_id: int
-    occurred_at: datetime
-    actor_id: int | None
-    item_number: int
-    change: Literal["added", "removed", "re_estimated"]
-    points_before: float | None
-    points_after: float | None
-
-
-class ScopeLedger(BaseModel):
-    """A sprint's scope changes in the order they happened (empty before it starts)."""
-
-    data: list[ScopeChangePublic]
-
-
-class Tally(BaseModel):
-    """How many items and their points (unestimated items count 0)."""
-
-    count: int
-    points: float
-
-
-class ReportLinePublic(BaseModel):
-    """One item in a section of the sprint report."""
-
-    number: int
-    title: str | None = Field(description="The title at close (at deletion for deleted items).")
-    type: str | None
-    added_after_start: bool = Field(description="Joined the sprint after it started.")
-    points_at_start: float | None = Field(
-        description="The estimate when the sprint started, or when the item was added."
-    )
-    points_at_close: float | None = Field(
-        description="The estimate at close (now, while active), or when the item was removed."
-    )
-    status: str | None = Field(description="The status at close (now, while active).")
-    carried_to: Literal["backlog"] | int | None = Field(
-        description="Where an unfinished item went at close: `backlog` or a sprint number."
-    )
-    deleted: bool = Field(description="Removed by being deleted during the sprint.")
-
-
-class ReportSection(Tally):
-    """Items of one kind in the report; points at close (or when removed)."""
-
-    items: list[ReportLinePublic]
-
-
-class ReEstimates(BaseModel):
-    """Estimate changes of items while they were in the sprint."""
-
-    count: int
-    points: float = Field(description="The net change in points.")
-
-
-class ScopeChangeTotals(BaseModel):
-    """Everything that changed the sprint's scope after it started, summed."""
-
-    added: Tally = Field(description="Items joining after start; points when they joined.")
-    removed: Tally = Field(description="Items leaving before close; points when they left.")
-    re_estimated: ReEstimates
-
-
-class ReportBody(BaseModel):
-    """The numbers of a sprint report; kept verbatim at completion."""
-
-    committed: Tally = Field(description="Items in the sprint at start, their points then.")
-    scope_change: ScopeChangeTotals
-    scope: Tally = Field(
-        description="In the sprint at close (now, while active): committed + added − removed, "
-        "with re-estimates."
-    )
-    completed: ReportSection = Field(
-        description="In the sprint at close and done, having been finished while in it."
-    )
-    not_completed: ReportSection = Field(description="In the sprint at close, not done.")
-    completed_outside: ReportSection = Field(
-        description="In the sprint at close and done, but already done when they joined it; "
-        "not counted as completed."
-    )
-    removed: ReportSection = Field(
-        description="In the sprint after start but not at close, whatever their status."
-    )
-    say_do: float | None = Field(
-        description="Completed points / committed points; null when nothing was committed."
-    )
-
-
-class SprintReport(ReportBody):
-    """A sprint report: live while the sprint is active, frozen from its completion on."""
-
-    number: int
-    name: str
-    goal: str
-    state: SprintState
-    start_date: date | None
-    end_date: date | None
-    started_at: datetime | None
-    completed_at: datetime | None
-    goal_outcome: GoalOutcome | None
-    review_notes: str
-    frozen: bool = Field(description="True once the sprint completed: the numbers never change.")

@@ -1,49 +1,69 @@
-"""Rules for sprints: scheduling, membership, and starting with a frozen commitment."""
+"""Rules for sprints: scheduling, membership, and the lifecycle from planned to completed.
 
-from datetime import date, timedelta
+Every change to a sprint's state takes it with `lookup.locked_sprint` (row lock, If-Match).
+Capacity and the report live in the `capacity` and `report` sub-packages.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.items import service as items_service
+from app.domain.items import bulk as items_bulk
 from app.domain.items.models import Item, ItemType
-from app.domain.items.service import Writer
-from app.domain.kernel import clock
-from app.domain.kernel.errors import Conflict, FieldError, InvalidInput, NotFound
+from app.domain.items.writer import Writer
+from app.domain.kernel import calendar, clock
+from app.domain.kernel.errors import Conflict, FieldError, InvalidInput
 from app.domain.kernel.pagination import PageRequest
-from app.domain.kernel.versioning import apply_changes, bump, check_version
-from app.domain.metrics.scope import ScopeChange
+from app.domain.kernel.versioning import apply_changes, bump
+from app.domain.projects import repository as projects_repository
 from app.domain.projects.access import ProjectAccess
-from app.domain.projects.models import Project
-from app.domain.projects.schemas import WEEK_ORDER
-from app.domain.sprints import reporting, repository
+from app.domain.sprints import repository
+from app.domain.sprints.capacity.service import recorded_person_days
+from app.domain.sprints.lookup import locked_sprint, sprint_by_number
 from app.domain.sprints.models import Sprint, SprintCommitment, SprintOutcome, SprintState
-from app.domain.sprints.person_days import recorded_person_days
-from app.domain.sprints.schemas import (
-    ReportBody,
-    SprintComplete,
-    SprintCreate,
-    SprintItems,
-    SprintUpdate,
-)
-
-OPEN_STATES = frozenset({SprintState.PLANNED.value, SprintState.ACTIVE.value})
+from app.domain.sprints.report import service as report
+from app.domain.sprints.schemas import SprintComplete, SprintCreate, SprintItems, SprintUpdate
 
 
-def _is_working_day(project: Project, day: date) -> bool:
-    return WEEK_ORDER[day.weekday()].value in project.working_days
+@dataclass(frozen=True)
+class SprintView:
+    """A sprint with the scope it holds now: what `SprintPublic` shows."""
+
+    sprint: Sprint
+    item_count: int
+    points: float
+
+    @property
+    def number(self) -> int:
+        """The sprint's number in its project."""
+        return self.sprint.number
+
+    @property
+    def version(self) -> int:
+        """The sprint's version, its ETag."""
+        return self.sprint.version
+
+    def __getattr__(self, name: str) -> Any:
+        # Everything else is one of the sprint's own columns (`SprintPublic` reads attributes).
+        if name == "sprint" or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.sprint, name)
 
 
-def next_slot(project: Project, after: date | None, today: date) -> tuple[date, date]:
-    """The dates of the next sprint: from the first working day after `after` (or today), for
-    the project's sprint length, ending on a working day."""
-    start = after + timedelta(days=1) if after is not None else today
-    while not _is_working_day(project, start):
-        start += timedelta(days=1)
-    end = start + timedelta(days=project.sprint_length_days - 1)
-    while end > start and not _is_working_day(project, end):
-        end -= timedelta(days=1)
-    return start, end
+async def _views(
+    session: AsyncSession, access: ProjectAccess, sprints: list[Sprint]
+) -> list[SprintView]:
+    """The sprints with the items and points each holds now (one query)."""
+    ids = [sprint.id for sprint in sprints if sprint.id is not None]
+    totals = await repository.scope_totals(session, access.project_id, ids)
+    return [SprintView(sprint, *totals.get(sprint.id or 0, (0, 0.0))) for sprint in sprints]
+
+
+async def _view(session: AsyncSession, access: ProjectAccess, sprint: Sprint) -> SprintView:
+    return (await _views(session, access, [sprint]))[0]
 
 
 def _dates_conflict(other: Sprint) -> Conflict:
@@ -79,41 +99,22 @@ async def _check_dates(
         raise _dates_conflict(other)
 
 
-async def get_sprint(
-    session: AsyncSession, access: ProjectAccess, number: int, *, for_update: bool = False
-) -> Sprint:
-    """A sprint of the project, or 404."""
-    sprint = await repository.get_sprint(session, access.project_id, number, for_update=for_update)
-    if sprint is None:
-        raise NotFound(f"No sprint {number} in {access.project.key}.")
-    return sprint
-
-
-async def _locked_sprint(
-    session: AsyncSession, access: ProjectAccess, number: int, if_match: int | None
-) -> Sprint:
-    """A sprint locked for a change, after the If-Match check."""
-    sprint = await get_sprint(session, access, number, for_update=True)
-    check_version(sprint.version, if_match)
-    return sprint
+async def get_sprint(session: AsyncSession, access: ProjectAccess, number: int) -> SprintView:
+    """A sprint of the project with its current scope, or 404."""
+    return await _view(session, access, await sprint_by_number(session, access, number))
 
 
 async def list_sprints(
     session: AsyncSession, access: ProjectAccess, page: PageRequest
-) -> tuple[list[Sprint], str | None]:
-    """The project's sprints by number."""
-    return await repository.list_sprints(session, access.project_id, page)
+) -> tuple[list[SprintView], str | None]:
+    """The project's sprints by number, with their current scope."""
+    sprints, cursor = await repository.list_sprints(session, access.project_id, page)
+    return await _views(session, access, sprints), cursor
 
 
-async def scope_totals(
-    session: AsyncSession, access: ProjectAccess, sprints: list[Sprint]
-) -> dict[int, tuple[int, float]]:
-    """Items and points each sprint holds now (one query)."""
-    ids = [sprint.id for sprint in sprints if sprint.id is not None]
-    return await repository.scope_totals(session, access.project_id, ids)
-
-
-async def create_sprint(session: AsyncSession, access: ProjectAccess, data: SprintCreate) -> Sprint:
+async def create_sprint(
+    session: AsyncSession, access: ProjectAccess, data: SprintCreate
+) -> SprintView:
     """Plan a sprint; without dates it takes the next slot after the latest one."""
     # Taking the number locks the project row, so concurrent creations schedule one by one.
     number = await repository.take_sprint_number(session, access.project_id)
@@ -121,7 +122,13 @@ async def create_sprint(session: AsyncSession, access: ProjectAccess, data: Spri
         start, end = data.start_date, data.end_date
     else:
         latest = await repository.latest_end(session, access.project_id)
-        start, end = next_slot(access.project, latest, clock.today(access.project.time_zone))
+        project = access.project
+        start, end = calendar.next_slot(
+            latest,
+            clock.today(project.time_zone),
+            project.sprint_length_days,
+            calendar.weekday_numbers(project.working_days),
+        )
     await _check_dates(session, access, start, end, None)
     sprint = Sprint(
         project_id=access.project_id,
@@ -133,7 +140,7 @@ async def create_sprint(session: AsyncSession, access: ProjectAccess, data: Spri
     )
     session.add(sprint)
     await session.flush()
-    return sprint
+    return await _view(session, access, sprint)
 
 
 async def update_sprint(
@@ -142,18 +149,18 @@ async def update_sprint(
     number: int,
     data: SprintUpdate,
     if_match: int | None,
-) -> Sprint:
+) -> SprintView:
     """Rename, re-goal or re-date a sprint (dates only while it is planned or active)."""
     changes = data.model_dump(exclude_unset=True)
     if {"start_date", "end_date"} & changes.keys():
         # Project row first (as creation takes it), then the sprint: re-dating and creating run
         # one at a time, so two sprints cannot claim one slot, and the lock order is the same.
-        await repository.lock_project(session, access.project_id)
-    sprint = await _locked_sprint(session, access, number, if_match)
+        await projects_repository.lock_project(session, access.project_id)
+    sprint = await locked_sprint(session, access, number, if_match)
     if "goal" in changes and changes["goal"] is None:
         changes["goal"] = ""
     if {"start_date", "end_date"} & changes.keys():
-        if sprint.state not in OPEN_STATES:
+        if not sprint.state.is_open:
             raise Conflict(f"Sprint {number} is {sprint.state}; its dates are final.")
         start = changes.get("start_date", sprint.start_date)
         end = changes.get("end_date", sprint.end_date)
@@ -162,15 +169,15 @@ async def update_sprint(
         await _check_dates(session, access, start, end, sprint.id)
     apply_changes(sprint, changes)
     await session.flush()
-    return sprint
+    return await _view(session, access, sprint)
 
 
 async def delete_sprint(
     session: AsyncSession, access: ProjectAccess, number: int, if_match: int | None
 ) -> None:
     """Delete a planned sprint; its items go back to the backlog (each move logged)."""
-    sprint = await _locked_sprint(session, access, number, if_match)
-    if sprint.state != SprintState.PLANNED.value:
+    sprint = await locked_sprint(session, access, number, if_match)
+    if sprint.state != SprintState.PLANNED:
         raise Conflict(f"Only planned sprints can be deleted; sprint {number} is {sprint.state}.")
     await _return_items_to_backlog(session, access, sprint)
     await session.flush()
@@ -209,15 +216,15 @@ async def _locked_items(
 
 async def add_items(
     session: AsyncSession, access: ProjectAccess, number: int, data: SprintItems
-) -> Sprint:
+) -> SprintView:
     """Put items into a planned or active sprint, all or none (epics never)."""
-    sprint = await get_sprint(session, access, number, for_update=True)
-    if sprint.state not in OPEN_STATES:
+    sprint = await sprint_by_number(session, access, number, for_update=True)
+    if not sprint.state.is_open:
         raise _closed(sprint)
     writer = Writer(session, access)
     items = await _locked_items(session, access, data.items)
     for index, item in enumerate(items):
-        if item.type == ItemType.EPIC.value:
+        if item.type == ItemType.EPIC:
             raise InvalidInput.for_field(
                 f"body.items.{index}",
                 f"Item {item.number} is an epic; epics stay out of sprints.",
@@ -226,7 +233,7 @@ async def add_items(
         await _leave_current_sprint_check(session, access, item, index)
         await writer.write(item, {"sprint_id": sprint.id})
     await session.flush()
-    return sprint
+    return await _view(session, access, sprint)
 
 
 async def _leave_current_sprint_check(
@@ -236,7 +243,7 @@ async def _leave_current_sprint_check(
     if item.sprint_id is None:
         return
     current = await repository.get_sprint_by_id(session, access.project_id, item.sprint_id)
-    if current is not None and current.state not in OPEN_STATES:
+    if current is not None and not current.state.is_open:
         raise Conflict(
             f"Item {item.number} belongs to sprint {current.number}, which is {current.state}.",
             errors=[
@@ -247,10 +254,10 @@ async def _leave_current_sprint_check(
 
 async def remove_items(
     session: AsyncSession, access: ProjectAccess, number: int, data: SprintItems
-) -> Sprint:
+) -> SprintView:
     """Send items of a planned or active sprint back to the backlog, all or none."""
-    sprint = await get_sprint(session, access, number, for_update=True)
-    if sprint.state not in OPEN_STATES:
+    sprint = await sprint_by_number(session, access, number, for_update=True)
+    if not sprint.state.is_open:
         raise _closed(sprint)
     writer = Writer(session, access)
     items = await _locked_items(session, access, data.items)
@@ -261,15 +268,15 @@ async def remove_items(
             )
         await writer.write(item, {"sprint_id": None})
     await session.flush()
-    return sprint
+    return await _view(session, access, sprint)
 
 
 async def start_sprint(
     session: AsyncSession, access: ProjectAccess, number: int, if_match: int | None
-) -> Sprint:
+) -> SprintView:
     """Start a planned sprint: at most one is active, and its commitment is frozen now."""
-    sprint = await _locked_sprint(session, access, number, if_match)
-    if sprint.state != SprintState.PLANNED.value:
+    sprint = await locked_sprint(session, access, number, if_match)
+    if sprint.state != SprintState.PLANNED:
         raise Conflict(f"Sprint {number} is {sprint.state}; only planned sprints start.")
     if sprint.start_date is None or sprint.end_date is None:
         raise Conflict(f"Sprint {number} needs a start and end date before it starts.")
@@ -303,21 +310,21 @@ async def start_sprint(
         if item.id is not None
     )
     await session.flush()
-    return sprint
+    return await _view(session, access, sprint)
 
 
 async def cancel_sprint(
     session: AsyncSession, access: ProjectAccess, number: int, if_match: int | None
-) -> Sprint:
+) -> SprintView:
     """Cancel a planned or active sprint: its items return to the backlog, its dates free up."""
-    sprint = await _locked_sprint(session, access, number, if_match)
-    if sprint.state not in OPEN_STATES:
+    sprint = await locked_sprint(session, access, number, if_match)
+    if not sprint.state.is_open:
         raise Conflict(f"Sprint {number} is {sprint.state}; only planned or active sprints cancel.")
     await _return_items_to_backlog(session, access, sprint)
     sprint.state = SprintState.CANCELLED
     bump(sprint)
     await session.flush()
-    return sprint
+    return await _view(session, access, sprint)
 
 
 async def complete_sprint(
@@ -326,10 +333,10 @@ async def complete_sprint(
     number: int,
     data: SprintComplete,
     if_match: int | None,
-) -> Sprint:
+) -> SprintView:
     """Complete the active sprint: freeze what was done, carry the rest over."""
-    sprint = await _locked_sprint(session, access, number, if_match)
-    if sprint.state != SprintState.ACTIVE.value:
+    sprint = await locked_sprint(session, access, number, if_match)
+    if sprint.state != SprintState.ACTIVE:
         raise Conflict(f"Sprint {number} is {sprint.state}; only the active sprint completes.")
     target: Sprint | None = None
     if data.carry_over != "backlog":
@@ -347,7 +354,7 @@ async def complete_sprint(
             raise InvalidInput.for_field(
                 "body.carry_over", f"No sprint {data.carry_over} in this project.", "unknown"
             )
-        if target.state != SprintState.PLANNED.value:
+        if target.state != SprintState.PLANNED:
             raise Conflict(
                 f"Sprint {target.number} is {target.state}; carry over into a planned sprint.",
                 errors=[
@@ -360,7 +367,7 @@ async def complete_sprint(
     unfinished = [item for item in items if item.status_id not in done_status_ids]
     carried_to: int | str = target.number if target is not None else "backlog"
     # Computed with the items locked and before carry-over, then kept verbatim.
-    kept = await reporting.compute_report(session, access.project_id, sprint, carried_to)
+    kept = await report.freeze(session, access.project_id, sprint, carried_to)
     session.add_all(
         SprintOutcome(
             sprint_id=sprint.id,
@@ -387,7 +394,6 @@ async def complete_sprint(
     sprint.goal_outcome = data.goal_outcome.value if data.goal_outcome else None
     sprint.review_notes = data.review_notes
     sprint.carried_over_to = target.number if target is not None else None
-    sprint.report = kept.model_dump(mode="json")
     sprint.person_days = (await recorded_person_days(session, access.project, [sprint])).get(
         sprint.id
     )
@@ -395,28 +401,10 @@ async def complete_sprint(
     bump(sprint)
     await session.flush()
     if target is None:
-        await items_service.to_top_of_backlog(session, access, unfinished)
+        await items_bulk.to_top_of_backlog(session, access, unfinished)
     else:
         writer = Writer(session, access)
         for item in unfinished:
             await writer.write(item, {"sprint_id": target.id})
     await session.flush()
-    return sprint
-
-
-async def scope_changes(
-    session: AsyncSession, access: ProjectAccess, number: int
-) -> list[ScopeChange]:
-    """Every change to a sprint's scope after it started (added, removed, re-estimated)."""
-    sprint = await get_sprint(session, access, number)
-    return await reporting.scope_changes(session, access.project_id, sprint)
-
-
-async def report(
-    session: AsyncSession, access: ProjectAccess, number: int
-) -> tuple[Sprint, ReportBody]:
-    """A sprint's report: live while it is active, as kept at completion afterwards."""
-    sprint = await get_sprint(session, access, number)
-    if sprint.report is not None:
-        return sprint, reporting.frozen_report(sprint.report)
-    return sprint, await reporting.compute_report(session, access.project_id, sprint)
+    return await _view(session, access, sprint)

@@ -1,39 +1,92 @@
-"""Rules for sprint capacity: who is available how much, and what that suggests to commit."""
+"""Rules for sprint capacity: who is available how much, person-days, a suggested commitment."""
 
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.kernel.calendar import weekday_numbers
 from app.domain.kernel.errors import Conflict, FieldError, InvalidInput
-from app.domain.kernel.versioning import bump, check_version
+from app.domain.kernel.versioning import bump
 from app.domain.metrics.capacity import (
     MAX_HISTORY,
     MemberAvailability,
     PastSprint,
-    SprintCapacityFigures,
     Suggestion,
     sprint_capacity,
     suggest_commitment,
 )
 from app.domain.projects.access import ProjectAccess
-from app.domain.projects.calendar import working_weekdays
-from app.domain.sprints import capacity_repository as repository
-from app.domain.sprints.capacity_schemas import (
-    CommitmentSuggestionPublic,
-    MemberCapacityPublic,
-    PastSprintPublic,
-    SprintCapacityPublic,
-    SprintCapacityReplace,
-)
-from app.domain.sprints.models import Sprint, SprintCapacity, SprintState
-from app.domain.sprints.person_days import availability, recorded_person_days
-from app.domain.sprints.service import get_sprint
-from app.domain.users.models import User
+from app.domain.projects.models import Project
+from app.domain.sprints.capacity import repository
+from app.domain.sprints.capacity.schemas import SprintCapacityReplace
+from app.domain.sprints.lookup import locked_sprint, sprint_by_number
+from app.domain.sprints.models import Sprint, SprintCapacity
 
-FINAL_STATES = frozenset({SprintState.COMPLETED.value, SprintState.CANCELLED.value})
 # Candidates for the suggestion are read a few at a time: usually the first batch is enough.
 _HISTORY_BATCH = 10
-_DECIMALS = 2
+
+
+@dataclass(frozen=True)
+class MemberCapacity:
+    """One member's person-days in the sprint (unrounded), with their name and email."""
+
+    user_id: int
+    display_name: str
+    email: str
+    availability: int
+    days_off: tuple[date, ...]
+    days_off_counted: int
+    person_days: float
+
+
+@dataclass(frozen=True)
+class SprintCapacityView:
+    """A sprint's capacity as `SprintCapacityPublic` shows it (figures unrounded)."""
+
+    number: int
+    version: int
+    start_date: date
+    end_date: date
+    working_days: int
+    recorded: bool
+    members: list[MemberCapacity]
+    total_person_days: float
+    suggestion: Suggestion
+
+
+def availability(row: SprintCapacity) -> MemberAvailability:
+    """A capacity row as the pure capacity functions read it."""
+    return MemberAvailability(row.user_id, row.availability, tuple(sorted(row.days_off)))
+
+
+async def recorded_person_days(
+    session: AsyncSession, project: Project, sprints: Sequence[Sprint]
+) -> dict[int, float]:
+    """Person-days of those sprints that recorded capacity, by sprint id (one query).
+
+    A completed sprint's figure is the one kept at its completion; others are worked out from
+    their capacity rows, their dates and the project's working days.
+    """
+    days = {s.id: s.person_days for s in sprints if s.id is not None and s.person_days is not None}
+    pending = [s for s in sprints if s.id is not None and s.id not in days]
+    assert project.id is not None
+    rows = await repository.capacity_rows(
+        session, project.id, [s.id for s in pending if s.id is not None]
+    )
+    members: dict[int, list[MemberAvailability]] = defaultdict(list)
+    for row in rows:
+        members[row.sprint_id].append(availability(row))
+    weekdays = weekday_numbers(project.working_days)
+    for sprint in pending:
+        if sprint.id in members and sprint.start_date and sprint.end_date:
+            figures = sprint_capacity(
+                sprint.start_date, sprint.end_date, weekdays, members[sprint.id]
+            )
+            days[sprint.id] = figures.total_person_days
+    return days
 
 
 def _dates(sprint: Sprint) -> tuple[date, date]:
@@ -70,65 +123,9 @@ async def _history(
     return history[:MAX_HISTORY]
 
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, _DECIMALS)
-
-
-def _suggestion_public(suggestion: Suggestion) -> CommitmentSuggestionPublic:
-    return CommitmentSuggestionPublic(
-        points=_round(suggestion.points),
-        points_per_person_day=_round(suggestion.points_per_person_day),
-        sprints_used=[
-            PastSprintPublic(
-                number=past.number,
-                completed_points=past.completed_points,
-                person_days=round(past.person_days, _DECIMALS),
-            )
-            for past in suggestion.sprints_used
-        ],
-        explanation=suggestion.explanation,
-    )
-
-
-def _present(
-    sprint: Sprint,
-    start: date,
-    end: date,
-    recorded: bool,
-    figures: SprintCapacityFigures,
-    users: dict[int, User],
-    suggestion: Suggestion,
-) -> SprintCapacityPublic:
-    members = []
-    for member in figures.members:
-        user = users.get(member.user_id)
-        members.append(
-            MemberCapacityPublic(
-                user_id=member.user_id,
-                display_name=user.display_name if user else "",
-                email=user.email if user else "",
-                availability=member.availability,
-                days_off=sorted(member.days_off),
-                days_off_counted=member.days_off_counted,
-                person_days=round(member.person_days, _DECIMALS),
-            )
-        )
-    return SprintCapacityPublic(
-        number=sprint.number,
-        start_date=start,
-        end_date=end,
-        working_days=figures.working_days,
-        recorded=recorded,
-        members=members,
-        total_person_days=round(figures.total_person_days, _DECIMALS),
-        suggestion=_suggestion_public(suggestion),
-        version=sprint.version,
-    )
-
-
 async def _capacity(
     session: AsyncSession, access: ProjectAccess, sprint: Sprint
-) -> SprintCapacityPublic:
+) -> SprintCapacityView:
     """The sprint's recorded capacity, or the default proposal when none is recorded."""
     assert sprint.id is not None
     start, end = _dates(sprint)
@@ -140,17 +137,36 @@ async def _capacity(
         planners = await repository.planning_members(session, access.project_id)
         members = [MemberAvailability(user_id=user.id or 0, availability=100) for user in planners]
         users = {user.id or 0: user for user in planners}
-    figures = sprint_capacity(start, end, working_weekdays(access.project), members)
+    figures = sprint_capacity(start, end, weekday_numbers(access.project.working_days), members)
     history = await _history(session, access, sprint, start)
-    suggestion = suggest_commitment(history, figures.total_person_days)
-    return _present(sprint, start, end, bool(rows), figures, users, suggestion)
+    named = []
+    for member in figures.members:
+        user = users.get(member.user_id)
+        named.append(
+            MemberCapacity(
+                **asdict(member),
+                display_name=user.display_name if user else "",
+                email=user.email if user else "",
+            )
+        )
+    return SprintCapacityView(
+        number=sprint.number,
+        version=sprint.version,
+        start_date=start,
+        end_date=end,
+        working_days=figures.working_days,
+        recorded=bool(rows),
+        members=named,
+        total_person_days=figures.total_person_days,
+        suggestion=suggest_commitment(history, figures.total_person_days),
+    )
 
 
 async def get_capacity(
     session: AsyncSession, access: ProjectAccess, number: int
-) -> SprintCapacityPublic:
+) -> SprintCapacityView:
     """A sprint's capacity per member and in total, with a suggested commitment."""
-    sprint = await get_sprint(session, access, number)
+    sprint = await sprint_by_number(session, access, number)
     return await _capacity(session, access, sprint)
 
 
@@ -209,15 +225,14 @@ async def replace_capacity(
     number: int,
     data: SprintCapacityReplace,
     if_match: int | None = None,
-) -> SprintCapacityPublic:
+) -> SprintCapacityView:
     """Replace a planned or active sprint's whole capacity (an empty list clears it).
 
     Capacity is part of the sprint: replacing it checks and bumps the sprint's version.
     """
     # The sprint's row lock makes concurrent replacements of one sprint run one after another.
-    sprint = await get_sprint(session, access, number, for_update=True)
-    check_version(sprint.version, if_match)
-    if sprint.state in FINAL_STATES:
+    sprint = await locked_sprint(session, access, number, if_match)
+    if sprint.state.is_final:
         raise Conflict(f"Sprint {number} is {sprint.state}; its capacity is final.")
     start, end = _dates(sprint)
     await _check_entries(session, access, data, start, end)

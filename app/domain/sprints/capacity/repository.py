@@ -7,12 +7,10 @@ from sqlalchemy import delete, exists, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.domain.kernel.inputs import is_id
 from app.domain.projects.models import ProjectMember, Role
 from app.domain.sprints.models import Sprint, SprintCapacity, SprintState
 from app.domain.users.models import User
-
-# Beyond this no user id exists (ids are bigints); filtering keeps asyncpg from refusing them.
-_ID_LIMIT = 2**63
 
 
 async def capacity_rows(
@@ -47,7 +45,7 @@ async def planning_members(session: AsyncSession, project_id: int) -> list[User]
         .join(ProjectMember, col(ProjectMember.user_id) == col(User.id))
         .where(
             col(ProjectMember.project_id) == project_id,
-            col(ProjectMember.role) != Role.VIEWER.value,
+            col(ProjectMember.role) != Role.VIEWER,
         )
         .order_by(col(User.id))
     )
@@ -56,7 +54,8 @@ async def planning_members(session: AsyncSession, project_id: int) -> list[User]
 
 async def member_ids(session: AsyncSession, project_id: int, user_ids: Sequence[int]) -> set[int]:
     """Those of the given users who are members of the project (any role)."""
-    wanted = [user_id for user_id in user_ids if 0 < user_id < _ID_LIMIT]
+    # No row has an id outside the bigint range; filtering keeps asyncpg from refusing one.
+    wanted = [user_id for user_id in user_ids if is_id(user_id)]
     if not wanted:
         return set()
     stmt = select(col(ProjectMember.user_id)).where(
@@ -97,7 +96,7 @@ async def history_batch(
     )
     stmt = select(Sprint).where(
         col(Sprint.project_id) == project_id,
-        col(Sprint.state) == SprintState.COMPLETED.value,
+        col(Sprint.state) == SprintState.COMPLETED,
         col(Sprint.id) != except_id,
         col(Sprint.start_date).is_not(None),
         col(Sprint.end_date) < before,

@@ -1,20 +1,24 @@
 """API shapes for sprint capacity."""
 
 from datetime import date
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from app.domain.kernel.inputs import InputModel
+from app.domain.kernel.inputs import ID_MAX, ID_MIN, InputModel
 
 MAX_MEMBERS = 200
 # Days off must be distinct dates inside the sprint; this only bounds the body before that check.
 MAX_DAYS_OFF = 366
 
+# Person-days and rates are shown to 2 decimals; the domain computes them unrounded.
+TwoDecimals = Annotated[float, AfterValidator(lambda value: round(value, 2))]
+
 
 class MemberCapacityEntry(InputModel):
     """One member's availability for the sprint."""
 
-    user_id: int = Field(gt=0, lt=2**63, strict=True, description="A member of the project.")
+    user_id: int = Field(ge=ID_MIN, le=ID_MAX, strict=True, description="A member of the project.")
     availability: int = Field(
         default=100, ge=0, le=100, strict=True, description="Share of their time, in percent."
     )
@@ -34,13 +38,15 @@ class SprintCapacityReplace(InputModel):
 class MemberCapacityPublic(BaseModel):
     """One member's capacity in the sprint."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     user_id: int
     display_name: str
     email: str
     availability: int = Field(description="Share of their time, in percent.")
     days_off: list[date]
     days_off_counted: int = Field(description="Days off that are working days of the sprint.")
-    person_days: float = Field(
+    person_days: TwoDecimals = Field(
         description="(working_days − days_off_counted) × availability / 100, to 2 decimals."
     )
 
@@ -48,19 +54,23 @@ class MemberCapacityPublic(BaseModel):
 class PastSprintPublic(BaseModel):
     """A completed sprint a suggestion was computed from."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     number: int
     completed_points: float = Field(description="Points done at completion (frozen).")
-    person_days: float = Field(description="Its recorded capacity, to 2 decimals.")
+    person_days: TwoDecimals = Field(description="Its recorded capacity, to 2 decimals.")
 
 
 class CommitmentSuggestionPublic(BaseModel):
     """A suggested commitment from the team's recent rate, and how it was computed."""
 
-    points: float | None = Field(
+    model_config = ConfigDict(from_attributes=True)
+
+    points: TwoDecimals | None = Field(
         description="points_per_person_day × total_person_days, to 2 decimals; null without "
         "enough history or without person-days."
     )
-    points_per_person_day: float | None = Field(
+    points_per_person_day: TwoDecimals | None = Field(
         description="Completed points / person-days over `sprints_used`, to 2 decimals."
     )
     sprints_used: list[PastSprintPublic] = Field(
@@ -72,6 +82,8 @@ class CommitmentSuggestionPublic(BaseModel):
 class SprintCapacityPublic(BaseModel):
     """A sprint's capacity per member and in total, with a suggested commitment."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     number: int = Field(description="The sprint's number.")
     start_date: date
     end_date: date
@@ -81,7 +93,9 @@ class SprintCapacityPublic(BaseModel):
         "member who is not a viewer at 100 % with no days off."
     )
     members: list[MemberCapacityPublic] = Field(description="By user id.")
-    total_person_days: float = Field(description="Sum of the members' person-days, 2 decimals.")
+    total_person_days: TwoDecimals = Field(
+        description="Sum of the members' person-days, 2 decimals."
+    )
     suggestion: CommitmentSuggestionPublic
     version: int = Field(
         description="The sprint's version (also the ETag): send it as If-Match when replacing."

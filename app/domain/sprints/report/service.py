@@ -1,7 +1,12 @@
-"""Loading a sprint's slice of the event log, for its scope ledger and its report."""
+"""The sprint report and scope ledger: a sprint's slice of the event log, replayed.
 
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+The report is live while the sprint is active; at completion `freeze` keeps it verbatim on the
+sprint, and from then on it is read back as kept, so a closed sprint's numbers never move.
+Burn charts read the same slice through `load_history`.
+"""
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Row
@@ -16,9 +21,11 @@ from app.domain.metrics.report import (
     sprint_report,
 )
 from app.domain.metrics.scope import LoggedChange, ScopeChange, points_at_start, scope_ledger
-from app.domain.sprints import repository
+from app.domain.projects.access import ProjectAccess
+from app.domain.sprints.lookup import sprint_by_number
 from app.domain.sprints.models import Sprint, SprintState
-from app.domain.sprints.repository import (
+from app.domain.sprints.report import repository
+from app.domain.sprints.report.repository import (
     LOG_CREATED_SPRINT,
     LOG_DELETED_POINTS,
     LOG_DELETED_STATUS,
@@ -32,7 +39,7 @@ from app.domain.sprints.repository import (
     LOG_NEW,
     LOG_OLD,
 )
-from app.domain.sprints.schemas import (
+from app.domain.sprints.report.schemas import (
     ReEstimates,
     ReportBody,
     ReportLinePublic,
@@ -40,6 +47,7 @@ from app.domain.sprints.schemas import (
     ScopeChangeTotals,
     Tally,
 )
+from app.domain.workflow import repository as workflow_repository
 from app.domain.workflow.models import StatusCategory
 
 
@@ -152,16 +160,58 @@ async def load_history(
     )
 
 
+@dataclass(frozen=True)
+class SprintReportView:
+    """A sprint and its report: what `SprintReport` shows."""
+
+    sprint: Sprint
+    body: ReportBody
+
+    @property
+    def frozen(self) -> bool:
+        """Whether the report is the one kept at completion."""
+        return self.sprint.report is not None
+
+    def __getattr__(self, name: str) -> Any:
+        # The report's sections and totals come from the body, the rest from the sprint's
+        # columns: `SprintReport` reads them all as attributes.
+        if name in ("sprint", "body") or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.body if name in ReportBody.model_fields else self.sprint, name)
+
+
 async def scope_changes(
-    session: AsyncSession, project_id: int, sprint: Sprint
+    session: AsyncSession, access: ProjectAccess, number: int
 ) -> list[ScopeChange]:
-    """Every change to a started sprint's scope: added, removed, re-estimated."""
+    """Every change to a sprint's scope after it started: added, removed, re-estimated."""
+    sprint = await sprint_by_number(session, access, number)
     if sprint.start_event_id is None:
         return []
-    history = await load_history(session, project_id, sprint)
+    history = await load_history(session, access.project_id, sprint)
     return scope_ledger(
         sprint.number, set(history.committed), history.start_points, history.changes
     )
+
+
+async def report(session: AsyncSession, access: ProjectAccess, number: int) -> SprintReportView:
+    """A sprint's report: live while it is active, as kept at completion afterwards."""
+    sprint = await sprint_by_number(session, access, number)
+    if sprint.report is not None:
+        return SprintReportView(sprint, ReportBody.model_validate(sprint.report))
+    return SprintReportView(sprint, await compute_report(session, access.project_id, sprint))
+
+
+async def freeze(
+    session: AsyncSession, project_id: int, sprint: Sprint, carried_to: int | str
+) -> ReportBody:
+    """Compute a completing sprint's report and keep it on the sprint, verbatim, for good.
+
+    Called with the sprint's items locked and before unfinished items carry over to
+    `carried_to` (a sprint number or `backlog`), which the report already names.
+    """
+    body = await compute_report(session, project_id, sprint, carried_to)
+    sprint.report = body.model_dump(mode="json")
+    return body
 
 
 async def compute_report(
@@ -173,18 +223,18 @@ async def compute_report(
     """
     if sprint.start_event_id is None or sprint.id is None:
         raise Conflict(f"Sprint {sprint.number} has not started; its report begins at the start.")
-    if sprint.state == SprintState.CANCELLED.value:
+    if sprint.state == SprintState.CANCELLED:
         raise Conflict(f"Sprint {sprint.number} was cancelled; it has no report.")
-    statuses = await repository.statuses(session, project_id)
+    statuses = await workflow_repository.list_statuses(session, project_id)
     names = {status.id: status.name for status in statuses if status.id is not None}
     done = {
         status.id
         for status in statuses
-        if status.id is not None and status.category == StatusCategory.DONE.value
+        if status.id is not None and status.category == StatusCategory.DONE
     }
     history = await load_history(session, project_id, sprint, done, with_times=False)
     at_close: dict[int, ItemAtClose] = {}
-    if sprint.state == SprintState.COMPLETED.value:
+    if sprint.state == SprintState.COMPLETED:
         # Only for sprints completed before reports were kept: rebuilt from frozen outcomes.
         for outcome in await repository.outcomes(session, project_id, sprint.id):
             at_close[outcome.item_id] = ItemAtClose(
@@ -219,20 +269,9 @@ def report_body(data: SprintReportData, carried_to: int | str | None = None) -> 
     """The public shape of a report; `carried_to` fills in where unfinished items went."""
 
     def section(lines: list[ReportLine], carried: bool = False) -> ReportSection:
-        items = [
-            ReportLinePublic(
-                number=line.number,
-                title=line.title,
-                type=line.type,
-                added_after_start=line.added_after_start,
-                points_at_start=line.points_at_start,
-                points_at_close=line.points_at_close,
-                status=line.status,
-                carried_to=carried_to if carried and carried_to is not None else line.carried_to,
-                deleted=line.deleted,
-            )
-            for line in lines
-        ]
+        if carried and carried_to is not None:
+            lines = [replace(line, carried_to=carried_to) for line in lines]
+        items = [ReportLinePublic.model_validate(line) for line in lines]
         return ReportSection(
             count=len(items), points=sum(i.points_at_close or 0.0 for i in items), items=items
         )
@@ -258,8 +297,3 @@ def report_body(data: SprintReportData, carried_to: int | str | None = None) -> 
 
 def _tally(count: int, points: float) -> Tally:
     return Tally(count=count, points=round(points, 6))
-
-
-def frozen_report(stored: Mapping[str, Any]) -> ReportBody:
-    """A report kept at completion, as it was."""
-    return ReportBody.model_validate(stored)

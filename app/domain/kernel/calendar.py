@@ -1,0 +1,52 @@
+"""The working-day calendar: pure functions over dates, sets of working weekdays and zones.
+
+Working weekdays are numbers as `date.weekday()` gives them (Monday = 0). A project stores its
+working days as codes (`mon` … `sun`); `weekday_numbers` turns those into numbers.
+"""
+
+from collections.abc import Collection, Iterable
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+# The codes a project's working days are stored as, Monday first (their index is the weekday).
+WEEKDAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def weekday_numbers(codes: Iterable[str]) -> frozenset[int]:
+    """Weekday codes (`mon` … `sun`) as weekday numbers (Monday = 0)."""
+    return frozenset(WEEKDAY_CODES.index(code) for code in codes)
+
+
+def is_working_day(day: date, working_weekdays: Collection[int]) -> bool:
+    """Whether a date falls on one of the working weekdays."""
+    return day.weekday() in working_weekdays
+
+
+def dates(start: date, end: date) -> list[date]:
+    """Every date from start to end, inclusive (none when end is before start)."""
+    return [start + timedelta(days=offset) for offset in range((end - start).days + 1)]
+
+
+def working_dates(start: date, end: date, working_weekdays: Collection[int]) -> list[date]:
+    """The dates from start to end (inclusive) that fall on a working weekday."""
+    return [day for day in dates(start, end) if is_working_day(day, working_weekdays)]
+
+
+def next_slot(
+    after: date | None, today: date, length_days: int, working_weekdays: Collection[int]
+) -> tuple[date, date]:
+    """The dates of the next sprint: from the first working day after `after` (or from today)
+    for `length_days` days, ending on a working day."""
+    start = after + timedelta(days=1) if after is not None else today
+    while not is_working_day(start, working_weekdays):
+        start += timedelta(days=1)
+    end = start + timedelta(days=length_days - 1)
+    while end > start and not is_working_day(end, working_weekdays):
+        end -= timedelta(days=1)
+    return start, end
+
+
+def end_of_day(day: date, time_zone: str | ZoneInfo) -> datetime:
+    """The first instant after `day` in the given IANA time zone (the next local midnight)."""
+    zone = time_zone if isinstance(time_zone, ZoneInfo) else ZoneInfo(time_zone)
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)

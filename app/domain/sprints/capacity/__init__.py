@@ -1,0 +1,1 @@
+"""Sprint capacity: members' availability and days off, person-days, a suggested commitment."""
