@@ -8,6 +8,7 @@ Prints a Markdown table; bench/README.md keeps the figures and the machine they 
 import asyncio
 import random
 import sys
+from typing import NotRequired, TypedDict
 
 import asyncpg
 import httpx
@@ -57,7 +58,19 @@ WORDS = (
 LABELS = ["ux", "backend", "frontend", "infra", "security", "perf"]
 
 
-def item_payload(rng: random.Random, n: int) -> dict[str, object]:
+class ItemPayload(TypedDict):
+    """One item of a batch request body."""
+
+    title: str
+    description: str
+    type: str
+    points: int | None
+    priority: str
+    labels: list[str]
+    sprint: NotRequired[int | None]
+
+
+def item_payload(rng: random.Random, n: int) -> ItemPayload:
     title = " ".join(rng.choice(WORDS) for _ in range(4)).capitalize()
     return {
         "title": f"{title} #{n}",
@@ -117,7 +130,7 @@ async def seed_direct(database_url: str, key: str, count: int) -> None:
                     3,
                     list(payload["labels"]),
                     status_id,
-                    ranks[n],  # type: ignore[arg-type]
+                    ranks[n],
                 )
             )
         await connection.copy_records_to_table(

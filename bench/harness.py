@@ -109,9 +109,10 @@ def bench_database() -> Iterator[str]:
     admin_url = os.environ.get("TIMEBOX_BENCH_DATABASE_URL")
     embedded = None
     if not admin_url:
-        import pgserver
+        # The defining module: the package re-exports get_server without declaring it.
+        from pgserver.postgres_server import get_server
 
-        embedded = pgserver.get_server(tempfile.mkdtemp(prefix="timebox-bench-"), "delete")
+        embedded = get_server(tempfile.mkdtemp(prefix="timebox-bench-"), "delete")
         admin_url = embedded.get_uri()
     name = f"timebox_bench_{uuid.uuid4().hex[:8]}"
     asyncio.run(_sql(admin_url, f'CREATE DATABASE "{name}"'))

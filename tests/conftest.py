@@ -109,10 +109,11 @@ def pg_server() -> Iterator[PgTestServer]:
         yield server
         server.drop_all()
         return
-    import pgserver
+    # The defining module: the package re-exports get_server without declaring it.
+    from pgserver.postgres_server import get_server
 
     data_dir = tempfile.mkdtemp(prefix="timebox-test-pg-")
-    embedded = pgserver.get_server(data_dir, cleanup_mode="delete")
+    embedded = get_server(data_dir, cleanup_mode="delete")
     try:
         server = PgTestServer(embedded.get_uri())
         yield server

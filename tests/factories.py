@@ -3,10 +3,11 @@
 import itertools
 from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 from app.db import Database
-from app.domain.items import comments
 from app.domain.items import service as items
+from app.domain.items.comments import service as comments
 from app.domain.items.schemas import ItemCreate
 from app.domain.projects import service as projects
 from app.domain.projects.access import ProjectAccess, resolve_access
@@ -19,6 +20,7 @@ from app.domain.users import service as users
 from app.domain.users.models import User
 from app.domain.users.schemas import PersonalTokenCreate
 from app.domain.users.security import _hasher
+from app.domain.workflow import defaults as workflow_defaults
 from app.domain.workflow import service as workflow
 from app.domain.workflow.schemas import StatusCreate
 
@@ -44,6 +46,15 @@ class Actor:
     def headers(self) -> dict[str, str]:
         """Authorization header for this user."""
         return {"Authorization": f"Bearer {self.token}"}
+
+
+class Team(NamedTuple):
+    """An owner, a member and a viewer of a project, and an outsider who is not in it."""
+
+    owner: Actor
+    member: Actor
+    viewer: Actor
+    outsider: Actor
 
 
 class Factory:
@@ -75,7 +86,7 @@ class Factory:
             user = await users_repository.get_user(session, owner.id)
             assert user is not None
             data = ProjectCreate.model_validate({"key": key, "name": f"Project {key}", **fields})
-            await projects.create_project(session, user, data)
+            await projects.create_project(session, user, data, workflow_defaults)
         return key
 
     async def member(self, key: str, owner: Actor, user: Actor, role: Role) -> None:
@@ -85,6 +96,27 @@ class Factory:
             assert owner_user is not None
             access = await resolve_access(session, key, owner_user, Role.OWNER)
             await projects.add_member(session, access, MemberAdd(user_id=user.id, role=role))
+
+    async def owner(self, key: str = "WEB", **project_fields: object) -> Actor:
+        """A new user who owns a new project `key`."""
+        owner = await self.user()
+        await self.project(owner, key, **project_fields)
+        return owner
+
+    async def team(
+        self, key: str = "WEB", *, outsider_project: str | None = None, **project_fields: object
+    ) -> Team:
+        """Owner, member, viewer (created in that order, so by user id) and an outsider of `key`.
+
+        `outsider_project`: the outsider owns a project of that key, so is somebody's member.
+        """
+        owner = await self.owner(key, **project_fields)
+        member, viewer, outsider = await self.user(), await self.user(), await self.user()
+        await self.member(key, owner, member, Role.MEMBER)
+        await self.member(key, owner, viewer, Role.VIEWER)
+        if outsider_project is not None:
+            await self.project(outsider, outsider_project)
+        return Team(owner, member, viewer, outsider)
 
     async def _access(self, session: object, key: str, actor: Actor) -> ProjectAccess:
         user = await users_repository.get_user(session, actor.id)  # type: ignore[arg-type]
@@ -103,7 +135,7 @@ class Factory:
         """A comment by `actor` on item `number`; returns its id."""
         async with self.database.sessions() as session, session.begin():
             access = await self._access(session, key, actor)
-            comment, _ = await comments.add_comment(session, access, number, body)
+            comment = (await comments.add_comment(session, access, number, body)).comment
         assert comment.id is not None
         return comment.id
 

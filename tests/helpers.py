@@ -1,13 +1,22 @@
 """Assertions and small request helpers shared by the API tests."""
 
+import asyncio
+from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
 import httpx
+import pytest
+from sqlalchemy import CursorResult, func, select, update
+from sqlmodel import col
 
-from tests.factories import PASSWORD
+from app.db import Database
+from app.domain.users.models import ApiToken, User
+from app.domain.users.security import hash_token
+from tests.factories import PASSWORD, Actor
 
 PROBLEM = "application/problem+json"
+PROJECTS = "/api/v1/projects"
 
 
 def assert_problem(
@@ -54,3 +63,129 @@ def bearer(token: str) -> dict[str, str]:
 async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> httpx.Response:
     """POST /auth/token with the OAuth2 password form."""
     return await client.post("/api/v1/auth/token", data={"username": email, "password": password})
+
+
+async def login_token(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> str:
+    """A login token for this account (the login must succeed)."""
+    response = await login(client, email, password)
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+async def all_pages(
+    client: httpx.AsyncClient, actor: Actor, url: str, **params: Any
+) -> list[dict[str, Any]]:
+    """Every row of a cursor-paginated listing, following `next_cursor` (200 a page)."""
+    found: list[dict[str, Any]] = []
+    query: dict[str, Any] = {"limit": 200, **params}
+    while True:
+        response = await client.get(url, headers=actor.headers, params=query)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        found.extend(body["data"])
+        if body["next_cursor"] is None:
+            return found
+        query["cursor"] = body["next_cursor"]
+
+
+async def backlog(
+    client: httpx.AsyncClient, actor: Actor, key: str = "WEB", **params: Any
+) -> list[dict[str, Any]]:
+    """Every item of a project in backlog order (all pages)."""
+    return await all_pages(client, actor, f"{PROJECTS}/{key}/items", **params)
+
+
+async def get_item(
+    client: httpx.AsyncClient, actor: Actor, number: int, key: str = "WEB"
+) -> dict[str, Any]:
+    """An item as `actor` reads it; its ETag names its version."""
+    response = await client.get(f"{PROJECTS}/{key}/items/{number}", headers=actor.headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    assert response.headers["ETag"] == f'"{body["version"]}"'
+    return body
+
+
+async def history(
+    client: httpx.AsyncClient, actor: Actor, number: int, key: str = "WEB", **params: Any
+) -> list[dict[str, Any]]:
+    """An item's whole history, oldest first (all pages)."""
+    return await all_pages(client, actor, f"{PROJECTS}/{key}/items/{number}/history", **params)
+
+
+async def status_ids(client: httpx.AsyncClient, actor: Actor, key: str = "WEB") -> dict[str, int]:
+    """Status name -> id of a project's workflow, in workflow order."""
+    response = await client.get(f"{PROJECTS}/{key}/statuses", headers=actor.headers)
+    assert response.status_code == 200, response.text
+    return {status["name"]: status["id"] for status in response.json()["data"]}
+
+
+def pause_after(
+    monkeypatch: pytest.MonkeyPatch, target: object, name: str, seconds: float = 0.2
+) -> None:
+    """Make every call of `target.name` wait `seconds` once it has returned.
+
+    For a race whose requests queue on a lock: each holds what it read open a moment, so the
+    others get as far as the lock before it commits.
+    """
+    call = getattr(target, name)
+
+    async def slow(*args: Any, **kwargs: Any) -> Any:
+        result = await call(*args, **kwargs)
+        await asyncio.sleep(seconds)
+        return result
+
+    monkeypatch.setattr(target, name, slow)
+
+
+def rendezvous(
+    monkeypatch: pytest.MonkeyPatch, target: object, name: str, parties: int = 2
+) -> None:
+    """Hold the next `parties` calls of `target.name`, once each has returned, until all have.
+
+    Concurrent requests are then all past that point before any goes on: the interleaving a
+    race test needs happens every time, not only when the event loop happens to allow it.
+    """
+    call = getattr(target, name)
+    barrier = asyncio.Barrier(parties)
+    arrived = 0
+
+    async def together(*args: Any, **kwargs: Any) -> Any:
+        nonlocal arrived
+        result = await call(*args, **kwargs)
+        if arrived < parties:
+            arrived += 1
+            async with asyncio.timeout(10):  # a party that never comes fails, never hangs
+                await barrier.wait()
+        return result
+
+    monkeypatch.setattr(target, name, together)
+
+
+# --- straight from the database --------------------------------------------------------------
+
+
+async def count_users(database: Database) -> int:
+    """How many accounts exist."""
+    async with database.sessions() as session:
+        return (await session.execute(select(func.count()).select_from(User))).scalar_one()
+
+
+async def stored_user(database: Database, user_id: int) -> User:
+    """The account's row as stored."""
+    async with database.sessions() as session:
+        user = (await session.execute(select(User).where(col(User.id) == user_id))).scalar_one()
+    return user
+
+
+async def set_expires_at(database: Database, token: str, expires_at: datetime) -> None:
+    """Move a token's expiry directly in the database."""
+    async with database.sessions() as session, session.begin():
+        result = await session.execute(
+            update(ApiToken)
+            .where(col(ApiToken.token_hash) == hash_token(token))
+            .values(expires_at=expires_at)
+        )
+        assert isinstance(result, CursorResult)
+        assert result.rowcount == 1

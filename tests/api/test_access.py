@@ -142,7 +142,7 @@ def project_routes() -> set[tuple[str, str]]:
     found = set()
     for route in _walk(app.routes):
         if route.path.startswith(PROJECT_PREFIX):
-            found |= {(method, route.path) for method in route.methods}
+            found |= {(method, route.path) for method in route.methods or ()}
     return found
 
 
@@ -160,6 +160,7 @@ class World:
     """A project WEB with one user per role, an outsider, and a plain member to act on."""
 
     actors: dict[str, Actor | None]
+    owner: Actor
     target: Actor
     status_id: int
     number: int
@@ -174,10 +175,12 @@ async def world(factory: Factory) -> World:
     await factory.project(owner, "WEB")
     actors: dict[str, Actor | None] = {"anonymous": None, "owner": owner}
     for role in (Role.MEMBER, Role.VIEWER):
-        actors[role.value] = await factory.user(f"{role.value}@example.com")
-        await factory.member("WEB", owner, actors[role.value], role)  # type: ignore[arg-type]
-    actors["outsider"] = await factory.user("outsider@example.com")
-    await factory.project(actors["outsider"], "OUT")
+        actor = await factory.user(f"{role.value}@example.com")
+        await factory.member("WEB", owner, actor, role)
+        actors[role.value] = actor
+    outsider = await factory.user("outsider@example.com")
+    await factory.project(outsider, "OUT")
+    actors["outsider"] = outsider
     target = await factory.user("target@example.com")
     await factory.member("WEB", owner, target, Role.MEMBER)
     await factory.user("newcomer@example.com")
@@ -192,6 +195,7 @@ async def world(factory: Factory) -> World:
     }
     return World(
         actors=actors,
+        owner=owner,
         target=target,
         status_id=status_id,
         number=number,
@@ -226,7 +230,7 @@ async def test_route_access(
     rule = ACCESS[(method, path)]
     actor = world.actors[caller]
     if rule.active_sprint:
-        await factory.start_sprint("WEB", world.actors["owner"], world.sprint)  # type: ignore[arg-type]
+        await factory.start_sprint("WEB", world.owner, world.sprint)
     comment_id = world.comments.get(caller if rule.own else "owner", world.comments["owner"])
     url = (
         path.replace("/sprints/{number}", f"/sprints/{world.sprint}")
@@ -255,11 +259,9 @@ async def test_route_access(
         assert response.headers["www-authenticate"] == "Bearer"
     if want == 404:
         # An outsider learns nothing: the same answer as for a project that does not exist.
+        assert actor is not None
         ghost = await client.request(
-            method,
-            url.replace("/WEB", "/GHOST"),
-            json=rule.json,
-            headers=actor.headers,  # type: ignore[union-attr]
+            method, url.replace("/WEB", "/GHOST"), json=rule.json, headers=actor.headers
         )
         assert ghost.status_code == 404
         assert ghost.json()["detail"].replace("GHOST", "WEB") == response.json()["detail"]

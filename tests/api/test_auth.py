@@ -17,7 +17,15 @@ from app.domain.users.security import hash_token
 from app.main import create_app
 from app.settings import Settings
 from tests.factories import PASSWORD, Factory
-from tests.helpers import assert_problem, assert_unauthorized, bearer, login
+from tests.helpers import (
+    assert_problem,
+    assert_unauthorized,
+    bearer,
+    count_users,
+    login,
+    login_token,
+    set_expires_at,
+)
 
 REGISTER = "/api/v1/auth/register"
 TOKEN = "/api/v1/auth/token"
@@ -29,11 +37,6 @@ USERS = "/api/v1/users"
 def registration(email: str = "ada@example.com", **fields: Any) -> dict[str, Any]:
     """A valid registration body."""
     return {"email": email, "display_name": "Ada Lovelace", "password": PASSWORD, **fields}
-
-
-async def count_users(database: Database) -> int:
-    async with database.sessions() as session:
-        return int((await session.execute(select(func.count()).select_from(User))).scalar_one())
 
 
 async def count_tokens(database: Database) -> int:
@@ -48,24 +51,6 @@ async def admins(database: Database) -> list[str]:
             select(col(User.email)).where(col(User.is_admin).is_(True)).order_by(col(User.id))
         )
         return list(rows.scalars())
-
-
-async def login_token(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> str:
-    response = await login(client, email, password)
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
-
-
-async def set_expires_at(database: Database, token: str, expires_at: datetime) -> None:
-    """Move a token's expiry directly in the database."""
-    async with database.sessions() as session, session.begin():
-        result = await session.execute(
-            update(ApiToken)
-            .where(col(ApiToken.token_hash) == hash_token(token))
-            .values(expires_at=expires_at)
-        )
-        assert result.rowcount == 1  # type: ignore[attr-defined]
 
 
 # --- register -------------------------------------------------------------------------------
@@ -478,7 +463,7 @@ async def test_dead_login_tokens_are_purged_and_live_ones_kept(
         )
     assert purged == 1
     async with database.sessions() as session:
-        hashes = set((await session.execute(select(ApiToken.token_hash))).scalars())
+        hashes = set((await session.execute(select(col(ApiToken.token_hash)))).scalars())
     assert hash_token(dead) not in hashes
     assert hash_token(live) in hashes
     assert hash_token(actor.token) in hashes  # personal access tokens are never purged

@@ -13,7 +13,7 @@ from sqlalchemy import event
 from app.db import Database
 from app.domain.projects.models import Role
 from tests.factories import Actor, Factory
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, backlog, status_ids
 
 PROJECTS = "/api/v1/projects"
 
@@ -34,22 +34,6 @@ async def statuses(
     assert response.status_code == 200, response.text
     data: list[dict[str, Any]] = response.json()["data"]
     return data
-
-
-async def backlog(
-    client: httpx.AsyncClient, actor: Actor, key: str = "WEB"
-) -> list[dict[str, Any]]:
-    """Every item in rank order."""
-    found: list[dict[str, Any]] = []
-    params: dict[str, Any] = {"limit": 200}
-    while True:
-        response = await client.get(f"{PROJECTS}/{key}/items", headers=actor.headers, params=params)
-        assert response.status_code == 200, response.text
-        body = response.json()
-        found.extend(body["data"])
-        if not body["next_cursor"]:
-            return found
-        params["cursor"] = body["next_cursor"]
 
 
 def column_numbers(body: dict[str, Any]) -> dict[str, list[int]]:
@@ -98,7 +82,7 @@ async def test_columns_follow_the_workflow_order(
     owner = await factory.user()
     await factory.project(owner)
     blocked = await factory.status("WEB", owner, "Blocked", "in_progress")
-    done = {s["name"]: s["id"] for s in await statuses(client, owner)}["Done"]
+    done = (await status_ids(client, owner))["Done"]
     for status_id, position in ((done, 0), (blocked, 2)):
         response = await client.patch(
             f"{PROJECTS}/WEB/statuses/{status_id}",
@@ -124,7 +108,7 @@ async def test_items_sit_in_their_columns_in_rank_order_with_counts_and_points(
     member = await factory.user()
     await factory.project(owner)
     await factory.member("WEB", owner, member, Role.MEMBER)
-    workflow = {s["name"]: s["id"] for s in await statuses(client, owner)}
+    workflow = await status_ids(client, owner)
     rng = random.Random(4242)
     for n in range(24):
         status = rng.choice(list(workflow))
@@ -135,9 +119,9 @@ async def test_items_sit_in_their_columns_in_rank_order_with_counts_and_points(
             fields["position"] = "top"
         await factory.item("WEB", member, **fields)
     # Reorder a few so rank order is not creation order.
-    for number, body in ((24, {"top": True}), (1, {"bottom": True}), (7, {"after": 12})):
+    for number, target in ((24, {"top": True}), (1, {"bottom": True}), (7, {"after": 12})):
         response = await client.post(
-            f"{PROJECTS}/WEB/items/{number}/move", headers=member.headers, json=body
+            f"{PROJECTS}/WEB/items/{number}/move", headers=member.headers, json=target
         )
         assert response.status_code == 200, response.text
 
@@ -160,7 +144,7 @@ async def test_items_sit_in_their_columns_in_rank_order_with_counts_and_points(
 async def test_epics_are_not_on_the_board(client: httpx.AsyncClient, factory: Factory) -> None:
     owner = await factory.user()
     await factory.project(owner)
-    workflow = {s["name"]: s["id"] for s in await statuses(client, owner)}
+    workflow = await status_ids(client, owner)
     epic = await factory.item(
         "WEB", owner, type="epic", points=40, status_id=workflow["In Progress"]
     )
@@ -180,7 +164,7 @@ async def test_epics_are_not_on_the_board(client: httpx.AsyncClient, factory: Fa
 async def test_over_wip_limit_flags(client: httpx.AsyncClient, factory: Factory) -> None:
     owner = await factory.user()
     await factory.project(owner)
-    workflow = {s["name"]: s["id"] for s in await statuses(client, owner)}
+    workflow = await status_ids(client, owner)
     limits = {"To Do": 3, "In Progress": 2, "In Review": 1}
     for name, limit in limits.items():
         response = await client.patch(

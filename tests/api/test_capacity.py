@@ -2,6 +2,7 @@
 the suggested commitment from history, and concurrent replacements — on real PostgreSQL."""
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -9,11 +10,10 @@ import pytest
 from sqlalchemy import text
 
 from app.db import Database
-from app.domain.projects.models import Role
-from app.domain.sprints import capacity as capacity_service
-from app.domain.sprints import capacity_repository
+from app.domain.sprints.capacity import repository as capacity_repository
+from app.domain.sprints.capacity import service as capacity_service
 from tests.factories import Actor, Factory
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, pause_after, status_ids
 
 PROJECTS = "/api/v1/projects"
 SPRINTS = f"{PROJECTS}/WEB/sprints"
@@ -24,17 +24,6 @@ START, END = "2026-11-30", "2026-12-11"
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-async def team(factory: Factory) -> tuple[Actor, Actor, Actor, Actor]:
-    """Owner, member, viewer (created in that order, so by user id) and an outsider of WEB."""
-    owner = await factory.user()
-    await factory.project(owner, "WEB", working_days=MON_FRI)
-    member, viewer, outsider = await factory.user(), await factory.user(), await factory.user()
-    await factory.member("WEB", owner, member, Role.MEMBER)
-    await factory.member("WEB", owner, viewer, Role.VIEWER)
-    await factory.project(outsider, "OUT")
-    return owner, member, viewer, outsider
 
 
 def url(number: int) -> str:
@@ -87,19 +76,14 @@ async def capacity_rows(database: Database) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in rows]
 
 
-async def done_status(client: httpx.AsyncClient, owner: Actor) -> int:
-    statuses = (await client.get(f"{PROJECTS}/WEB/statuses", headers=owner.headers)).json()
-    return next(s["id"] for s in statuses["data"] if s["name"] == "Done")
-
-
 async def finished_sprint(
     client: httpx.AsyncClient,
     factory: Factory,
     owner: Actor,
     dates: tuple[str, str],
     members: list[dict[str, Any]],
-    done_points: list[float],
-    open_points: tuple[float, ...] = (8,),
+    done_points: Sequence[float],
+    open_points: Sequence[float] = (8,),
 ) -> int:
     """A sprint with capacity, started and completed with `done_points` done; its number."""
     done = [await factory.item("WEB", owner, points=points) for points in done_points]
@@ -109,7 +93,7 @@ async def finished_sprint(
     )
     await put_ok(client, owner, number, members)
     await factory.start_sprint("WEB", owner, number)
-    done_id = await done_status(client, owner)
+    done_id = (await status_ids(client, owner))["Done"]
     for item in done:
         patched = await client.patch(
             f"{ITEMS}/{item}", headers=owner.headers, json={"status_id": done_id}
@@ -127,7 +111,7 @@ async def finished_sprint(
 async def test_without_capacity_every_planner_is_proposed_at_full_availability(
     client: httpx.AsyncClient, factory: Factory, database: Database
 ) -> None:
-    owner, member_, viewer, _ = await team(factory)
+    owner, member_, viewer, _ = await factory.team(working_days=MON_FRI, outsider_project="OUT")
     number = await factory.sprint("WEB", owner, start_date=START, end_date=END)
 
     body = await get_capacity(client, viewer, number)
@@ -156,7 +140,7 @@ async def test_without_capacity_every_planner_is_proposed_at_full_availability(
 async def test_replace_then_read_back_with_exact_person_days(
     client: httpx.AsyncClient, factory: Factory, database: Database
 ) -> None:
-    owner, member_, viewer, _ = await team(factory)
+    owner, member_, viewer, _ = await factory.team(working_days=MON_FRI, outsider_project="OUT")
     number = await factory.sprint("WEB", owner, start_date=START, end_date=END)
 
     saved = await put_ok(
@@ -210,7 +194,7 @@ async def test_replace_then_read_back_with_exact_person_days(
 async def test_an_active_sprint_takes_capacity_and_days_off_on_weekends_do_not_count(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner, _, _, _ = await team(factory)
+    owner, _, _, _ = await factory.team(working_days=MON_FRI, outsider_project="OUT")
     # Fri 4 to Mon 7 December 2026: Fri and Mon are working days, the weekend is not.
     number = await factory.sprint("WEB", owner, start_date="2026-12-04", end_date="2026-12-07")
     await factory.start_sprint("WEB", owner, number)
@@ -298,7 +282,7 @@ async def test_invalid_capacity_is_refused_naming_the_field_and_writes_nothing(
     members: Any,
     fields: set[str],
 ) -> None:
-    owner, member_, _, outsider = await team(factory)
+    owner, member_, _, outsider = await factory.team(working_days=MON_FRI, outsider_project="OUT")
     number = await factory.sprint("WEB", owner, start_date=START, end_date=END)
     before = await put_ok(client, owner, number, [{"user_id": member_.id, "availability": 70}])
     stored = await capacity_rows(database)
@@ -321,7 +305,7 @@ async def test_invalid_capacity_is_refused_naming_the_field_and_writes_nothing(
 async def test_unknown_top_level_fields_and_missing_body_are_refused(
     client: httpx.AsyncClient, factory: Factory, database: Database
 ) -> None:
-    owner, _, _, _ = await team(factory)
+    owner, _, _, _ = await factory.team(working_days=MON_FRI, outsider_project="OUT")
     number = await factory.sprint("WEB", owner, start_date=START, end_date=END)
     assert_problem(
         await client.put(url(number), headers=owner.headers, json={"members": [], "note": "x"}),
@@ -338,7 +322,7 @@ async def test_unknown_top_level_fields_and_missing_body_are_refused(
 async def test_completed_and_cancelled_sprints_have_final_capacity(
     client: httpx.AsyncClient, factory: Factory, database: Database
 ) -> None:
-    owner, _, _, _ = await team(factory)
+    owner, _, _, _ = await factory.team(working_days=MON_FRI, outsider_project="OUT")
     completed = await finished_sprint(
         client, factory, owner, (START, END), [{"user_id": owner.id, "availability": 60}], [3]
     )
@@ -359,7 +343,7 @@ async def test_completed_and_cancelled_sprints_have_final_capacity(
 async def test_a_sprint_without_dates_has_no_capacity(
     client: httpx.AsyncClient, factory: Factory, database: Database
 ) -> None:
-    owner, _, _, _ = await team(factory)
+    owner, _, _, _ = await factory.team(working_days=MON_FRI, outsider_project="OUT")
     number = await factory.sprint("WEB", owner, start_date=START, end_date=END)
     # The API never leaves a sprint without dates; older rows may have none.
     async with database.engine.begin() as connection:
@@ -376,7 +360,7 @@ async def test_a_sprint_without_dates_has_no_capacity(
 async def test_viewers_read_but_cannot_replace_and_outsiders_see_nothing(
     client: httpx.AsyncClient, factory: Factory, database: Database
 ) -> None:
-    owner, _, viewer, outsider = await team(factory)
+    owner, _, viewer, outsider = await factory.team(working_days=MON_FRI, outsider_project="OUT")
     number = await factory.sprint("WEB", owner, start_date=START, end_date=END)
     body = [{"user_id": viewer.id}]
 
@@ -401,7 +385,7 @@ async def test_viewers_read_but_cannot_replace_and_outsiders_see_nothing(
 async def test_the_suggestion_needs_three_sprints_and_then_gives_exact_numbers(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner, member_, _, _ = await team(factory)
+    owner, member_, _, _ = await factory.team(working_days=MON_FRI, outsider_project="OUT")
     full = {"user_id": owner.id}
     # Week sprints, Mon to Fri, 5 working days each.
     # Sprint 1: 5 person-days, 5 points done.
@@ -479,7 +463,7 @@ async def test_the_suggestion_uses_the_five_latest_sprints(
 ) -> None:
     # Past sprints are read a batch at a time until five count: both paths give one answer.
     monkeypatch.setattr(capacity_service, "_HISTORY_BATCH", batch)
-    owner, _, _, _ = await team(factory)
+    owner, _, _, _ = await factory.team(working_days=MON_FRI, outsider_project="OUT")
     full = [{"user_id": owner.id}]
     weeks = [
         ("2026-01-05", "2026-01-09"),
@@ -542,7 +526,7 @@ async def test_concurrent_replacements_end_in_exactly_one_of_the_bodies(
     database: Database,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    owner, member_, viewer, _ = await team(factory)
+    owner, member_, viewer, _ = await factory.team(working_days=MON_FRI, outsider_project="OUT")
     number = await factory.sprint("WEB", owner, start_date=START, end_date=END)
     first = [
         {"user_id": owner.id, "availability": 10, "days_off": []},
@@ -552,16 +536,9 @@ async def test_concurrent_replacements_end_in_exactly_one_of_the_bodies(
         {"user_id": member_.id, "availability": 30, "days_off": ["2026-12-02"]},
         {"user_id": viewer.id, "availability": 40, "days_off": []},
     ]
-    check = capacity_repository.member_ids
-
-    async def slow(*args: Any, **kwargs: Any) -> Any:
-        # Hold the check open so both requests are in flight together; without the sprint's
-        # lock both would delete nothing and then collide (or mix) on insert.
-        found = await check(*args, **kwargs)
-        await asyncio.sleep(0.2)
-        return found
-
-    monkeypatch.setattr(capacity_repository, "member_ids", slow)
+    # Hold the check open so both requests are in flight together; without the sprint's
+    # lock both would delete nothing and then collide (or mix) on insert.
+    pause_after(monkeypatch, capacity_repository, "member_ids")
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
         responses = await asyncio.gather(
@@ -580,7 +557,7 @@ async def test_concurrent_replacements_end_in_exactly_one_of_the_bodies(
 async def test_replacing_capacity_checks_and_bumps_the_sprints_version(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner, _, _, _ = await team(factory)
+    owner, _, _, _ = await factory.team(working_days=MON_FRI, outsider_project="OUT")
     number = await factory.sprint("WEB", owner, start_date=START, end_date=END)
     read = await client.get(f"{SPRINTS}/{number}/capacity", headers=owner.headers)
     version = read.json()["version"]

@@ -1,6 +1,7 @@
 """Comments on items: add, list, edit, delete, roles, If-Match, markdown kept verbatim — over
 HTTP on real PostgreSQL."""
 
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -10,7 +11,7 @@ from sqlalchemy import text
 from app.db import Database
 from app.domain.projects.models import Role
 from tests.factories import Actor, Factory
-from tests.helpers import assert_problem
+from tests.helpers import all_pages, assert_problem
 
 ITEMS = "/api/v1/projects/WEB/items"
 
@@ -22,16 +23,7 @@ def comments_url(number: int, comment_id: int | None = None) -> str:
 
 async def comments(client: httpx.AsyncClient, actor: Actor, number: int) -> list[dict[str, Any]]:
     """Every comment of an item, oldest first (all pages)."""
-    found: list[dict[str, Any]] = []
-    params: dict[str, Any] = {"limit": 200}
-    while True:
-        response = await client.get(comments_url(number), headers=actor.headers, params=params)
-        assert response.status_code == 200, response.text
-        body = response.json()
-        found.extend(body["data"])
-        if not body["next_cursor"]:
-            return found
-        params["cursor"] = body["next_cursor"]
+    return await all_pages(client, actor, comments_url(number))
 
 
 async def add(
@@ -44,14 +36,9 @@ async def add(
 
 async def team(factory: Factory) -> tuple[Actor, Actor, Actor, Actor, int]:
     """Owner, two members, a viewer of WEB, and one item's number."""
-    owner = await factory.user()
-    ada = await factory.user()
+    owner, ada, viewer, _ = await factory.team()
     bob = await factory.user()
-    viewer = await factory.user()
-    await factory.project(owner)
-    await factory.member("WEB", owner, ada, Role.MEMBER)
     await factory.member("WEB", owner, bob, Role.MEMBER)
-    await factory.member("WEB", owner, viewer, Role.VIEWER)
     number = await factory.item("WEB", owner, title="Discuss me")
     return owner, ada, bob, viewer, number
 
@@ -356,7 +343,9 @@ async def test_deleting_an_item_deletes_its_comments(
     assert response.status_code == 204, response.text
     assert_problem(await client.get(comments_url(number), headers=ada.headers), 404)
     async with database.engine.connect() as connection:
-        remaining = (await connection.execute(text("SELECT id FROM comments"))).scalars().all()
+        remaining: Sequence[int] = (
+            (await connection.execute(text("SELECT id FROM comments"))).scalars().all()
+        )
     assert list(remaining) == [kept]
 
 

@@ -30,8 +30,8 @@ async def test_the_demo_has_a_team_a_backlog_and_seven_sprints(
     assert (sprints[-1]["start_date"], sprints[-1]["end_date"]) == ("2026-11-20", "2026-12-03")
     assert all(s["carried_over_to"] == s["number"] + 1 for s in sprints[:-1])
     async with database.engine.connect() as connection:
-        count = (await connection.execute(text("SELECT count(*) FROM items"))).scalar_one()
-        first_event = (
+        count: int = (await connection.execute(text("SELECT count(*) FROM items"))).scalar_one()
+        first_event: date = (
             await connection.execute(text("SELECT min(occurred_at)::date FROM item_events"))
         ).scalar_one()
     assert 110 <= count <= 130

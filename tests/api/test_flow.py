@@ -5,12 +5,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import ScalarResult, text
 
 from app.db import Database
 from app.domain.projects.models import Role
 from tests.factories import Actor, Factory
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, status_ids
 
 PROJECT = "/api/v1/projects/WEB"
 FLOW = f"{PROJECT}/flow"
@@ -21,8 +21,7 @@ async def setup(client: httpx.AsyncClient, factory: Factory) -> tuple[Actor, dic
     """Project WEB in New York time with the default workflow; its owner and status ids."""
     owner = await factory.user()
     await factory.project(owner, "WEB", time_zone=NEW_YORK)
-    listed = await client.get(f"{PROJECT}/statuses", headers=owner.headers)
-    return owner, {s["name"]: s["id"] for s in listed.json()["data"]}
+    return owner, await status_ids(client, owner)
 
 
 async def get_flow(client: httpx.AsyncClient, actor: Actor, **params: str) -> dict[str, Any]:
@@ -100,7 +99,7 @@ async def test_today_through_the_api(client: httpx.AsyncClient, factory: Factory
 async def place(database: Database, number: int, moments: list[str]) -> None:
     """Put an item's logged creation and status moves (in order) at the given UTC times."""
     async with database.engine.begin() as connection:
-        ids = (
+        ids: ScalarResult[int] = (
             await connection.execute(
                 text(
                     "SELECT id FROM item_events WHERE item_number = :number "

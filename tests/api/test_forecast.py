@@ -15,7 +15,7 @@ from app.db import Database
 from app.domain.kernel import clock
 from app.domain.projects.models import Role
 from tests.factories import Actor, Factory
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, status_ids
 
 PROJECT = "/api/v1/projects/WEB"
 FORECAST = f"{PROJECT}/forecast"
@@ -36,8 +36,7 @@ class Team:
 
     async def setup(self) -> "Team":
         await self.factory.project(self.owner, "WEB", working_days=MON_FRI)
-        listed = await self.client.get(f"{PROJECT}/statuses", headers=self.owner.headers)
-        self.done_status = next(s["id"] for s in listed.json()["data"] if s["name"] == "Done")
+        self.done_status = (await status_ids(self.client, self.owner))["Done"]
         return self
 
     async def item(self, title: str, points: float | None = None, **fields: Any) -> int:

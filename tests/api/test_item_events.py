@@ -13,9 +13,8 @@ from app.db import Database
 from app.domain.items import ranking
 from app.domain.items.events import UnloggedChangeError
 from app.domain.items.models import EventKind, Item, ItemEvent
-from app.domain.projects.models import Role
 from tests.factories import Actor, Factory
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, history, status_ids
 
 PROJECT = "/api/v1/projects/WEB"
 ITEMS = f"{PROJECT}/items"
@@ -33,30 +32,6 @@ TRACKED = [
 ]
 FIBONACCI = [0, 1, 2, 3, 5, 8, 13, 21, 40, 100]
 PRIORITIES = ["highest", "high", "medium", "low", "lowest"]
-
-
-async def history(
-    client: httpx.AsyncClient, actor: Actor, number: int, **params: Any
-) -> list[dict[str, Any]]:
-    """An item's whole history (every page)."""
-    found: list[dict[str, Any]] = []
-    query: dict[str, Any] = {"limit": 200, **params}
-    while True:
-        response = await client.get(
-            f"{ITEMS}/{number}/history", headers=actor.headers, params=query
-        )
-        assert response.status_code == 200, response.text
-        body = response.json()
-        found.extend(body["data"])
-        if not body["next_cursor"]:
-            return found
-        query["cursor"] = body["next_cursor"]
-
-
-async def status_ids(client: httpx.AsyncClient, actor: Actor) -> dict[str, int]:
-    response = await client.get(f"{PROJECT}/statuses", headers=actor.headers)
-    assert response.status_code == 200, response.text
-    return {status["name"]: status["id"] for status in response.json()["data"]}
 
 
 async def create(client: httpx.AsyncClient, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
@@ -100,24 +75,13 @@ def snapshot_of(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def team(factory: Factory) -> tuple[Actor, Actor, Actor]:
-    """An owner, a member and a viewer of project WEB."""
-    owner = await factory.user()
-    member = await factory.user()
-    viewer = await factory.user()
-    await factory.project(owner)
-    await factory.member("WEB", owner, member, Role.MEMBER)
-    await factory.member("WEB", owner, viewer, Role.VIEWER)
-    return owner, member, viewer
-
-
 # --- what each write logs ------------------------------------------------------------------
 
 
 async def test_create_logs_one_event_with_a_snapshot_of_every_tracked_field(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner, member, viewer = await team(factory)
+    owner, member, viewer, _ = await factory.team()
     statuses = await status_ids(client, owner)
     epic = await create(client, owner, {"title": "Checkout", "type": "epic"})
     item = await create(
@@ -163,7 +127,7 @@ async def test_create_logs_one_event_with_a_snapshot_of_every_tracked_field(
 async def test_update_logs_one_event_per_changed_tracked_field(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner, member, _ = await team(factory)
+    owner, member, _, _ = await factory.team()
     statuses = await status_ids(client, owner)
     epic = await create(client, owner, {"title": "Checkout", "type": "epic"})
     item = await create(client, owner, {"title": "Pay", "points": 3, "labels": ["a"]})
@@ -220,7 +184,7 @@ async def test_update_logs_one_event_per_changed_tracked_field(
 async def test_an_update_that_changes_nothing_logs_nothing(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner, _, _ = await team(factory)
+    owner, _, _, _ = await factory.team()
     item = await create(
         client, owner, {"title": "Same", "points": 2, "labels": ["x"], "priority": "high"}
     )
@@ -237,7 +201,7 @@ async def test_an_update_that_changes_nothing_logs_nothing(
 
 
 async def test_a_rejected_update_logs_nothing(client: httpx.AsyncClient, factory: Factory) -> None:
-    owner, _, viewer = await team(factory)
+    owner, _, viewer, _ = await factory.team()
     story = await create(client, owner, {"title": "Story"})
     item = await create(client, owner, {"title": "Item"})
     bad = await client.patch(
@@ -260,7 +224,7 @@ async def test_a_rejected_update_logs_nothing(client: httpx.AsyncClient, factory
 
 
 async def test_move_logs_the_old_and_new_rank(client: httpx.AsyncClient, factory: Factory) -> None:
-    owner, member, _ = await team(factory)
+    owner, member, _, _ = await factory.team()
     first = await create(client, owner, {"title": "First"})
     second = await create(client, owner, {"title": "Second"})
     response = await client.post(
@@ -279,7 +243,7 @@ async def test_move_logs_the_old_and_new_rank(client: httpx.AsyncClient, factory
 async def test_status_changes_are_logged_and_keep_done_at(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner, _, _ = await team(factory)
+    owner, _, _, _ = await factory.team()
     statuses = await status_ids(client, owner)
     item = await create(client, owner, {"title": "Ship"})
     assert item["done_at"] is None
@@ -297,7 +261,7 @@ async def test_status_changes_are_logged_and_keep_done_at(
 async def test_delete_logs_a_final_snapshot_and_the_history_outlives_the_item(
     client: httpx.AsyncClient, factory: Factory, database: Database
 ) -> None:
-    owner, member, _ = await team(factory)
+    owner, member, _, _ = await factory.team()
     item = await create(client, owner, {"title": "Doomed", "points": 1, "labels": ["x"]})
     changed = await patch(client, owner, item["number"], {"title": "Still doomed"})
 
@@ -323,7 +287,7 @@ async def test_delete_logs_a_final_snapshot_and_the_history_outlives_the_item(
 async def test_deleting_an_epic_logs_each_child_losing_its_parent(
     client: httpx.AsyncClient, factory: Factory, database: Database
 ) -> None:
-    owner, _, _ = await team(factory)
+    owner, _, _, _ = await factory.team()
     epic = await create(client, owner, {"title": "Epic", "type": "epic"})
     children = [
         await create(client, owner, {"title": f"Child {n}", "parent": epic["number"]})
@@ -343,7 +307,7 @@ async def test_deleting_an_epic_logs_each_child_losing_its_parent(
 async def test_history_is_paginated_oldest_first(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner, _, viewer = await team(factory)
+    owner, _, viewer, _ = await factory.team()
     item = await create(client, owner, {"title": "v0"})
     for n in range(1, 7):
         await patch(client, owner, item["number"], {"title": f"v{n}"})
@@ -376,7 +340,7 @@ async def test_history_is_paginated_oldest_first(
 
 
 async def test_history_access(client: httpx.AsyncClient, factory: Factory) -> None:
-    owner, _, viewer = await team(factory)
+    owner, _, viewer, _ = await factory.team()
     stranger = await factory.user()
     item = await create(client, owner, {"title": "Secret"})
     url = f"{ITEMS}/{item['number']}/history"
@@ -464,7 +428,7 @@ async def test_replaying_the_log_rebuilds_every_item(
         return due
 
     monkeypatch.setattr(ranking, "needs_rebalance", counting)
-    owner, member, _ = await team(factory)
+    owner, member, _, _ = await factory.team()
     people = [owner.id, member.id]
     rng = random.Random(8675309)
     live: dict[int, str] = {}  # number -> type
@@ -547,7 +511,7 @@ async def test_replaying_the_log_rebuilds_every_item(
             )
             del live[number]
         elif roll < 0.90:
-            entries = []
+            entries: list[dict[str, Any]] = []
             for _ in range(rng.randint(1, 4)):
                 if external and rng.random() < 0.6:
                     ext = f"EXT-{rng.randint(1, external)}"
@@ -630,7 +594,7 @@ async def test_replaying_the_log_rebuilds_every_item(
 async def test_a_tracked_change_without_an_event_cannot_be_flushed(
     client: httpx.AsyncClient, factory: Factory, database: Database, column: str, value: Any
 ) -> None:
-    owner, _, _ = await team(factory)
+    owner, _, _, _ = await factory.team()
     number = await factory.item("WEB", owner, title="Original")
     before = (await client.get(f"{ITEMS}/{number}", headers=owner.headers)).json()
 
@@ -648,7 +612,7 @@ async def test_a_tracked_change_without_an_event_cannot_be_flushed(
 async def test_the_guard_lets_logged_and_untracked_changes_through(
     client: httpx.AsyncClient, factory: Factory, database: Database
 ) -> None:
-    owner, _, _ = await team(factory)
+    owner, _, _, _ = await factory.team()
     number = await factory.item("WEB", owner, title="Original")
 
     async with database.sessions() as session, session.begin():
@@ -665,7 +629,7 @@ async def test_the_guard_lets_logged_and_untracked_changes_through(
                 item_id=item.id,
                 item_number=item.number,
                 actor_id=owner.id,
-                kind="updated",
+                kind=EventKind.UPDATED,
                 field="title",
                 old_value="Original",
                 new_value="Logged",
@@ -678,7 +642,7 @@ async def test_the_guard_lets_logged_and_untracked_changes_through(
             project_id=item.project_id,
             item_id=item.id,
             item_number=item.number,
-            kind="updated",
+            kind=EventKind.UPDATED,
             field="title",
             old_value="Logged",
             new_value="Logged",

@@ -9,40 +9,13 @@ import pytest
 
 from app.domain.projects.models import Role
 from tests.factories import Actor, Factory
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, backlog, get_item, history, status_ids
 
 PROJECTS = "/api/v1/projects"
 ITEMS = f"{PROJECTS}/WEB/items"
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-async def list_items(
-    client: httpx.AsyncClient, actor: Actor, key: str = "WEB", **params: Any
-) -> list[dict[str, Any]]:
-    """Every item of a project in backlog order (all pages)."""
-    found: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        query = {"limit": 200, **params}
-        if cursor:
-            query["cursor"] = cursor
-        response = await client.get(f"{PROJECTS}/{key}/items", headers=actor.headers, params=query)
-        assert response.status_code == 200, response.text
-        body = response.json()
-        found.extend(body["data"])
-        cursor = body["next_cursor"]
-        if cursor is None:
-            return found
-
-
-async def get_item(client: httpx.AsyncClient, actor: Actor, number: int) -> dict[str, Any]:
-    response = await client.get(f"{ITEMS}/{number}", headers=actor.headers)
-    assert response.status_code == 200, response.text
-    assert response.headers["ETag"] == f'"{response.json()["version"]}"'
-    body: dict[str, Any] = response.json()
-    return body
 
 
 async def create(
@@ -57,34 +30,12 @@ async def patch(
     return await client.patch(f"{ITEMS}/{number}", headers={**actor.headers, **headers}, json=body)
 
 
-async def statuses(client: httpx.AsyncClient, actor: Actor, key: str = "WEB") -> dict[str, int]:
-    """Status name -> id."""
-    response = await client.get(f"{PROJECTS}/{key}/statuses", headers=actor.headers)
-    assert response.status_code == 200, response.text
-    return {status["name"]: status["id"] for status in response.json()["data"]}
-
-
-async def history(client: httpx.AsyncClient, actor: Actor, number: int) -> list[dict[str, Any]]:
-    response = await client.get(
-        f"{ITEMS}/{number}/history", headers=actor.headers, params={"limit": 200}
-    )
-    assert response.status_code == 200, response.text
-    events: list[dict[str, Any]] = response.json()["data"]
-    return events
-
-
-async def project_with_owner(factory: Factory, **fields: object) -> Actor:
-    owner = await factory.user()
-    await factory.project(owner, "WEB", **fields)
-    return owner
-
-
 # --- create and read -------------------------------------------------------------------------
 
 
 async def test_create_item_with_defaults(client: httpx.AsyncClient, factory: Factory) -> None:
-    owner = await project_with_owner(factory)
-    ids = await statuses(client, owner)
+    owner = await factory.owner()
+    ids = await status_ids(client, owner)
 
     response = await create(client, owner, {"title": "Log in with e-mail"})
 
@@ -119,15 +70,15 @@ async def test_create_item_with_defaults(client: httpx.AsyncClient, factory: Fac
     assert fetched.status_code == 200
     assert fetched.headers["ETag"] == '"1"'
     assert fetched.json() == body
-    assert await list_items(client, owner) == [body]
+    assert await backlog(client, owner) == [body]
 
 
 async def test_create_item_with_every_field(client: httpx.AsyncClient, factory: Factory) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     dev = await factory.user("dev@example.com")
     await factory.member("WEB", owner, dev, Role.MEMBER)
     epic = await factory.item("WEB", owner, type="epic", title="Accounts")
-    ids = await statuses(client, owner)
+    ids = await status_ids(client, owner)
     # Markdown keeps its whitespace: indentation makes a code block, newlines end it.
     description = "    $ make reset\n\n## Why\n\nUsers *forget* passwords.\n- [ ] mail\n"
 
@@ -176,7 +127,7 @@ async def test_create_item_with_every_field(client: httpx.AsyncClient, factory: 
 async def test_every_type_round_trips(
     client: httpx.AsyncClient, factory: Factory, item_type: str
 ) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     response = await create(client, owner, {"title": "Typed", "type": item_type})
     assert response.status_code == 201, response.text
     fetched = await get_item(client, owner, response.json()["number"])
@@ -188,19 +139,19 @@ async def test_every_type_round_trips(
 
 
 async def test_every_priority_round_trips(client: httpx.AsyncClient, factory: Factory) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     names = ["highest", "high", "medium", "low", "lowest"]
     for name in names:
         response = await create(client, owner, {"title": name, "priority": name})
         assert response.status_code == 201, response.text
         assert response.json()["priority"] == name
-    assert [item["priority"] for item in await list_items(client, owner)] == names
+    assert [item["priority"] for item in await backlog(client, owner)] == names
 
 
 async def test_numbers_are_per_project_consecutive_and_never_reused(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     await factory.project(owner, "OPS")
     numbers = [(await create(client, owner, {"title": f"W{i}"})).json()["number"] for i in range(3)]
     assert numbers == [1, 2, 3]
@@ -212,20 +163,20 @@ async def test_numbers_are_per_project_consecutive_and_never_reused(
     again = await create(client, owner, {"title": "After delete"})
     assert again.json()["number"] == 4
     assert again.json()["key"] == "WEB-4"
-    assert [item["number"] for item in await list_items(client, owner)] == [1, 2, 4]
+    assert [item["number"] for item in await backlog(client, owner)] == [1, 2, 4]
 
 
 async def test_new_items_go_to_the_bottom_unless_position_top(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     for title in ["a", "b"]:
         assert (await create(client, owner, {"title": title})).status_code == 201
     top = await create(client, owner, {"title": "urgent", "position": "top"})
     assert top.status_code == 201
     bottom = await create(client, owner, {"title": "c", "position": "bottom"})
     assert bottom.status_code == 201
-    listed = await list_items(client, owner)
+    listed = await backlog(client, owner)
     assert [item["title"] for item in listed] == ["urgent", "a", "b", "c"]
     ranks = [item["rank"] for item in listed]
     assert ranks == sorted(ranks) and len(set(ranks)) == 4
@@ -234,7 +185,7 @@ async def test_new_items_go_to_the_bottom_unless_position_top(
 async def test_unknown_item_and_other_projects_items_are_404(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     await factory.project(owner, "OPS")
     await factory.item("OPS", owner, title="Only in OPS")
     assert_problem(await client.get(f"{ITEMS}/1", headers=owner.headers), 404)
@@ -251,9 +202,10 @@ async def test_numbers_and_ids_beyond_the_database_range_are_client_errors(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
     # Numbers are 32-bit and ids 64-bit in the database; larger ones name nothing, never a 500.
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     number = await factory.item("WEB", owner, title="Only")
     for huge in [2**31, 2**40, 2**70]:
+        # In the path, a number no item can have names nothing: 404 like any unknown number.
         assert_problem(await client.get(f"{ITEMS}/{huge}", headers=owner.headers), 404)
         assert_problem(await patch(client, owner, huge, {"title": "x"}), 404)
         assert_problem(await client.delete(f"{ITEMS}/{huge}", headers=owner.headers), 404)
@@ -274,14 +226,14 @@ async def test_numbers_and_ids_beyond_the_database_range_are_client_errors(
         assert_problem(
             await patch(client, owner, number, {"status_id": huge}), 422, "body.status_id"
         )
-    listed = await list_items(client, owner)
+    listed = await backlog(client, owner)
     assert [(item["number"], item["version"]) for item in listed] == [(number, 1)]
 
 
 async def test_outsiders_get_404_and_anonymous_401(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     number = await factory.item("WEB", owner, title="Secret")
     stranger = await factory.user()
     for response in [
@@ -294,19 +246,19 @@ async def test_outsiders_get_404_and_anonymous_401(
         assert_problem(response, 404)
     assert_problem(await client.get(ITEMS), 401)
     assert_problem(await client.post(ITEMS, json={"title": "Anon"}), 401)
-    assert [item["title"] for item in await list_items(client, owner)] == ["Secret"]
+    assert [item["title"] for item in await backlog(client, owner)] == ["Secret"]
 
 
 async def test_viewers_read_but_get_403_on_every_write(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     viewer = await factory.user()
     await factory.member("WEB", owner, viewer, Role.VIEWER)
     number = await factory.item("WEB", owner, title="Read me")
 
     assert (await get_item(client, viewer, number))["title"] == "Read me"
-    assert len(await list_items(client, viewer)) == 1
+    assert len(await backlog(client, viewer)) == 1
     assert_problem(await create(client, viewer, {"title": "Nope"}), 403)
     assert_problem(await patch(client, viewer, number, {"title": "Nope"}), 403)
     assert_problem(await client.delete(f"{ITEMS}/{number}", headers=viewer.headers), 403)
@@ -316,12 +268,12 @@ async def test_viewers_read_but_get_403_on_every_write(
         ),
         403,
     )
-    listed = await list_items(client, owner)
+    listed = await backlog(client, owner)
     assert [(item["title"], item["version"]) for item in listed] == [("Read me", 1)]
 
 
 async def test_members_write(client: httpx.AsyncClient, factory: Factory) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     member = await factory.user()
     await factory.member("WEB", owner, member, Role.MEMBER)
     created = await create(client, member, {"title": "By a member"})
@@ -332,7 +284,7 @@ async def test_members_write(client: httpx.AsyncClient, factory: Factory) -> Non
     assert changed.json()["title"] == "Changed by a member"
     deleted = await client.delete(f"{ITEMS}/{number}", headers=member.headers)
     assert deleted.status_code == 204
-    assert await list_items(client, owner) == []
+    assert await backlog(client, owner) == []
 
 
 # --- change ----------------------------------------------------------------------------------
@@ -341,7 +293,7 @@ async def test_members_write(client: httpx.AsyncClient, factory: Factory) -> Non
 async def test_patch_changes_only_sent_fields_and_bumps_version(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     number = await factory.item(
         "WEB", owner, title="Before", description="Keep me", points=3, labels=["a"]
     )
@@ -363,12 +315,12 @@ async def test_patch_changes_only_sent_fields_and_bumps_version(
 
 
 async def test_patch_every_field(client: httpx.AsyncClient, factory: Factory) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     dev = await factory.user()
     await factory.member("WEB", owner, dev, Role.MEMBER)
     epic = await factory.item("WEB", owner, type="epic", title="Epic")
     number = await factory.item("WEB", owner, title="Plain")
-    ids = await statuses(client, owner)
+    ids = await status_ids(client, owner)
 
     response = await patch(
         client,
@@ -410,7 +362,7 @@ async def test_patch_every_field(client: httpx.AsyncClient, factory: Factory) ->
 
 
 async def test_patch_clears_nullable_fields(client: httpx.AsyncClient, factory: Factory) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     dev = await factory.user()
     await factory.member("WEB", owner, dev, Role.MEMBER)
     epic = await factory.item("WEB", owner, type="epic", title="Epic")
@@ -457,7 +409,7 @@ async def test_patch_clears_nullable_fields(client: httpx.AsyncClient, factory: 
 async def test_patch_that_changes_nothing_keeps_the_version(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     number = await factory.item("WEB", owner, title="Same", points=3, labels=["a", "b"])
     before = await get_item(client, owner, number)
     response = await patch(
@@ -476,7 +428,7 @@ async def test_patch_that_changes_nothing_keeps_the_version(
 async def test_patch_rejects_null_for_required_fields(
     client: httpx.AsyncClient, factory: Factory, name: str
 ) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     number = await factory.item("WEB", owner, title="Required")
     before = await get_item(client, owner, number)
     assert_problem(await patch(client, owner, number, {name: None}), 422, f"body.{name}")
@@ -487,7 +439,7 @@ async def test_patch_rejects_null_for_required_fields(
 
 
 async def test_patch_honours_if_match(client: httpx.AsyncClient, factory: Factory) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     number = await factory.item("WEB", owner, title="v1")
 
     ok = await patch(client, owner, number, {"title": "v2"}, **{"If-Match": '"1"'})
@@ -509,7 +461,7 @@ async def test_patch_honours_if_match(client: httpx.AsyncClient, factory: Factor
 
 
 async def test_delete_honours_if_match(client: httpx.AsyncClient, factory: Factory) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     number = await factory.item("WEB", owner, title="Delete me")
     assert (await patch(client, owner, number, {"title": "Changed"})).status_code == 200
 
@@ -523,14 +475,14 @@ async def test_delete_honours_if_match(client: httpx.AsyncClient, factory: Facto
 
 
 async def test_delete_item(client: httpx.AsyncClient, factory: Factory) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     keep = await factory.item("WEB", owner, title="Keep")
     gone = await factory.item("WEB", owner, title="Gone", external_id="X-1")
     response = await client.delete(f"{ITEMS}/{gone}", headers=owner.headers)
     assert response.status_code == 204
     assert_problem(await client.get(f"{ITEMS}/{gone}", headers=owner.headers), 404)
     assert_problem(await client.delete(f"{ITEMS}/{gone}", headers=owner.headers), 404)
-    assert [item["number"] for item in await list_items(client, owner)] == [keep]
+    assert [item["number"] for item in await backlog(client, owner)] == [keep]
     # Its external id is free again.
     assert (await create(client, owner, {"title": "New", "external_id": "X-1"})).status_code == 201
 
@@ -541,9 +493,9 @@ async def test_delete_item(client: httpx.AsyncClient, factory: Factory) -> None:
 async def test_done_at_follows_the_status_category(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     released = await factory.status("WEB", owner, "Released", "done")
-    ids = await statuses(client, owner)
+    ids = await status_ids(client, owner)
     number = await factory.item("WEB", owner, title="Ship it")
 
     moving = await patch(client, owner, number, {"status_id": ids["In Progress"]})
@@ -572,8 +524,8 @@ async def test_done_at_follows_the_status_category(
 async def test_item_created_in_a_done_status_has_done_at(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await project_with_owner(factory)
-    ids = await statuses(client, owner)
+    owner = await factory.owner()
+    ids = await status_ids(client, owner)
     response = await create(client, owner, {"title": "Already done", "status_id": ids["Done"]})
     assert response.status_code == 201, response.text
     assert response.json()["done_at"] is not None
@@ -583,9 +535,9 @@ async def test_item_created_in_a_done_status_has_done_at(
 async def test_status_of_another_project_is_unknown(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     await factory.project(owner, "OPS")
-    foreign = (await statuses(client, owner, "OPS"))["Done"]
+    foreign = (await status_ids(client, owner, "OPS"))["Done"]
     number = await factory.item("WEB", owner, title="Mine")
     assert_problem(
         await patch(client, owner, number, {"status_id": foreign}), 422, "body.status_id"
@@ -595,7 +547,7 @@ async def test_status_of_another_project_is_unknown(
     )
     item = await get_item(client, owner, number)
     assert (item["status"]["name"], item["version"]) == ("To Do", 1)
-    assert len(await list_items(client, owner)) == 1
+    assert len(await backlog(client, owner)) == 1
 
 
 # --- estimates -------------------------------------------------------------------------------
@@ -608,7 +560,7 @@ async def test_status_of_another_project_is_unknown(
 async def test_tshirt_scale_accepts_label_or_number(
     client: httpx.AsyncClient, factory: Factory, points: Any, value: float, label: str
 ) -> None:
-    owner = await project_with_owner(factory, estimation_scale="tshirt")
+    owner = await factory.owner(estimation_scale="tshirt")
     response = await create(client, owner, {"title": "Sized", "points": points})
     assert response.status_code == 201, response.text
     assert (response.json()["points"], response.json()["points_label"]) == (value, label)
@@ -620,13 +572,13 @@ async def test_tshirt_scale_accepts_label_or_number(
 async def test_tshirt_scale_rejects_values_off_the_scale(
     client: httpx.AsyncClient, factory: Factory, points: Any
 ) -> None:
-    owner = await project_with_owner(factory, estimation_scale="tshirt")
+    owner = await factory.owner(estimation_scale="tshirt")
     number = await factory.item("WEB", owner, title="Sized", points="S")
     assert_problem(
         await create(client, owner, {"title": "x", "points": points}), 422, "body.points"
     )
     assert_problem(await patch(client, owner, number, {"points": points}), 422, "body.points")
-    listed = await list_items(client, owner)
+    listed = await backlog(client, owner)
     assert [(item["points"], item["points_label"], item["version"]) for item in listed] == [
         (2, "S", 1)
     ]
@@ -635,7 +587,7 @@ async def test_tshirt_scale_rejects_values_off_the_scale(
 async def test_tshirt_patch_by_label_and_epic_totals(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await project_with_owner(factory, estimation_scale="tshirt")
+    owner = await factory.owner(estimation_scale="tshirt")
     epic = await factory.item("WEB", owner, type="epic", title="Epic")
     first = await factory.item("WEB", owner, title="one", points="L", parent=epic)
     await factory.item("WEB", owner, title="two", points="XS", parent=epic)
@@ -659,7 +611,7 @@ async def test_tshirt_patch_by_label_and_epic_totals(
 async def test_numeric_scales(
     client: httpx.AsyncClient, factory: Factory, scale: str, good: list[float], bad: list[Any]
 ) -> None:
-    owner = await project_with_owner(factory, estimation_scale=scale)
+    owner = await factory.owner(estimation_scale=scale)
     for points in good:
         response = await create(client, owner, {"title": f"p{points}", "points": points})
         assert response.status_code == 201, response.text
@@ -669,16 +621,16 @@ async def test_numeric_scales(
         response = await create(client, owner, {"title": "bad", "points": points})
         problem = assert_problem(response, 422, "body.points")
         assert scale in problem["detail"]
-    assert [item["points"] for item in await list_items(client, owner)] == good
+    assert [item["points"] for item in await backlog(client, owner)] == good
 
 
 async def test_boolean_points_are_rejected(client: httpx.AsyncClient, factory: Factory) -> None:
     # `true` is not an estimate, even though Python would treat it as 1.
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     number = await factory.item("WEB", owner, title="Unestimated")
     assert_problem(await create(client, owner, {"title": "x", "points": True}), 422, "body.points")
     assert_problem(await patch(client, owner, number, {"points": False}), 422, "body.points")
-    listed = await list_items(client, owner)
+    listed = await backlog(client, owner)
     assert [(item["number"], item["points"]) for item in listed] == [(number, None)]
 
 
@@ -688,8 +640,8 @@ async def test_boolean_points_are_rejected(client: httpx.AsyncClient, factory: F
 async def test_epic_reports_children_and_points(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await project_with_owner(factory)
-    ids = await statuses(client, owner)
+    owner = await factory.owner()
+    ids = await status_ids(client, owner)
     epic = await factory.item("WEB", owner, type="epic", title="Checkout", points=40)
     other_epic = await factory.item("WEB", owner, type="epic", title="Other")
     small = await factory.item("WEB", owner, title="Cart", points=3, parent=epic)
@@ -712,7 +664,7 @@ async def test_epic_reports_children_and_points(
     }
     # In progress is not done.
     await patch(client, owner, small, {"status_id": ids["In Review"]})
-    by_number = {item["number"]: item for item in await list_items(client, owner)}
+    by_number = {item["number"]: item for item in await backlog(client, owner)}
     assert by_number[epic]["epic"] == {"children": 3, "points_total": 8, "points_done": 5}
     assert by_number[other_epic]["epic"] == {"children": 1, "points_total": 8, "points_done": 0}
     assert by_number[small]["epic"] is None
@@ -720,7 +672,7 @@ async def test_epic_reports_children_and_points(
 
     # Moving a child out of the epic moves its points too.
     await patch(client, owner, big, {"parent": other_epic})
-    by_number = {item["number"]: item for item in await list_items(client, owner)}
+    by_number = {item["number"]: item for item in await backlog(client, owner)}
     assert by_number[epic]["epic"] == {"children": 2, "points_total": 3, "points_done": 0}
     assert by_number[other_epic]["epic"] == {"children": 2, "points_total": 13, "points_done": 5}
 
@@ -732,7 +684,7 @@ async def test_epic_reports_children_and_points(
 async def test_deleting_an_epic_detaches_its_children(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     epic = await factory.item("WEB", owner, type="epic", title="Doomed")
     children = [await factory.item("WEB", owner, title=f"child {i}", parent=epic) for i in range(2)]
     bystander = await factory.item("WEB", owner, title="Not a child")
@@ -740,7 +692,7 @@ async def test_deleting_an_epic_detaches_its_children(
     response = await client.delete(f"{ITEMS}/{epic}", headers=owner.headers)
     assert response.status_code == 204
 
-    listed = await list_items(client, owner)
+    listed = await backlog(client, owner)
     assert [item["number"] for item in listed] == [*children, bystander]
     for item in listed[:2]:
         assert item["parent"] is None
@@ -758,7 +710,7 @@ async def test_deleting_an_epic_detaches_its_children(
 async def test_epic_type_cannot_change_while_it_has_children(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     epic = await factory.item("WEB", owner, type="epic", title="Parent")
     child = await factory.item("WEB", owner, title="Child", parent=epic)
 
@@ -778,7 +730,7 @@ async def test_epic_type_cannot_change_while_it_has_children(
 async def test_parent_must_be_an_epic_of_this_project(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     await factory.project(owner, "OPS")
     story = await factory.item("WEB", owner, title="A story")
     ops_epic = await factory.item("OPS", owner, type="epic", title="OPS epic")
@@ -794,7 +746,7 @@ async def test_parent_must_be_an_epic_of_this_project(
     assert ops_epic == story
     assert_problem(await patch(client, owner, number, {"parent": ops_epic}), 422, "body.parent")
 
-    listed = await list_items(client, owner)
+    listed = await backlog(client, owner)
     assert [(item["number"], item["parent"], item["version"]) for item in listed] == [
         (story, None, 1),
         (number, None, 1),
@@ -802,7 +754,7 @@ async def test_parent_must_be_an_epic_of_this_project(
 
 
 async def test_parent_cycles_are_refused(client: httpx.AsyncClient, factory: Factory) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     a = await factory.item("WEB", owner, type="epic", title="A")
     b = await factory.item("WEB", owner, type="epic", title="B")
     c = await factory.item("WEB", owner, type="epic", title="C")
@@ -816,7 +768,7 @@ async def test_parent_cycles_are_refused(client: httpx.AsyncClient, factory: Fac
     assert (await patch(client, owner, c, {"parent": a})).status_code == 200
     assert_problem(await patch(client, owner, b, {"parent": c}), 422, "body.parent")
 
-    by_number = {item["number"]: item for item in await list_items(client, owner)}
+    by_number = {item["number"]: item for item in await backlog(client, owner)}
     assert (by_number[a]["parent"], by_number[b]["parent"], by_number[c]["parent"]) == (b, None, a)
     assert by_number[b]["version"] == 1
     assert by_number[b]["epic"]["children"] == 1
@@ -863,10 +815,10 @@ BAD_CREATE = [
 async def test_create_rejects_invalid_input_and_writes_nothing(
     client: httpx.AsyncClient, factory: Factory, body: dict[str, Any], field: str
 ) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     await factory.item("WEB", owner, title="Existing")
     assert_problem(await create(client, owner, body), 422, field)
-    assert [item["title"] for item in await list_items(client, owner)] == ["Existing"]
+    assert [item["title"] for item in await backlog(client, owner)] == ["Existing"]
     # The number was not used up either.
     assert (await create(client, owner, {"title": "Next"})).json()["number"] == 2
 
@@ -894,7 +846,7 @@ BAD_PATCH = [
 async def test_patch_rejects_invalid_input_and_changes_nothing(
     client: httpx.AsyncClient, factory: Factory, body: dict[str, Any], field: str
 ) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     number = await factory.item("WEB", owner, title="Original", points=3)
     before = await get_item(client, owner, number)
     assert_problem(await patch(client, owner, number, body), 422, field)
@@ -903,7 +855,7 @@ async def test_patch_rejects_invalid_input_and_changes_nothing(
 
 
 async def test_limits_are_inclusive(client: httpx.AsyncClient, factory: Factory) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     response = await create(
         client,
         owner,
@@ -927,7 +879,7 @@ async def test_limits_are_inclusive(client: httpx.AsyncClient, factory: Factory)
 
 async def test_description_limit_counts_bytes(client: httpx.AsyncClient, factory: Factory) -> None:
     # 64 KiB is a size in bytes: 40,000 two-byte characters are 80,000 bytes.
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     number = await factory.item("WEB", owner, title="Text")
     wide = "é" * 40_000
     assert_problem(
@@ -940,11 +892,11 @@ async def test_description_limit_counts_bytes(client: httpx.AsyncClient, factory
     response = await patch(client, owner, number, {"description": fits})
     assert response.status_code == 200, response.text
     assert response.json()["description"] == fits
-    assert [item["number"] for item in await list_items(client, owner)] == [number]
+    assert [item["number"] for item in await backlog(client, owner)] == [number]
 
 
 async def test_malformed_json_is_rejected(client: httpx.AsyncClient, factory: Factory) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     response = await client.post(
         ITEMS,
         headers={**owner.headers, "Content-Type": "application/json"},
@@ -952,13 +904,13 @@ async def test_malformed_json_is_rejected(client: httpx.AsyncClient, factory: Fa
     )
     assert_problem(response, 422)
     assert_problem(await create(client, owner, [{"title": "x"}]), 422)
-    assert await list_items(client, owner) == []
+    assert await backlog(client, owner) == []
 
 
 async def test_assignee_must_be_a_project_member(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     outsider = await factory.user()
     member = await factory.user()
     await factory.member("WEB", owner, member, Role.MEMBER)
@@ -973,7 +925,7 @@ async def test_assignee_must_be_a_project_member(
     assert_problem(
         await patch(client, owner, number, {"assignee_id": outsider.id}), 422, "body.assignee_id"
     )
-    listed = await list_items(client, owner)
+    listed = await backlog(client, owner)
     assert [(item["number"], item["assignee"], item["version"]) for item in listed] == [
         (number, None, 1)
     ]
@@ -988,7 +940,7 @@ async def test_assignee_must_be_a_project_member(
 async def test_external_id_is_unique_within_a_project(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     await factory.project(owner, "OPS")
     first = await factory.item("WEB", owner, title="First", external_id="GH-1")
     second = await factory.item("WEB", owner, title="Second", external_id="GH-2")
@@ -1002,7 +954,7 @@ async def test_external_id_is_unique_within_a_project(
     assert_problem(
         await patch(client, owner, second, {"external_id": "GH-1"}), 409, "body.external_id"
     )
-    listed = await list_items(client, owner)
+    listed = await backlog(client, owner)
     assert [(i["number"], i["external_id"], i["version"]) for i in listed] == [
         (first, "GH-1", 1),
         (second, "GH-2", 1),
@@ -1016,7 +968,7 @@ async def test_external_id_is_unique_within_a_project(
 async def test_concurrent_writes_of_one_external_id_are_a_409_not_a_500(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await project_with_owner(factory)
+    owner = await factory.owner()
     existing = await factory.item("WEB", owner, title="Existing")
     for round_ in range(6):
         external_id = f"RACE-{round_}"
@@ -1030,7 +982,7 @@ async def test_concurrent_writes_of_one_external_id_are_a_409_not_a_500(
         for response in responses:
             if response.status_code == 409:
                 assert_problem(response, 409, "body.external_id")
-        holders = [i for i in await list_items(client, owner) if i["external_id"] == external_id]
+        holders = [i for i in await backlog(client, owner) if i["external_id"] == external_id]
         assert len(holders) == 1
 
 

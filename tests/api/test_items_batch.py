@@ -8,7 +8,7 @@ import pytest
 
 from app.domain.projects.models import Role
 from tests.factories import Actor, Factory
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, backlog, status_ids
 
 PROJECTS = "/api/v1/projects"
 ITEMS = f"{PROJECTS}/WEB/items"
@@ -17,20 +17,6 @@ BATCH = f"{ITEMS}/batch"
 
 async def batch(client: httpx.AsyncClient, actor: Actor, body: Any) -> httpx.Response:
     return await client.post(BATCH, headers=actor.headers, json=body)
-
-
-async def all_items(client: httpx.AsyncClient, actor: Actor) -> list[dict[str, Any]]:
-    """Every item of WEB in backlog order."""
-    found: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        params: dict[str, Any] = {"limit": 200, **({"cursor": cursor} if cursor else {})}
-        response = await client.get(ITEMS, headers=actor.headers, params=params)
-        assert response.status_code == 200, response.text
-        found.extend(response.json()["data"])
-        cursor = response.json()["next_cursor"]
-        if cursor is None:
-            return found
 
 
 async def next_number(client: httpx.AsyncClient, actor: Actor) -> int:
@@ -43,12 +29,6 @@ async def next_number(client: httpx.AsyncClient, actor: Actor) -> int:
     return number
 
 
-async def owner_with_project(factory: Factory, **fields: object) -> Actor:
-    owner = await factory.user()
-    await factory.project(owner, "WEB", **fields)
-    return owner
-
-
 def titles(items: list[dict[str, Any]]) -> list[str]:
     return [item["title"] for item in items]
 
@@ -59,7 +39,7 @@ def titles(items: list[dict[str, Any]]) -> list[str]:
 async def test_batch_of_500_gets_consecutive_numbers_at_the_bottom_in_input_order(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await owner_with_project(factory)
+    owner = await factory.owner()
     first = await factory.item("WEB", owner, title="Existing first")
     second = await factory.item("WEB", owner, title="Existing second")
 
@@ -79,7 +59,7 @@ async def test_batch_of_500_gets_consecutive_numbers_at_the_bottom_in_input_orde
     ranks = [item["rank"] for item in data]
     assert ranks == sorted(ranks) and len(set(ranks)) == 500
 
-    listed = await all_items(client, owner)
+    listed = await backlog(client, owner)
     assert [item["number"] for item in listed] == [first, second, *range(3, 503)]
     assert listed[1]["rank"] < ranks[0]
     assert listed[2:] == data
@@ -88,12 +68,11 @@ async def test_batch_of_500_gets_consecutive_numbers_at_the_bottom_in_input_orde
 
 
 async def test_batch_with_every_field(client: httpx.AsyncClient, factory: Factory) -> None:
-    owner = await owner_with_project(factory, estimation_scale="tshirt")
+    owner = await factory.owner(estimation_scale="tshirt")
     dev = await factory.user()
     await factory.member("WEB", owner, dev, Role.MEMBER)
     epic = await factory.item("WEB", owner, type="epic", title="Epic")
-    statuses = await client.get(f"{PROJECTS}/WEB/statuses", headers=owner.headers)
-    done = next(s["id"] for s in statuses.json()["data"] if s["name"] == "Done")
+    done = (await status_ids(client, owner))["Done"]
 
     response = await batch(
         client,
@@ -140,7 +119,7 @@ async def test_batch_with_every_field(client: httpx.AsyncClient, factory: Factor
 async def test_position_top_items_go_to_the_top_in_input_order(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await owner_with_project(factory)
+    owner = await factory.owner()
     await factory.item("WEB", owner, title="X")
     await factory.item("WEB", owner, title="Y")
     response = await batch(
@@ -160,30 +139,30 @@ async def test_position_top_items_go_to_the_top_in_input_order(
     # The response keeps input order; numbers follow input order too.
     assert titles(response.json()["data"]) == ["T1", "B1", "T2", "B2", "T3"]
     assert [item["number"] for item in response.json()["data"]] == [3, 4, 5, 6, 7]
-    assert titles(await all_items(client, owner)) == ["T1", "T2", "T3", "X", "Y", "B1", "B2"]
+    assert titles(await backlog(client, owner)) == ["T1", "T2", "T3", "X", "Y", "B1", "B2"]
 
     again = await batch(client, owner, {"items": [{"title": "T0", "position": "top"}]})
     assert again.status_code == 200
-    assert titles(await all_items(client, owner))[:2] == ["T0", "T1"]
+    assert titles(await backlog(client, owner))[:2] == ["T0", "T1"]
 
 
 async def test_batch_into_an_empty_project(client: httpx.AsyncClient, factory: Factory) -> None:
-    owner = await owner_with_project(factory)
+    owner = await factory.owner()
     response = await batch(
         client, owner, {"items": [{"title": "top", "position": "top"}, {"title": "bottom"}]}
     )
     assert response.status_code == 200, response.text
-    assert titles(await all_items(client, owner)) == ["top", "bottom"]
+    assert titles(await backlog(client, owner)) == ["top", "bottom"]
 
 
 @pytest.mark.parametrize("count", [0, 501])
 async def test_batch_size_is_1_to_500(
     client: httpx.AsyncClient, factory: Factory, count: int
 ) -> None:
-    owner = await owner_with_project(factory)
+    owner = await factory.owner()
     response = await batch(client, owner, {"items": [{"title": f"t{i}"} for i in range(count)]})
     assert_problem(response, 422, "body.items")
-    assert await all_items(client, owner) == []
+    assert await backlog(client, owner) == []
     assert await next_number(client, owner) == 1
 
 
@@ -199,13 +178,13 @@ async def test_batch_size_is_1_to_500(
 async def test_malformed_batch_is_422(
     client: httpx.AsyncClient, factory: Factory, body: dict[str, Any], field: str
 ) -> None:
-    owner = await owner_with_project(factory)
+    owner = await factory.owner()
     assert_problem(await batch(client, owner, body), 422, field)
-    assert await all_items(client, owner) == []
+    assert await backlog(client, owner) == []
 
 
 async def test_batch_needs_member_role(client: httpx.AsyncClient, factory: Factory) -> None:
-    owner = await owner_with_project(factory)
+    owner = await factory.owner()
     viewer = await factory.user()
     stranger = await factory.user()
     await factory.member("WEB", owner, viewer, Role.VIEWER)
@@ -213,7 +192,7 @@ async def test_batch_needs_member_role(client: httpx.AsyncClient, factory: Facto
     assert_problem(await batch(client, viewer, body), 403)
     assert_problem(await batch(client, stranger, body), 404)
     assert_problem(await client.post(BATCH, json=body), 401)
-    assert await all_items(client, owner) == []
+    assert await backlog(client, owner) == []
 
 
 # --- one bad item spoils the batch -----------------------------------------------------------
@@ -253,14 +232,14 @@ async def test_one_bad_item_rejects_the_whole_batch(
     bad: dict[str, Any],
     field: str,
 ) -> None:
-    owner = await owner_with_project(factory)
+    owner = await factory.owner()
     story = await factory.item("WEB", owner, title="A story, not an epic")
     assert story == 1
 
     problem = assert_problem(await batch(client, owner, _many(bad_index, bad)), 422, field)
 
     assert [error["field"] for error in problem["errors"]] == [field]
-    assert titles(await all_items(client, owner)) == ["A story, not an epic"]
+    assert titles(await backlog(client, owner)) == ["A story, not an epic"]
     # Not even item numbers were used up.
     assert await next_number(client, owner) == 2
 
@@ -268,7 +247,7 @@ async def test_one_bad_item_rejects_the_whole_batch(
 async def test_non_member_assignee_rejects_the_batch(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await owner_with_project(factory)
+    owner = await factory.owner()
     outsider = await factory.user()
     member = await factory.user()
     await factory.member("WEB", owner, member, Role.MEMBER)
@@ -280,7 +259,7 @@ async def test_non_member_assignee_rejects_the_batch(
         ]
     }
     assert_problem(await batch(client, owner, body), 422, fields={"body.items.2.assignee_id"})
-    assert await all_items(client, owner) == []
+    assert await backlog(client, owner) == []
 
 
 # --- external ids and upserts ----------------------------------------------------------------
@@ -290,7 +269,7 @@ async def test_non_member_assignee_rejects_the_batch(
 async def test_duplicate_external_id_inside_a_batch_names_the_second(
     client: httpx.AsyncClient, factory: Factory, upsert: str | None
 ) -> None:
-    owner = await owner_with_project(factory)
+    owner = await factory.owner()
     items = [
         {"title": "a", "external_id": "GH-1"},
         {"title": "b", "external_id": "GH-2"},
@@ -303,16 +282,16 @@ async def test_duplicate_external_id_inside_a_batch_names_the_second(
         await batch(client, owner, body), 422, fields={"body.items.3.external_id"}
     )
     assert "items.0" in problem["detail"]
-    assert await all_items(client, owner) == []
+    assert await backlog(client, owner) == []
 
 
 async def test_existing_external_id_without_upsert_is_409_naming_the_index(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await owner_with_project(factory)
+    owner = await factory.owner()
     await factory.item("WEB", owner, title="Imported", external_id="JIRA-7")
     await factory.item("WEB", owner, title="Imported too", external_id="JIRA-9")
-    before = await all_items(client, owner)
+    before = await backlog(client, owner)
 
     body = {
         "items": [
@@ -326,14 +305,14 @@ async def test_existing_external_id_without_upsert_is_409_naming_the_index(
         await batch(client, owner, body), 409, fields={"body.items.2.external_id"}
     )
     assert "upsert" in problem["detail"]
-    assert await all_items(client, owner) == before
+    assert await backlog(client, owner) == before
     assert await next_number(client, owner) == 3
 
 
 async def test_upsert_twice_ends_in_the_same_state(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await owner_with_project(factory)
+    owner = await factory.owner()
     dev = await factory.user()
     await factory.member("WEB", owner, dev, Role.MEMBER)
     epic = await factory.item("WEB", owner, type="epic", title="Imports")
@@ -358,13 +337,13 @@ async def test_upsert_twice_ends_in_the_same_state(
     first = await batch(client, owner, script)
     assert first.status_code == 200, first.text
     assert (first.json()["created"], first.json()["updated"]) == (30, 0)
-    state = await all_items(client, owner)
+    state = await backlog(client, owner)
 
     second = await batch(client, owner, script)
     assert second.status_code == 200, second.text
     assert (second.json()["created"], second.json()["updated"]) == (0, 0)
     assert second.json()["data"] == first.json()["data"]
-    assert await all_items(client, owner) == state
+    assert await backlog(client, owner) == state
     assert len(state) == 31
     assert (await client.get(f"{ITEMS}/{epic}", headers=owner.headers)).json()["epic"] == {
         "children": 10,
@@ -379,7 +358,7 @@ async def test_upsert_twice_ends_in_the_same_state(
 async def test_upsert_updates_changed_items_and_creates_new_ones(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await owner_with_project(factory)
+    owner = await factory.owner()
     first = await batch(
         client,
         owner,
@@ -429,7 +408,7 @@ async def test_upsert_updates_changed_items_and_creates_new_ones(
     assert data[3]["rank"] == original["E2"]["rank"]
     assert data[0] == original["E0"]
 
-    listed = await all_items(client, owner)
+    listed = await backlog(client, owner)
     assert titles(listed) == [
         "Brand new",
         "Title 0",
@@ -446,7 +425,7 @@ async def test_upsert_updates_changed_items_and_creates_new_ones(
 async def test_upsert_leaves_unsent_fields_alone(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await owner_with_project(factory)
+    owner = await factory.owner()
     dev = await factory.user()
     await factory.member("WEB", owner, dev, Role.MEMBER)
     number = await factory.item(
@@ -480,7 +459,7 @@ async def test_upsert_leaves_unsent_fields_alone(
 
 
 async def test_upsert_of_500_twice(client: httpx.AsyncClient, factory: Factory) -> None:
-    owner = await owner_with_project(factory)
+    owner = await factory.owner()
     script = {
         "upsert": "external_id",
         "items": [{"external_id": f"ROW-{i}", "title": f"Row {i}"} for i in range(500)],
@@ -492,7 +471,7 @@ async def test_upsert_of_500_twice(client: httpx.AsyncClient, factory: Factory) 
     second = await batch(client, owner, script)
     assert second.status_code == 200, second.text[:300]
     assert (second.json()["created"], second.json()["updated"]) == (0, 1)
-    listed = await all_items(client, owner)
+    listed = await backlog(client, owner)
     assert len(listed) == 500
     assert [item["number"] for item in listed] == list(range(1, 501))
     assert listed[-1]["title"] == "Row 499, edited"
@@ -501,7 +480,7 @@ async def test_upsert_of_500_twice(client: httpx.AsyncClient, factory: Factory) 
 async def test_bad_item_in_an_upsert_rolls_back_the_updates_too(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await owner_with_project(factory)
+    owner = await factory.owner()
     created = await batch(
         client,
         owner,
@@ -511,7 +490,7 @@ async def test_bad_item_in_an_upsert_rolls_back_the_updates_too(
         },
     )
     assert created.status_code == 200
-    before = await all_items(client, owner)
+    before = await backlog(client, owner)
 
     response = await batch(
         client,
@@ -527,17 +506,17 @@ async def test_bad_item_in_an_upsert_rolls_back_the_updates_too(
     )
 
     assert_problem(response, 422, fields={"body.items.2.points"})
-    assert await all_items(client, owner) == before
+    assert await backlog(client, owner) == before
     assert await next_number(client, owner) == 4
 
 
 async def test_upsert_refuses_a_parent_cycle(client: httpx.AsyncClient, factory: Factory) -> None:
-    owner = await owner_with_project(factory)
+    owner = await factory.owner()
     outer = await factory.item("WEB", owner, type="epic", title="Outer", external_id="EPIC-A")
     inner = await factory.item(
         "WEB", owner, type="epic", title="Inner", external_id="EPIC-B", parent=outer
     )
-    before = await all_items(client, owner)
+    before = await backlog(client, owner)
     response = await batch(
         client,
         owner,
@@ -550,16 +529,16 @@ async def test_upsert_refuses_a_parent_cycle(client: httpx.AsyncClient, factory:
         },
     )
     assert_problem(response, 422, fields={"body.items.1.parent"})
-    assert await all_items(client, owner) == before
+    assert await backlog(client, owner) == before
 
 
 async def test_upsert_cannot_change_the_type_of_an_epic_with_children(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await owner_with_project(factory)
+    owner = await factory.owner()
     epic = await factory.item("WEB", owner, type="epic", title="Epic", external_id="EPIC")
     await factory.item("WEB", owner, title="Child", parent=epic)
-    before = await all_items(client, owner)
+    before = await backlog(client, owner)
     response = await batch(
         client,
         owner,
@@ -572,13 +551,13 @@ async def test_upsert_cannot_change_the_type_of_an_epic_with_children(
         },
     )
     assert_problem(response, 409)
-    assert await all_items(client, owner) == before
+    assert await backlog(client, owner) == before
 
 
 async def test_concurrent_runs_of_one_upsert_script_end_in_the_same_state(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner = await owner_with_project(factory)
+    owner = await factory.owner()
     script = {
         "upsert": "external_id",
         "items": [{"external_id": f"ROW-{i}", "title": f"Row {i}"} for i in range(25)],
@@ -588,6 +567,6 @@ async def test_concurrent_runs_of_one_upsert_script_end_in_the_same_state(
         response.text[:200] for response in responses
     ]
     assert sorted(response.json()["created"] for response in responses) == [0, 0, 0, 25]
-    listed = await all_items(client, owner)
+    listed = await backlog(client, owner)
     assert [item["external_id"] for item in listed] == [f"ROW-{i}" for i in range(25)]
     assert [item["number"] for item in listed] == list(range(1, 26))

@@ -12,7 +12,7 @@ import pytest
 from app.domain.kernel.pagination import encode_cursor
 from app.domain.projects.models import Role
 from tests.factories import Actor, Factory
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, status_ids
 
 PROJECTS = "/api/v1/projects"
 ITEMS = f"{PROJECTS}/WEB/items"
@@ -70,12 +70,6 @@ async def walk(
 
 def numbers_of(items: list[dict[str, Any]]) -> list[int]:
     return [item["number"] for item in items]
-
-
-async def status_ids(client: httpx.AsyncClient, actor: Actor) -> dict[str, int]:
-    response = await client.get(f"{PROJECTS}/WEB/statuses", headers=actor.headers)
-    assert response.status_code == 200
-    return {status["name"]: status["id"] for status in response.json()["data"]}
 
 
 @dataclass
@@ -308,7 +302,7 @@ async def test_filters_follow_changes(client: httpx.AsyncClient, factory: Factor
     ids=lambda value: str(value)[:30] if isinstance(value, dict) else str(value),
 )
 async def test_invalid_query_parameters_are_422(
-    client: httpx.AsyncClient, factory: Factory, params: dict[str, Any], field: str | None
+    client: httpx.AsyncClient, factory: Factory, params: dict[str, Any], field: str
 ) -> None:
     owner = await factory.user()
     await factory.project(owner, "WEB")

@@ -7,26 +7,27 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlmodel import col
 
 from app.db import Database
-from app.domain.users.models import ApiToken, User
+from app.domain.users.models import ApiToken
 from app.domain.users.security import hash_token
 from tests.factories import PASSWORD, Actor, Factory
-from tests.helpers import assert_problem, assert_unauthorized, bearer, login
+from tests.helpers import (
+    assert_problem,
+    assert_unauthorized,
+    bearer,
+    login,
+    login_token,
+    set_expires_at,
+    stored_user,
+)
 
 ME = "/api/v1/me"
 TOKENS = "/api/v1/me/tokens"
 NEW_PASSWORD = "a much better passphrase"
 LINK_NEXT = re.compile(r'^<([^>]+)>; rel="next"$')
-
-
-async def login_token(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> str:
-    response = await login(client, email, password)
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
 
 
 async def get_me(client: httpx.AsyncClient, headers: dict[str, str]) -> httpx.Response:
@@ -54,23 +55,6 @@ async def list_all_token_ids(client: httpx.AsyncClient, actor: Actor) -> list[in
     response = await client.get(TOKENS, headers=actor.headers, params={"limit": 200})
     assert response.status_code == 200, response.text
     return [token["id"] for token in response.json()["data"]]
-
-
-async def stored_user(database: Database, user_id: int) -> User:
-    async with database.sessions() as session:
-        user = (await session.execute(select(User).where(col(User.id) == user_id))).scalar_one()
-    return user
-
-
-async def set_expires_at(database: Database, token: str, expires_at: datetime) -> None:
-    """Move a token's expiry directly in the database."""
-    async with database.sessions() as session, session.begin():
-        result = await session.execute(
-            update(ApiToken)
-            .where(col(ApiToken.token_hash) == hash_token(token))
-            .values(expires_at=expires_at)
-        )
-        assert result.rowcount == 1  # type: ignore[attr-defined]
 
 
 # --- GET /me --------------------------------------------------------------------------------

@@ -7,9 +7,10 @@ import httpx
 import pytest
 
 from app.domain.kernel.pagination import encode_cursor
+from app.domain.projects import repository as projects_repository
 from app.domain.projects.models import Role
 from tests.factories import Actor, Factory
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, rendezvous
 
 PROJECTS = "/api/v1/projects"
 PROBLEM = "application/problem+json"
@@ -531,50 +532,56 @@ async def test_a_member_can_be_removed_and_leaves_others_untouched(
 # --- concurrency ----------------------------------------------------------------------------
 
 
+async def two_owners(factory: Factory, monkeypatch: pytest.MonkeyPatch) -> tuple[Actor, Actor]:
+    """Alice and Bob, both owners of WEB; their next two requests read their roles together.
+
+    Each request then passes its role check as an owner before either writes, and the two meet
+    at the owner lock, which must let exactly one through. Without the rendezvous the first
+    request may finish before the second starts, which then fails its role check instead.
+    """
+    alice = await factory.owner()
+    bob = await factory.user()
+    await factory.member("WEB", alice, bob, Role.OWNER)
+    rendezvous(monkeypatch, projects_repository, "project_with_role")
+    return alice, bob
+
+
 async def test_concurrent_demotion_of_two_owners_keeps_one(
-    client: httpx.AsyncClient, factory: Factory
+    client: httpx.AsyncClient, factory: Factory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for _ in range(5):
-        alice = await factory.user()
-        bob = await factory.user()
-        key = f"P{alice.id}"
-        await factory.project(alice, key)
-        await factory.member(key, alice, bob, Role.OWNER)
+    alice, bob = await two_owners(factory, monkeypatch)
 
-        # Each owner demotes the other at the same moment.
-        responses = await asyncio.gather(
-            client.patch(members_url(key, bob.id), headers=alice.headers, json={"role": "member"}),
-            client.patch(members_url(key, alice.id), headers=bob.headers, json={"role": "member"}),
-        )
-        statuses = sorted(response.status_code for response in responses)
-        assert statuses == [200, 409], [r.text for r in responses]
-        loser = next(r for r in responses if r.status_code == 409)
-        assert_problem(loser, 409)
+    # Each owner demotes the other at the same moment.
+    responses = await asyncio.gather(
+        client.patch(members_url(user_id=bob.id), headers=alice.headers, json={"role": "member"}),
+        client.patch(members_url(user_id=alice.id), headers=bob.headers, json={"role": "member"}),
+    )
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [200, 409], [r.text for r in responses]
+    loser = next(r for r in responses if r.status_code == 409)
+    assert_problem(loser, 409)
 
-        final = await roles(client, alice, key)
-        assert list(final.values()).count("owner") == 1
-        assert sorted(final.values()) == ["member", "owner"]
+    final = await roles(client, alice)
+    assert list(final.values()).count("owner") == 1
+    assert sorted(final.values()) == ["member", "owner"]
 
 
 async def test_concurrent_removal_of_two_owners_keeps_one(
-    client: httpx.AsyncClient, factory: Factory
+    client: httpx.AsyncClient, factory: Factory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for _ in range(5):
-        alice = await factory.user()
-        bob = await factory.user()
-        key = f"R{alice.id}"
-        await factory.project(alice, key)
-        await factory.member(key, alice, bob, Role.OWNER)
+    alice, bob = await two_owners(factory, monkeypatch)
 
-        responses = await asyncio.gather(
-            client.delete(members_url(key, bob.id), headers=alice.headers),
-            client.delete(members_url(key, alice.id), headers=bob.headers),
-        )
-        statuses = sorted(response.status_code for response in responses)
-        assert statuses == [204, 409], [r.text for r in responses]
+    # Each owner removes the other at the same moment.
+    responses = await asyncio.gather(
+        client.delete(members_url(user_id=bob.id), headers=alice.headers),
+        client.delete(members_url(user_id=alice.id), headers=bob.headers),
+    )
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [204, 409], [r.text for r in responses]
+    assert_problem(next(r for r in responses if r.status_code == 409), 409)
 
-        survivor = alice if responses[0].status_code == 204 else bob
-        assert await roles(client, survivor, key) == {survivor.id: "owner"}
+    survivor = alice if responses[0].status_code == 204 else bob
+    assert await roles(client, survivor) == {survivor.id: "owner"}
 
 
 async def test_removing_a_member_unassigns_their_items_with_history(

@@ -15,27 +15,9 @@ from app.domain.items import ranking
 from app.domain.items.models import ItemEvent
 from app.domain.projects.models import Role
 from tests.factories import Actor, Factory
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, backlog, history
 
 ITEMS = "/api/v1/projects/WEB/items"
-
-
-async def backlog(
-    client: httpx.AsyncClient, actor: Actor, key: str = "WEB"
-) -> list[dict[str, Any]]:
-    """Every item of the project in rank order (following cursors)."""
-    found: list[dict[str, Any]] = []
-    params: dict[str, Any] = {"limit": 200}
-    while True:
-        response = await client.get(
-            f"/api/v1/projects/{key}/items", headers=actor.headers, params=params
-        )
-        assert response.status_code == 200, response.text
-        body = response.json()
-        found.extend(body["data"])
-        if not body["next_cursor"]:
-            return found
-        params["cursor"] = body["next_cursor"]
 
 
 async def order(client: httpx.AsyncClient, actor: Actor, key: str = "WEB") -> list[int]:
@@ -84,13 +66,6 @@ def apply_move(numbers: list[int], number: int, body: dict[str, Any]) -> list[in
 
 async def make_items(factory: Factory, owner: Actor, count: int) -> list[int]:
     return [await factory.item("WEB", owner, title=f"Item {n}") for n in range(count)]
-
-
-async def history(client: httpx.AsyncClient, actor: Actor, number: int) -> list[dict[str, Any]]:
-    response = await client.get(f"{ITEMS}/{number}/history", headers=actor.headers)
-    assert response.status_code == 200, response.text
-    data: list[dict[str, Any]] = response.json()["data"]
-    return data
 
 
 # --- placement of new items ----------------------------------------------------------------

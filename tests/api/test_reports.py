@@ -10,7 +10,7 @@ from sqlalchemy import text
 from app.db import Database
 from app.domain.projects.models import Role
 from tests.factories import Actor, Factory
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, status_ids
 
 PROJECT = "/api/v1/projects/WEB"
 ITEMS = f"{PROJECT}/items"
@@ -21,8 +21,7 @@ MON_FRI = ["mon", "tue", "wed", "thu", "fri"]
 async def setup(client: httpx.AsyncClient, factory: Factory) -> tuple[Actor, dict[str, int]]:
     owner = await factory.user()
     await factory.project(owner, "WEB", working_days=MON_FRI, time_zone="Europe/Berlin")
-    listed = await client.get(f"{PROJECT}/statuses", headers=owner.headers)
-    return owner, {s["name"]: s["id"] for s in listed.json()["data"]}
+    return owner, await status_ids(client, owner)
 
 
 async def ok(response: Any) -> dict[str, Any]:

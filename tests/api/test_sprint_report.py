@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from app.db import Database
 from tests.factories import Actor, Factory
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, status_ids
 
 ITEMS = "/api/v1/projects/WEB/items"
 SPRINTS = "/api/v1/projects/WEB/sprints"
@@ -45,8 +45,7 @@ class Board:
 async def board(client: httpx.AsyncClient, factory: Factory) -> Board:
     owner = await factory.user()
     await factory.project(owner, "WEB")
-    listed = await client.get("/api/v1/projects/WEB/statuses", headers=owner.headers)
-    return Board(client, owner, {s["name"]: s["id"] for s in listed.json()["data"]})
+    return Board(client, owner, await status_ids(client, owner))
 
 
 def lines(section: dict[str, Any]) -> list[tuple[Any, ...]]:

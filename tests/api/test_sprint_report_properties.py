@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.factories import Factory
+from tests.helpers import status_ids
 
 _keys = itertools.count(1)
 estimates = st.sampled_from([None, 1, 2, 3, 5, 8])
@@ -46,10 +47,9 @@ async def test_reports_reconcile_with_the_items_at_close(
     await factory.project(owner, key)
     base = f"/api/v1/projects/{key}"
     headers = owner.headers
-    listed = await client.get(f"{base}/statuses", headers=headers)
-    status_ids = {s["name"]: s["id"] for s in listed.json()["data"]}
+    workflow = await status_ids(client, owner, key)
     numbers = [
-        await factory.item(key, owner, points=estimate, status_id=status_ids[status])
+        await factory.item(key, owner, points=estimate, status_id=workflow[status])
         for estimate, status in zip(points, start_status, strict=True)
     ]
     sprint = await factory.sprint(key, owner, items=[numbers[i] for i in sorted(committed)])
@@ -87,7 +87,7 @@ async def test_reports_reconcile_with_the_items_at_close(
             await call("PATCH", f"/items/{number}", {"points": value})
             estimate[number] = value
         elif action == "status":
-            await call("PATCH", f"/items/{number}", {"status_id": status_ids[new_status]})
+            await call("PATCH", f"/items/{number}", {"status_id": workflow[new_status]})
             status[number] = new_status
         elif action == "delete":
             await call("DELETE", f"/items/{number}")

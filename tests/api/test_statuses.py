@@ -7,9 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from app.domain.projects.models import Role
 from tests.factories import Actor, Factory
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, get_item, history
 
 PROJECT = "/api/v1/projects/WEB"
 STATUSES = f"{PROJECT}/statuses"
@@ -39,20 +38,6 @@ async def ids(client: httpx.AsyncClient, actor: Actor) -> dict[str, int]:
     return {status["name"]: status["id"] for status in await workflow(client, actor)}
 
 
-async def item(client: httpx.AsyncClient, actor: Actor, number: int) -> dict[str, Any]:
-    response = await client.get(f"{ITEMS}/{number}", headers=actor.headers)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def history(client: httpx.AsyncClient, actor: Actor, number: int) -> list[dict[str, Any]]:
-    response = await client.get(f"{ITEMS}/{number}/history", headers=actor.headers)
-    assert response.status_code == 200, response.text
-    data: list[dict[str, Any]] = response.json()["data"]
-    return data
-
-
 async def board_column(client: httpx.AsyncClient, actor: Actor, status_id: int) -> dict[str, Any]:
     response = await client.get(f"{PROJECT}/board", headers=actor.headers)
     assert response.status_code == 200, response.text
@@ -60,17 +45,6 @@ async def board_column(client: httpx.AsyncClient, actor: Actor, status_id: int) 
         c for c in response.json()["columns"] if c["status"]["id"] == status_id
     )
     return column
-
-
-async def team(factory: Factory) -> tuple[Actor, Actor, Actor]:
-    """An owner, a member and a viewer of WEB."""
-    owner = await factory.user()
-    member = await factory.user()
-    viewer = await factory.user()
-    await factory.project(owner)
-    await factory.member("WEB", owner, member, Role.MEMBER)
-    await factory.member("WEB", owner, viewer, Role.VIEWER)
-    return owner, member, viewer
 
 
 async def enforce_wip(client: httpx.AsyncClient, owner: Actor, on: bool = True) -> None:
@@ -95,7 +69,7 @@ async def set_limit(
 async def test_a_new_project_has_the_default_workflow(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner, member, viewer = await team(factory)
+    owner, member, viewer, _ = await factory.team()
     for actor in (owner, member, viewer):
         data = await workflow(client, actor)
         assert [(s["name"], s["category"]) for s in data] == DEFAULTS
@@ -110,7 +84,7 @@ async def test_a_new_project_has_the_default_workflow(
 
 
 async def test_statuses_are_per_project(client: httpx.AsyncClient, factory: Factory) -> None:
-    owner, _, _ = await team(factory)
+    owner, _, _, _ = await factory.team()
     other_owner = await factory.user()
     await factory.project(other_owner, "OPS")
     response = await client.get("/api/v1/projects/OPS/statuses", headers=other_owner.headers)
@@ -134,7 +108,7 @@ async def test_statuses_are_per_project(client: httpx.AsyncClient, factory: Fact
 async def test_create_appends_a_status_by_default(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner, _, viewer = await team(factory)
+    owner, _, viewer, _ = await factory.team()
     response = await client.post(
         STATUSES,
         headers=owner.headers,
@@ -163,7 +137,7 @@ async def test_create_appends_a_status_by_default(
 async def test_create_at_a_position_shifts_the_others(
     client: httpx.AsyncClient, factory: Factory, position: int, expected: list[str]
 ) -> None:
-    owner, _, _ = await team(factory)
+    owner, _, _, _ = await factory.team()
     response = await client.post(
         STATUSES,
         headers=owner.headers,
@@ -204,7 +178,7 @@ async def test_create_at_a_position_shifts_the_others(
 async def test_create_rejects_bad_input(
     client: httpx.AsyncClient, factory: Factory, body: dict[str, Any], field: str
 ) -> None:
-    owner, _, _ = await team(factory)
+    owner, _, _, _ = await factory.team()
     assert_problem(await client.post(STATUSES, headers=owner.headers, json=body), 422, field)
     assert len(await workflow(client, owner)) == 4
 
@@ -213,7 +187,7 @@ async def test_create_rejects_bad_input(
 async def test_status_names_are_unique_ignoring_case(
     client: httpx.AsyncClient, factory: Factory, name: str
 ) -> None:
-    owner, _, _ = await team(factory)
+    owner, _, _, _ = await factory.team()
     response = await client.post(
         STATUSES, headers=owner.headers, json={"name": name, "category": "done"}
     )
@@ -229,7 +203,7 @@ async def test_status_names_are_unique_ignoring_case(
 
 
 async def test_rename_recategorise_and_limit(client: httpx.AsyncClient, factory: Factory) -> None:
-    owner, _, _ = await team(factory)
+    owner, _, _, _ = await factory.team()
     review = (await ids(client, owner))["In Review"]
     url = f"{STATUSES}/{review}"
 
@@ -271,7 +245,7 @@ async def test_rename_recategorise_and_limit(client: httpx.AsyncClient, factory:
     ]
     # Items report the status by its new name and category.
     number = await factory.item("WEB", owner, status_id=review)
-    shown = (await item(client, owner, number))["status"]
+    shown = (await get_item(client, owner, number))["status"]
     assert shown == {"id": review, "name": "qa", "category": "done"}
 
 
@@ -288,7 +262,7 @@ async def test_rename_recategorise_and_limit(client: httpx.AsyncClient, factory:
 async def test_reorder_keeps_positions_dense(
     client: httpx.AsyncClient, factory: Factory, name: str, position: int, expected: list[str]
 ) -> None:
-    owner, _, _ = await team(factory)
+    owner, _, _, _ = await factory.team()
     before = {s["name"]: s for s in await workflow(client, owner)}
     response = await client.patch(
         f"{STATUSES}/{before[name]['id']}", headers=owner.headers, json={"position": position}
@@ -307,14 +281,14 @@ async def test_reorder_keeps_positions_dense(
 async def test_required_status_fields_may_not_be_null(
     client: httpx.AsyncClient, factory: Factory, field: str
 ) -> None:
-    owner, _, _ = await team(factory)
+    owner, _, _, _ = await factory.team()
     todo = (await ids(client, owner))["To Do"]
     response = await client.patch(f"{STATUSES}/{todo}", headers=owner.headers, json={field: None})
     assert_problem(response, 422, f"body.{field}")
 
 
 async def test_status_writes_honour_if_match(client: httpx.AsyncClient, factory: Factory) -> None:
-    owner, _, _ = await team(factory)
+    owner, _, _, _ = await factory.team()
     review = (await ids(client, owner))["In Review"]
     url = f"{STATUSES}/{review}"
     stale = await client.patch(
@@ -336,7 +310,7 @@ async def test_status_writes_honour_if_match(client: httpx.AsyncClient, factory:
 
 
 async def test_only_owners_change_the_workflow(client: httpx.AsyncClient, factory: Factory) -> None:
-    owner, member, viewer = await team(factory)
+    owner, member, viewer, _ = await factory.team()
     stranger = await factory.user()
     todo = (await ids(client, owner))["To Do"]
     url = f"{STATUSES}/{todo}"
@@ -358,7 +332,7 @@ async def test_only_owners_change_the_workflow(client: httpx.AsyncClient, factor
 async def test_delete_an_unused_status_renumbers_the_rest(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner, _, _ = await team(factory)
+    owner, _, _, _ = await factory.team()
     progress = (await ids(client, owner))["In Progress"]
     response = await client.delete(f"{STATUSES}/{progress}", headers=owner.headers)
     assert response.status_code == 204, response.text
@@ -373,25 +347,25 @@ async def test_delete_an_unused_status_renumbers_the_rest(
 async def test_a_status_in_use_needs_move_items_to(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner, _, _ = await team(factory)
+    owner, _, _, _ = await factory.team()
     statuses = await ids(client, owner)
     number = await factory.item("WEB", owner, status_id=statuses["In Review"])
     response = await client.delete(f"{STATUSES}/{statuses['In Review']}", headers=owner.headers)
     problem = assert_problem(response, 409, fields={"query.move_items_to"})
     assert "In Review" in problem["detail"]
     assert await names(client, owner) == [n for n, _ in DEFAULTS]
-    assert (await item(client, owner, number))["status"]["id"] == statuses["In Review"]
+    assert (await get_item(client, owner, number))["status"]["id"] == statuses["In Review"]
 
 
 async def test_delete_moves_items_and_logs_each_move(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner, member, _ = await team(factory)
+    owner, member, _, _ = await factory.team()
     statuses = await ids(client, owner)
     review, done = statuses["In Review"], statuses["Done"]
     moving = [await factory.item("WEB", member, status_id=review) for _ in range(3)]
     staying = await factory.item("WEB", member, status_id=statuses["In Progress"])
-    versions = {n: (await item(client, owner, n))["version"] for n in moving}
+    versions = {n: (await get_item(client, owner, n))["version"] for n in moving}
 
     response = await client.delete(
         f"{STATUSES}/{review}", headers=owner.headers, params={"move_items_to": done}
@@ -400,7 +374,7 @@ async def test_delete_moves_items_and_logs_each_move(
     assert response.status_code == 204, response.text
     assert await names(client, owner) == ["To Do", "In Progress", "Done"]
     for number in moving:
-        moved = await item(client, owner, number)
+        moved = await get_item(client, owner, number)
         assert moved["status"] == {"id": done, "name": "Done", "category": "done"}
         assert moved["done_at"] is not None
         assert moved["version"] == versions[number] + 1
@@ -409,7 +383,7 @@ async def test_delete_moves_items_and_logs_each_move(
             (e["kind"], e["field"], e["old_value"], e["new_value"], e["actor_id"])
             for e in events[1:]
         ] == [("updated", "status", review, done, owner.id)]
-    untouched = await item(client, owner, staying)
+    untouched = await get_item(client, owner, staying)
     assert untouched["status"]["id"] == statuses["In Progress"]
     assert len(await history(client, owner, staying)) == 1
 
@@ -418,7 +392,7 @@ async def test_delete_moves_items_and_logs_each_move(
 async def test_move_items_to_must_be_another_status_of_the_project(
     client: httpx.AsyncClient, factory: Factory, target: str
 ) -> None:
-    owner, _, _ = await team(factory)
+    owner, _, _, _ = await factory.team()
     await factory.project(owner, "OPS")
     theirs = (await client.get("/api/v1/projects/OPS/statuses", headers=owner.headers)).json()
     review = (await ids(client, owner))["In Review"]
@@ -429,7 +403,7 @@ async def test_move_items_to_must_be_another_status_of_the_project(
     )
     assert_problem(response, 422, fields={"query.move_items_to"})
     assert "In Review" in await names(client, owner)
-    assert (await item(client, owner, number))["status"]["id"] == review
+    assert (await get_item(client, owner, number))["status"]["id"] == review
     assert_problem(
         await client.delete(
             f"{STATUSES}/{review}", headers=owner.headers, params={"move_items_to": "soon"}
@@ -442,7 +416,7 @@ async def test_move_items_to_must_be_another_status_of_the_project(
 async def test_the_last_status_cannot_be_deleted(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner, _, _ = await team(factory)
+    owner, _, _, _ = await factory.team()
     statuses = await ids(client, owner)
     for name in ("To Do", "In Progress", "In Review"):
         response = await client.delete(f"{STATUSES}/{statuses[name]}", headers=owner.headers)
@@ -460,7 +434,7 @@ async def test_the_last_status_cannot_be_deleted(
 async def test_new_items_start_in_the_first_todo_status(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner, _, _ = await team(factory)
+    owner, _, _, _ = await factory.team()
     statuses = await ids(client, owner)
     backlog = await client.post(
         STATUSES, headers=owner.headers, json={"name": "Backlog", "category": "todo", "position": 0}
@@ -483,7 +457,7 @@ async def test_new_items_start_in_the_first_todo_status(
 async def test_without_enforcement_a_full_column_accepts_items_and_is_flagged(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner, member, _ = await team(factory)
+    owner, member, _, _ = await factory.team()
     progress = (await ids(client, owner))["In Progress"]
     await set_limit(client, owner, progress, 2)
     numbers = [await factory.item("WEB", member) for _ in range(3)]
@@ -510,7 +484,7 @@ async def test_without_enforcement_a_full_column_accepts_items_and_is_flagged(
 async def test_enforced_limits_refuse_moves_and_creates_into_a_full_column(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner, member, _ = await team(factory)
+    owner, member, _, _ = await factory.team()
     statuses = await ids(client, owner)
     progress = statuses["In Progress"]
     await set_limit(client, owner, progress, 2)
@@ -529,7 +503,7 @@ async def test_enforced_limits_refuse_moves_and_creates_into_a_full_column(
     assert "In Progress" in problem["detail"] and "2" in problem["detail"]
     assert problem["errors"][0]["type"] == "wip_limit"
     assert "2" in problem["errors"][0]["message"]
-    assert (await item(client, owner, numbers[2]))["status"]["id"] == statuses["To Do"]
+    assert (await get_item(client, owner, numbers[2]))["status"]["id"] == statuses["To Do"]
     assert len(await history(client, owner, numbers[2])) == 1
 
     created = await client.post(
@@ -575,7 +549,7 @@ async def test_enforced_limits_refuse_moves_and_creates_into_a_full_column(
 async def test_a_batch_cannot_overfill_an_enforced_column(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner, member, _ = await team(factory)
+    owner, member, _, _ = await factory.team()
     progress = (await ids(client, owner))["In Progress"]
     await set_limit(client, owner, progress, 2)
     await enforce_wip(client, owner)
@@ -629,7 +603,7 @@ async def test_a_batch_cannot_overfill_an_enforced_column(
 async def test_lowering_a_limit_below_the_count_flags_the_column(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner, _, _ = await team(factory)
+    owner, _, _, _ = await factory.team()
     progress = (await ids(client, owner))["In Progress"]
     for _ in range(3):
         await factory.item("WEB", owner, status_id=progress)
@@ -643,7 +617,7 @@ async def test_lowering_a_limit_below_the_count_flags_the_column(
 async def test_concurrent_entries_into_the_last_free_slot_let_exactly_one_in(
     client: httpx.AsyncClient, factory: Factory, how: str
 ) -> None:
-    owner, member, _ = await team(factory)
+    owner, member, _, _ = await factory.team()
     progress = (await ids(client, owner))["In Progress"]
     await set_limit(client, owner, progress, 3)
     await enforce_wip(client, owner)
@@ -678,7 +652,7 @@ async def test_concurrent_entries_into_the_last_free_slot_let_exactly_one_in(
 async def test_moves_into_a_status_being_deleted_never_fail_with_a_server_error(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner, member, _ = await team(factory)
+    owner, member, _, _ = await factory.team()
     statuses = await ids(client, owner)
     review, done = statuses["In Review"], statuses["Done"]
     await factory.item("WEB", owner, status_id=review)
@@ -707,7 +681,7 @@ async def test_moves_into_a_status_being_deleted_never_fail_with_a_server_error(
             assert_problem(response, 422, "body.status_id")
             continue
         number = response.json()["number"]
-        assert (await item(client, owner, number))["status"]["id"] == done
+        assert (await get_item(client, owner, number))["status"]["id"] == done
         entered = [e for e in await history(client, owner, number) if e["field"] == "status"]
         assert [(e["new_value"], e["actor_id"]) for e in entered][-1] == (done, owner.id)
     assert "In Review" not in await names(client, owner)
@@ -718,24 +692,24 @@ async def test_moves_into_a_status_being_deleted_never_fail_with_a_server_error(
 async def test_recategorising_a_status_keeps_its_items_done_at_in_step(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    owner, _, _ = await team(factory)
+    owner, _, _, _ = await factory.team()
     statuses = await ids(client, owner)
     review = statuses["In Review"]
     numbers = [await factory.item("WEB", owner, status_id=review) for _ in range(2)]
     elsewhere = await factory.item("WEB", owner, status_id=statuses["In Progress"])
     for number in numbers:
-        assert (await item(client, owner, number))["done_at"] is None
+        assert (await get_item(client, owner, number))["done_at"] is None
 
     response = await client.patch(
         f"{STATUSES}/{review}", headers=owner.headers, json={"category": "done"}
     )
     assert response.status_code == 200, response.text
     for number in numbers:
-        done = await item(client, owner, number)
+        done = await get_item(client, owner, number)
         assert done["status"]["category"] == "done"
         assert done["done_at"] is not None
         assert done["version"] == 2
-    assert (await item(client, owner, elsewhere))["done_at"] is None
+    assert (await get_item(client, owner, elsewhere))["done_at"] is None
     # Moving from one done status to another keeps the item done.
     moved = await client.patch(
         f"{ITEMS}/{numbers[0]}", headers=owner.headers, json={"status_id": statuses["Done"]}
@@ -747,7 +721,7 @@ async def test_recategorising_a_status_keeps_its_items_done_at_in_step(
         f"{STATUSES}/{review}", headers=owner.headers, json={"category": "in_progress"}
     )
     assert response.status_code == 200, response.text
-    reopened = await item(client, owner, numbers[1])
+    reopened = await get_item(client, owner, numbers[1])
     assert reopened["done_at"] is None
     assert reopened["version"] == 3
-    assert (await item(client, owner, numbers[0]))["done_at"] is not None
+    assert (await get_item(client, owner, numbers[0]))["done_at"] is not None

@@ -6,13 +6,21 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import col
 
 from app.db import Database
 from app.domain.users.models import User
 from tests.factories import PASSWORD, Actor, Factory
-from tests.helpers import assert_problem, assert_unauthorized, bearer, login
+from tests.helpers import (
+    assert_problem,
+    assert_unauthorized,
+    bearer,
+    count_users,
+    login,
+    login_token,
+    stored_user,
+)
 
 USERS = "/api/v1/users"
 ME = "/api/v1/me"
@@ -24,24 +32,6 @@ def new_user(email: str = "new@example.com", **fields: Any) -> dict[str, Any]:
     return {"email": email, "display_name": "New Person", "password": PASSWORD, **fields}
 
 
-async def login_token(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> str:
-    response = await login(client, email, password)
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
-
-
-async def count_users(database: Database) -> int:
-    async with database.sessions() as session:
-        return int((await session.execute(select(func.count()).select_from(User))).scalar_one())
-
-
-async def stored_user(database: Database, user_id: int) -> User:
-    async with database.sessions() as session:
-        user = (await session.execute(select(User).where(col(User.id) == user_id))).scalar_one()
-    return user
-
-
 async def active_admin_ids(database: Database) -> list[int]:
     async with database.sessions() as session:
         rows = await session.execute(
@@ -49,7 +39,8 @@ async def active_admin_ids(database: Database) -> list[int]:
             .where(col(User.is_admin).is_(True), col(User.is_active).is_(True))
             .order_by(col(User.id))
         )
-        return [int(user_id) for user_id in rows.scalars()]
+        # A primary key is never null; the filter only tells the type checker so.
+        return [user_id for user_id in rows.scalars() if user_id is not None]
 
 
 async def patch_user(

@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.metrics.burndown import ItemState, Unit, burn_series, series_days
+from app.domain.kernel import calendar
+from app.domain.metrics.burndown import ItemState, Unit, burn_series
 from app.domain.metrics.scope import LoggedChange
 
 SPRINT = 7
@@ -25,12 +26,14 @@ def change(
     return LoggedChange(event_id, when, 1, item, item, field, old, new)
 
 
-def run(
-    changes: list[LoggedChange], unit: Unit = Unit.POINTS, zone: str = "UTC"
-) -> list[tuple[object, ...]]:
+# Per day: day of month, remaining, done, done outside, scope, ideal, completed, scope change.
+Row = tuple[int, float, float, float, float, float, float, float]
+
+
+def run(changes: list[LoggedChange], unit: Unit = Unit.POINTS, zone: str = "UTC") -> list[Row]:
     series = burn_series(
         sprint_number=SPRINT,
-        days=series_days(START, END),
+        days=calendar.dates(START, END),
         working_weekdays=MON_FRI,
         sprint_start=START,
         sprint_end=END,
@@ -136,7 +139,8 @@ def test_remaining_is_never_negative_and_the_parts_add_up(
 ) -> None:
     points = {1: 3.0, 2: 5.0, 3: 2.0, 4: 8.0}
     status = {1: TODO, 2: TODO, 3: DONE, 4: TODO}
-    members, gone, log = {1, 2, 3}, set(), []
+    members, gone = {1, 2, 3}, set[int]()
+    log: list[LoggedChange] = []
     for item, action, value, new_status, day in sorted(plan, key=lambda step: step[4]):
         when, event_id = at(day), len(log) + 1
         if item in gone:
@@ -167,7 +171,7 @@ def test_remaining_is_never_negative_and_the_parts_add_up(
 
 def test_a_change_on_a_closing_weekend_shows_on_the_last_day() -> None:
     # Mon 2 to Sun 8 March; the only change happens on Saturday, and no working day follows.
-    days = series_days(date(2026, 3, 2), date(2026, 3, 8))
+    days = calendar.dates(date(2026, 3, 2), date(2026, 3, 8))
     series = burn_series(
         sprint_number=SPRINT,
         days=days,

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.domain.kernel.calendar import working_dates
 from app.domain.metrics.capacity import (
     MemberAvailability,
     PastSprint,
@@ -13,7 +14,6 @@ from app.domain.metrics.capacity import (
     person_days,
     sprint_capacity,
     suggest_commitment,
-    working_dates,
 )
 
 MON_FRI = frozenset(range(5))

@@ -58,7 +58,7 @@ def test_committed_plus_added_minus_removed_reconciles_with_the_members(
 ) -> None:
     sprint = 1
     members = {1, 2}
-    start = dict.fromkeys(range(1, 5), 1.0)
+    start: dict[int, float | None] = dict.fromkeys(range(1, 5), 1.0)
     points = dict(start)
     changes = []
     for event_id, (item, action, value) in enumerate(steps, start=1):
