@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from app.domain.kernel import clock
 from app.settings import Settings
 
 
@@ -61,4 +62,5 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session and one transaction per request, committed before the response is sent."""
     database: Database = request.app.state.database
     async with database.sessions() as session, session.begin():
-        yield session
+        with clock.transaction_time():
+            yield session

@@ -5,8 +5,8 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-# Rows written in the simulation carry the real clock (the database's now()); every timestamp
-# at or after the run's real start is moved to the simulated moment it belongs to.
+# Rows written in the simulation carry the clock's real time (kernel.clock); every timestamp at
+# or after the run's real start is moved to the simulated moment it belongs to.
 _BACKDATE = (
     "UPDATE item_events SET occurred_at = :at WHERE project_id = :project "
     "AND occurred_at >= :since",

@@ -19,7 +19,7 @@ from app.db import Database
 from app.demo import repository
 from app.domain.items import service as items
 from app.domain.items.filters import ItemQuery
-from app.domain.items.models import Item
+from app.domain.items.models import Item, ItemType
 from app.domain.items.schemas import ItemCreate, ItemUpdate
 from app.domain.kernel import calendar, clock
 from app.domain.kernel.pagination import PageRequest
@@ -118,10 +118,11 @@ class _Simulation:
         to `when`."""
         since = since or clock.now()
         async with self.database.sessions() as session, session.begin():
-            result = await work(session)
-            await session.flush()
-            if self.project_id:
-                await repository.backdate(session, self.project_id, since, when)
+            with clock.transaction_time():
+                result = await work(session)
+                await session.flush()
+                if self.project_id:
+                    await repository.backdate(session, self.project_id, since, when)
         return result
 
     async def access(self, session: AsyncSession, user_id: int | None = None) -> ProjectAccess:
@@ -320,7 +321,7 @@ async def _run_sprint(
         for row in backlog:
             if committed >= target:
                 break
-            if row.type == "epic" or row.points is None:
+            if row.type == ItemType.EPIC or row.points is None:
                 continue
             chosen.append(row.number)
             committed += row.points
@@ -388,10 +389,10 @@ async def _work_day(
     """One working day: scope changes in the morning, progress on the board in the afternoon."""
     rng = sim.rng
     flow = [
-        statuses[StatusCategory.TODO.value],
+        statuses[StatusCategory.TODO],
         statuses["In Progress"],
         statuses["In Review"],
-        statuses[StatusCategory.DONE.value],
+        statuses[StatusCategory.DONE],
     ]
 
     async def morning(session: AsyncSession) -> None:
@@ -411,7 +412,7 @@ async def _work_day(
                 ),
             )
             backlog = await _items_in(session, access, "backlog")
-            extra = [row.number for row in backlog if row.type != "epic" and row.points][:1]
+            extra = [row.number for row in backlog if row.type != ItemType.EPIC and row.points][:1]
             if extra:
                 await sprints.add_items(session, access, number, SprintItems(items=extra))
         elif offset == 4 and rows:

@@ -7,7 +7,7 @@ from time_machine import TimeMachineFixture
 
 from app.domain.kernel import clock
 from tests.factories import Factory
-from tests.helpers import bearer
+from tests.helpers import bearer, status_ids
 
 # 23:30 on a Sunday in Berlin is already Monday in Tokyo and still Sunday in New York.
 SUNDAY_NIGHT_BERLIN = datetime(2026, 12, 6, 22, 30, tzinfo=UTC)
@@ -20,20 +20,6 @@ def test_today_is_the_date_in_the_given_zone(time_machine: TimeMachineFixture) -
     assert clock.today("Asia/Tokyo") == date(2026, 12, 7)
     assert clock.today("America/New_York") == date(2026, 12, 6)
     assert clock.today("UTC") == date(2026, 12, 6)
-
-
-def test_date_at_follows_the_zone_across_the_end_of_summer_time() -> None:
-    # Berlin left summer time at 01:00 UTC on 25 October 2026: 00:30 UTC is 02:30 CEST and
-    # 22:30 UTC is 23:30 CET, both on the 25th.
-    assert clock.date_at(datetime(2026, 10, 25, 0, 30, tzinfo=UTC), "Europe/Berlin") == date(
-        2026, 10, 25
-    )
-    assert clock.date_at(datetime(2026, 10, 25, 22, 30, tzinfo=UTC), "Europe/Berlin") == date(
-        2026, 10, 25
-    )
-    assert clock.date_at(datetime(2026, 10, 25, 23, 30, tzinfo=UTC), "Europe/Berlin") == date(
-        2026, 10, 26
-    )
 
 
 async def test_rows_carry_the_clock_not_the_database_time(
@@ -50,3 +36,31 @@ async def test_rows_carry_the_clock_not_the_database_time(
     assert created.json()["created_at"] == "2028-02-29T12:00:00Z"
     history = await client.get("/api/v1/projects/WEB/items/1/history", headers=bearer(owner.token))
     assert {event["occurred_at"] for event in history.json()["data"]} == {"2028-02-29T12:00:00Z"}
+
+
+async def test_everything_one_request_writes_carries_one_time(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    # The clock ticks here: an item created straight into a done status is stamped done, then
+    # inserted, then its event written; all of that must read as one moment, never done
+    # before it was created.
+    owner = await factory.user()
+    await factory.project(owner, "WEB")
+    done = (await status_ids(client, owner))["Done"]
+    created = await client.post(
+        "/api/v1/projects/WEB/items",
+        json={"title": "Shipped already", "status_id": done},
+        headers=bearer(owner.token),
+    )
+    assert created.status_code == 201, created.text
+    item = created.json()
+    history = await client.get("/api/v1/projects/WEB/items/1/history", headers=bearer(owner.token))
+    moments = {event["occurred_at"] for event in history.json()["data"]}
+    assert moments == {item["created_at"]}
+    assert item["done_at"] == item["created_at"] == item["updated_at"]
+
+
+def test_outside_a_transaction_the_clock_moves() -> None:
+    with clock.transaction_time() as began:
+        assert clock.now() == began
+    assert clock.now() >= began

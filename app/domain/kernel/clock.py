@@ -2,24 +2,37 @@
 
 Tests move time with `time-machine`, which patches the standard library's clock underneath
 these functions; the service, the demo, reports and forecasts all take "now" and "today" here.
+Inside `transaction_time()` (every request's transaction) `now()` is the moment the
+transaction began, as PostgreSQL's `now()` is: everything one request writes carries one time.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from app.domain.kernel import calendar
+
+_transaction_began: ContextVar[datetime | None] = ContextVar("transaction_began", default=None)
+
 
 def now() -> datetime:
-    """The current moment as an aware UTC datetime."""
-    return datetime.now(UTC)
+    """The current moment (the transaction's start inside one) as an aware UTC datetime."""
+    began = _transaction_began.get()
+    return began if began is not None else datetime.now(UTC)
+
+
+@contextmanager
+def transaction_time() -> Iterator[datetime]:
+    """Hold `now()` at this moment for the work inside: one transaction, one time."""
+    token = _transaction_began.set(datetime.now(UTC))
+    try:
+        yield now()
+    finally:
+        _transaction_began.reset(token)
 
 
 def today(time_zone: str | ZoneInfo) -> date:
     """The calendar date it is now in the given IANA time zone."""
-    zone = time_zone if isinstance(time_zone, ZoneInfo) else ZoneInfo(time_zone)
-    return now().astimezone(zone).date()
-
-
-def date_at(moment: datetime, time_zone: str | ZoneInfo) -> date:
-    """The calendar date a moment falls on in the given IANA time zone."""
-    zone = time_zone if isinstance(time_zone, ZoneInfo) else ZoneInfo(time_zone)
-    return moment.astimezone(zone).date()
+    return calendar.date_at(now(), time_zone)
