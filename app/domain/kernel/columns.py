@@ -71,7 +71,7 @@ def created_at_field() -> Any:
             DateTime(timezone=True),
             nullable=False,
             default=clock.now,
-            server_default=func.now(),
+            server_default=func.now(),  # noqa: TID251  (only for raw SQL inserts)
         ),
     )
 
@@ -91,7 +91,7 @@ def updated_at_field() -> Any:
             DateTime(timezone=True),
             nullable=False,
             default=_inserted_at,
-            server_default=func.now(),
+            server_default=func.now(),  # noqa: TID251  (only for raw SQL inserts)
         ),
     )
 
@@ -126,6 +126,11 @@ class StrEnumType(TypeDecorator[E]):
     def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
         """Read the column as its enum member."""
         return None if value is None else self.enum_type(value)
+
+
+def optional_enum_field(enum_type: type[E], length: int) -> Any:
+    """A nullable enum-typed column stored as VARCHAR(length), empty until set."""
+    return Field(default=None, sa_column=Column(StrEnumType(enum_type, length), nullable=True))
 
 
 def enum_field(enum_type: type[E], default: E | None, length: int) -> Any:

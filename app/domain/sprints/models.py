@@ -25,6 +25,7 @@ from app.domain.kernel.columns import (
     enum_field,
     fk_field,
     id_field,
+    optional_enum_field,
     timestamp_field,
     updated_at_field,
     version_field,
@@ -95,7 +96,7 @@ class Sprint(SQLModel, table=True):
     completed_at: datetime | None = timestamp_field()
     completed_points: float | None = Field(default=None, sa_type=Float)
     completed_items: int | None = Field(default=None)
-    goal_outcome: str | None = Field(default=None, sa_type=String(14))
+    goal_outcome: GoalOutcome | None = optional_enum_field(GoalOutcome, 14)
     review_notes: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
     # Where unfinished items went at completion: a sprint number, or null for the backlog.
     carried_over_to: int | None = Field(default=None)
