@@ -8,12 +8,13 @@ Prints a Markdown table; bench/README.md keeps the figures and the machine they 
 import asyncio
 import itertools
 import random
-from datetime import date, timedelta
+from datetime import timedelta
 
 import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
+from app.domain.kernel import clock
 from bench.backlog import item_payload
 from bench.harness import HEADER, Result, bench_database, run_workload, server
 
@@ -44,7 +45,7 @@ async def seed(client: httpx.AsyncClient, headers: dict[str, str], database_url:
         )
     ).raise_for_status()
     # Two weeks ending today: a burn chart of it has a full series of days.
-    today = date.today()
+    today = clock.today("UTC")
     dates = {"start_date": str(today - timedelta(days=13)), "end_date": str(today)}
     sprint = (await client.post(f"{base}/sprints", json=dates, headers=headers)).json()["number"]
     payloads = [item_payload(rng, n) for n in range(IN_SPRINT + SPARE)]

@@ -1,7 +1,7 @@
 """Registration, login tokens and logout — over HTTP on real PostgreSQL."""
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -237,9 +237,9 @@ async def test_login_returns_a_bearer_token_that_works(
     client: httpx.AsyncClient, settings: Settings, factory: Factory
 ) -> None:
     user = await factory.user("grace@example.com")
-    before = datetime.now(UTC)
+    before = clock.now()
     response = await login(client, "grace@example.com")
-    after = datetime.now(UTC)
+    after = clock.now()
 
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
@@ -354,7 +354,7 @@ async def test_expired_login_token_is_unauthorized(
     token = await login_token(client, user.email)
     assert (await client.get(ME, headers=bearer(token))).status_code == 200
 
-    await set_expires_at(database, token, datetime.now(UTC) - timedelta(seconds=1))
+    await set_expires_at(database, token, clock.now() - timedelta(seconds=1))
 
     assert_unauthorized(await client.get(ME, headers=bearer(token)))
     # The same user's other tokens are unaffected, and logging in again works.

@@ -2,12 +2,12 @@
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import ScalarResult, text
 
 from app.db import Database
+from app.domain.kernel import clock
 from app.domain.projects.models import Role
 from tests.factories import Actor, Factory
 from tests.helpers import assert_problem, status_ids
@@ -45,7 +45,7 @@ def counts(day: dict[str, Any]) -> tuple[int, ...]:
 
 async def test_today_through_the_api(client: httpx.AsyncClient, factory: Factory) -> None:
     owner, statuses = await setup(client, factory)
-    before = datetime.now(ZoneInfo(NEW_YORK)).date()
+    before = clock.today(NEW_YORK)
     a = await factory.item("WEB", owner, title="A")
     b = await factory.item("WEB", owner, title="B", type="bug")
     c = await factory.item("WEB", owner, title="C")
@@ -63,7 +63,7 @@ async def test_today_through_the_api(client: httpx.AsyncClient, factory: Factory
     body = await get_flow(client, owner)
 
     today = date.fromisoformat(body["to"])
-    assert today in (before, datetime.now(ZoneInfo(NEW_YORK)).date())
+    assert today in (before, clock.today(NEW_YORK))
     assert date.fromisoformat(body["from"]) == today - timedelta(days=29)
     assert body["time_zone"] == NEW_YORK
     assert [(s["name"], s["category"]) for s in body["statuses"]] == [
@@ -189,7 +189,7 @@ async def test_a_back_dated_week_by_hand(
 
 async def test_a_future_to_is_clamped_to_today(client: httpx.AsyncClient, factory: Factory) -> None:
     owner, _ = await setup(client, factory)
-    today = datetime.now(ZoneInfo(NEW_YORK)).date()
+    today = clock.today(NEW_YORK)
     body = await get_flow(
         client, owner, **{"from": str(today - timedelta(days=2)), "to": "2999-12-31"}
     )

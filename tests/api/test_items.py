@@ -7,9 +7,19 @@ from typing import Any
 import httpx
 import pytest
 
+from app.domain.items import repository as items_repository
+from app.domain.projects import repository as projects_repository
 from app.domain.projects.models import Role
 from tests.factories import Actor, Factory
-from tests.helpers import assert_problem, backlog, get_item, history, status_ids
+from tests.helpers import (
+    assert_problem,
+    backlog,
+    get_item,
+    history,
+    pause_after,
+    rendezvous,
+    status_ids,
+)
 
 PROJECTS = "/api/v1/projects"
 ITEMS = f"{PROJECTS}/WEB/items"
@@ -966,24 +976,26 @@ async def test_external_id_is_unique_within_a_project(
 
 
 async def test_concurrent_writes_of_one_external_id_are_a_409_not_a_500(
-    client: httpx.AsyncClient, factory: Factory
+    client: httpx.AsyncClient, factory: Factory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     owner = await factory.owner()
     existing = await factory.item("WEB", owner, title="Existing")
-    for round_ in range(6):
-        external_id = f"RACE-{round_}"
-        responses = await asyncio.gather(
-            patch(client, owner, existing, {"external_id": external_id}),
-            create(client, owner, {"title": f"New {round_}", "external_id": external_id}),
-            create(client, owner, {"title": f"Other {round_}", "external_id": external_id}),
-        )
-        codes = sorted(response.status_code for response in responses)
-        assert codes in ([200, 409, 409], [201, 409, 409]), [r.text for r in responses]
-        for response in responses:
-            if response.status_code == 409:
-                assert_problem(response, 409, "body.external_id")
-        holders = [i for i in await backlog(client, owner) if i["external_id"] == external_id]
-        assert len(holders) == 1
+    # All three requests resolve access before any goes on, then each holds its uniqueness
+    # check open a moment: without the project lock they would all pass it and collide.
+    rendezvous(monkeypatch, projects_repository, "project_with_role", parties=3)
+    pause_after(monkeypatch, items_repository, "external_id_taken")
+    responses = await asyncio.gather(
+        patch(client, owner, existing, {"external_id": "RACE"}),
+        create(client, owner, {"title": "New", "external_id": "RACE"}),
+        create(client, owner, {"title": "Other", "external_id": "RACE"}),
+    )
+    codes = sorted(response.status_code for response in responses)
+    assert codes in ([200, 409, 409], [201, 409, 409]), [r.text for r in responses]
+    for response in responses:
+        if response.status_code == 409:
+            assert_problem(response, 409, "body.external_id")
+    holders = [i for i in await backlog(client, owner) if i["external_id"] == "RACE"]
+    assert len(holders) == 1
 
 
 @pytest.mark.parametrize(("sent", "stored"), [("5", 5.0), (" 13 ", 13.0), (8, 8.0)])

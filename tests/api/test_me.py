@@ -2,7 +2,7 @@
 
 import asyncio
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from app.db import Database
+from app.domain.kernel import clock
 from app.domain.users.models import ApiToken
 from app.domain.users.security import hash_token
 from tests.factories import PASSWORD, Actor, Factory
@@ -353,9 +354,9 @@ async def test_create_personal_token_with_an_expiry(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
     user = await factory.user()
-    before = datetime.now(UTC)
+    before = clock.now()
     body = await create_token(client, user, "monthly", expires_in_days=30)
-    after = datetime.now(UTC)
+    after = clock.now()
     expires_at = datetime.fromisoformat(body["expires_at"])
     month = timedelta(days=30)
     assert before + month - timedelta(seconds=1) <= expires_at <= after + month
@@ -490,7 +491,7 @@ async def test_expired_personal_token_is_not_listed_and_is_unauthorized(
     kept = await create_token(client, user, "kept")
     assert (await client.get(ME, headers=bearer(expiring["token"]))).status_code == 200
 
-    await set_expires_at(database, expiring["token"], datetime.now(UTC) - timedelta(seconds=1))
+    await set_expires_at(database, expiring["token"], clock.now() - timedelta(seconds=1))
 
     assert_unauthorized(await client.get(ME, headers=bearer(expiring["token"])))
     ids = await list_all_token_ids(client, user)
