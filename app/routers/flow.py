@@ -34,7 +34,7 @@ async def get_flow(
     """Flow metrics over a range of days (default: the last 30, in the project's time zone):
     items per status and work in progress per day, throughput per week, and cycle and lead time
     percentiles of the items finished in the range."""
-    return await service.project_flow(session, access, start, to)
+    return FlowPublic.model_validate(await service.project_flow(session, access, start, to))
 
 
 @router.get("/flow.svg", response_class=Response, responses={**SVG, **problem_responses(422)})

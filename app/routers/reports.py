@@ -32,7 +32,7 @@ async def velocity(
     """Committed and completed work per completed sprint (frozen at start and close), oldest
     first, with mean, median, standard deviation, the last three's average and the rate per
     person-day. Cancelled sprints never count."""
-    return await reports.project_velocity(session, access, last, unit)
+    return Velocity.model_validate(await reports.project_velocity(session, access, last, unit))
 
 
 @router.get(
@@ -46,7 +46,7 @@ async def burndown(
     Computed from the event log in the project's time zone; non-working days repeat the day
     before; scope changes move `scope`, never `done`. An active sprint's series ends today.
     """
-    return await reports.burn_chart(session, access, number, unit)
+    return BurnChart.model_validate(await reports.burn_chart(session, access, number, unit))
 
 
 @router.get(
@@ -60,7 +60,7 @@ async def burnup(
     The same series as the burndown: `done` climbs as items finish in the sprint, `scope` steps
     as items join, leave or are re-estimated. An active sprint's series ends today.
     """
-    return await reports.burn_chart(session, access, number, unit)
+    return BurnChart.model_validate(await reports.burn_chart(session, access, number, unit))
 
 
 @router.get("/velocity.svg", response_class=Response, responses={**SVG, **problem_responses(422)})

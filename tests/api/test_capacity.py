@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from app.db import Database
-from app.domain.sprints.capacity import repository as capacity_repository
+from app.domain.projects import repository as projects_repository
 from app.domain.sprints.capacity import service as capacity_service
 from tests.factories import Actor, Factory
 from tests.helpers import assert_problem, pause_after, status_ids
@@ -538,7 +538,7 @@ async def test_concurrent_replacements_end_in_exactly_one_of_the_bodies(
     ]
     # Hold the check open so both requests are in flight together; without the sprint's
     # lock both would delete nothing and then collide (or mix) on insert.
-    pause_after(monkeypatch, capacity_repository, "member_ids")
+    pause_after(monkeypatch, projects_repository, "member_ids")
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
         responses = await asyncio.gather(

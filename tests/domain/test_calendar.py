@@ -63,9 +63,23 @@ def test_dates_and_working_dates() -> None:
 
 
 def test_a_day_ends_at_the_next_local_midnight_across_dst() -> None:
-    # Berlin moves to summer time on 30 March 2024: that day has 23 hours.
+    # Berlin moves to summer time on 31 March 2024: that day has 23 hours.
     end = calendar.end_of_day(date(2024, 3, 30), "Europe/Berlin")
     assert end.astimezone(UTC) == datetime(2024, 3, 30, 23, 0, tzinfo=UTC)
     assert calendar.end_of_day(date(2024, 3, 31), ZoneInfo("Europe/Berlin")).astimezone(
         UTC
     ) == datetime(2024, 3, 31, 22, 0, tzinfo=UTC)
+
+
+def test_date_at_follows_the_zone_across_the_end_of_summer_time() -> None:
+    # Berlin left summer time at 01:00 UTC on 25 October 2026: 00:30 UTC is 02:30 CEST and
+    # 22:30 UTC is 23:30 CET, both on the 25th.
+    assert calendar.date_at(datetime(2026, 10, 25, 0, 30, tzinfo=UTC), "Europe/Berlin") == date(
+        2026, 10, 25
+    )
+    assert calendar.date_at(datetime(2026, 10, 25, 22, 30, tzinfo=UTC), "Europe/Berlin") == date(
+        2026, 10, 25
+    )
+    assert calendar.date_at(datetime(2026, 10, 25, 23, 30, tzinfo=UTC), "Europe/Berlin") == date(
+        2026, 10, 26
+    )

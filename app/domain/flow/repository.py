@@ -10,8 +10,8 @@ from app.domain.metrics.flow import ChangeKind, ItemChange
 
 # The project and time bounds and the ORDER BY follow ix_item_events_project_id_occurred_at_id,
 # so a project's slice is one index range, read in order when PostgreSQL takes the index. Ids
-# break ties: the events of one transaction share a timestamp. Times come as integer
-# microseconds, which asyncpg decodes far faster than timestamps.
+# break ties: the events of one transaction share a timestamp (clock.transaction_time). Times
+# come as integer microseconds, which asyncpg decodes far faster than timestamps.
 _FLOW_LOG = """
 SELECT (extract(epoch FROM occurred_at) * 1000000)::bigint, item_id, item_number,
        CASE WHEN kind IN ('created', 'deleted') THEN kind ELSE field END,

@@ -1,14 +1,22 @@
 """API shapes for flow metrics."""
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field
 
 from app.domain.workflow.models import StatusCategory
+
+# Durations are shown to 4 decimals of a day (about 9 s); the metrics compute them unrounded.
+FourDecimals = Annotated[float, AfterValidator(lambda value: round(value, 4))]
+# The metrics name a day's date `day`.
+_DATE = AliasChoices("date", "day")
 
 
 class FlowStatusPublic(BaseModel):
     """A workflow status, in workflow order, with the category the metrics read it by."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: int
     name: str
@@ -18,7 +26,9 @@ class FlowStatusPublic(BaseModel):
 class StatusCountPublic(BaseModel):
     """How many items were in one status."""
 
-    status_id: int
+    model_config = ConfigDict(from_attributes=True)
+
+    status_id: int = Field(validation_alias=AliasChoices("status_id", "id"))
     name: str
     count: int
 
@@ -34,7 +44,9 @@ class CategoryCountsPublic(BaseModel):
 class FlowDayPublic(BaseModel):
     """The live non-epic items per status at the end of one day (project time zone)."""
 
-    date: dt.date
+    model_config = ConfigDict(from_attributes=True)
+
+    date: dt.date = Field(validation_alias=_DATE)
     statuses: list[StatusCountPublic] = Field(description="Every status, in workflow order.")
     categories: CategoryCountsPublic
     other: int = Field(
@@ -46,12 +58,19 @@ class FlowDayPublic(BaseModel):
 class WipDayPublic(BaseModel):
     """Work in progress at the end of one day."""
 
-    date: dt.date
-    items: int = Field(description="Items in an `in_progress`-category status.")
+    model_config = ConfigDict(from_attributes=True)
+
+    date: dt.date = Field(validation_alias=_DATE)
+    items: int = Field(
+        validation_alias=AliasChoices("items", "wip"),
+        description="Items in an `in_progress`-category status.",
+    )
 
 
 class ThroughputWeekPublic(BaseModel):
     """Items finished in one ISO week (Monday start), on its days inside the range."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     week_start: dt.date = Field(description="The Monday of the week.")
     days_in_range: int = Field(description="From 1 to 7: the first and last weeks may be partial.")
@@ -61,11 +80,13 @@ class ThroughputWeekPublic(BaseModel):
 class DurationSummaryPublic(BaseModel):
     """Durations in days: count, nearest-rank percentiles and mean (null without values)."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     count: int
-    p50: float | None
-    p85: float | None
-    p95: float | None
-    mean: float | None
+    p50: FourDecimals | None
+    p85: FourDecimals | None
+    p95: FourDecimals | None
+    mean: FourDecimals | None
 
 
 class CycleTimePublic(DurationSummaryPublic):
@@ -77,26 +98,35 @@ class CycleTimePublic(DurationSummaryPublic):
 class FinishedItemPublic(BaseModel):
     """An item whose latest finish fell in the range and that was still done at its end."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     number: int
     finished_at: dt.datetime
-    cycle_days: float | None = Field(
+    cycle_days: FourDecimals | None = Field(
         description="From its first entry into an in-progress status; null if there was none."
     )
-    lead_days: float = Field(description="From its creation.")
+    lead_days: FourDecimals = Field(description="From its creation.")
 
 
 class FlowPublic(BaseModel):
     """Cumulative flow, WIP, throughput, cycle and lead time of a project over a date range."""
 
-    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True)
+    model_config = ConfigDict(from_attributes=True, validate_by_name=True, validate_by_alias=True)
 
     from_: dt.date = Field(alias="from", description="First day, in the project's time zone.")
     to: dt.date = Field(description="Last day (never after today), in the project's time zone.")
     time_zone: str = Field(description="The project's time zone: days end at its midnight.")
     statuses: list[FlowStatusPublic] = Field(description="Workflow order, as charts stack them.")
     cumulative_flow: list[FlowDayPublic] = Field(description="One entry per day, oldest first.")
-    wip: list[WipDayPublic] = Field(description="One entry per day, oldest first.")
-    throughput: list[ThroughputWeekPublic] = Field(description="Weeks overlapping the range.")
+    wip: list[WipDayPublic] = Field(
+        validation_alias=AliasChoices("wip", "days"), description="One entry per day, oldest first."
+    )
+    throughput: list[ThroughputWeekPublic] = Field(
+        validation_alias=AliasChoices("throughput", "weeks"),
+        description="Weeks overlapping the range.",
+    )
     cycle_time: CycleTimePublic = Field(description="In days, over `items` that have one.")
     lead_time: DurationSummaryPublic = Field(description="In days, over all of `items`.")
-    items: list[FinishedItemPublic] = Field(description="Ordered by finish time.")
+    items: list[FinishedItemPublic] = Field(
+        validation_alias=AliasChoices("items", "finished"), description="Ordered by finish time."
+    )

@@ -1,35 +1,88 @@
-"""Rules for flow metrics: the date range, what is read, and the public shape."""
+"""Rules for flow metrics: the date range, what is read, and the view `FlowPublic` reads."""
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.flow import repository
-from app.domain.flow.schemas import (
-    CategoryCountsPublic,
-    CycleTimePublic,
-    DurationSummaryPublic,
-    FinishedItemPublic,
-    FlowDayPublic,
-    FlowPublic,
-    FlowStatusPublic,
-    StatusCountPublic,
-    ThroughputWeekPublic,
-    WipDayPublic,
-)
 from app.domain.kernel import calendar, clock
 from app.domain.kernel.errors import InvalidInput
-from app.domain.metrics.flow import FlowReport, FlowStatus, Summary, flow
+from app.domain.kernel.views import RowView
+from app.domain.metrics.flow import FlowDay, FlowReport, FlowStatus, Summary, flow
 from app.domain.projects.access import ProjectAccess
 from app.domain.workflow import repository as workflow_repository
-from app.domain.workflow.models import StatusCategory
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 # Nothing is logged before this; the bound also keeps local midnights inside datetime's range.
 EARLIEST = date(1970, 1, 1)
-_DECIMALS = 4
+
+
+@dataclass(frozen=True)
+class StatusCount(RowView):
+    """How many items a status held at the end of a day."""
+
+    ROW = "status"
+
+    status: FlowStatus
+    count: int
+
+
+@dataclass(frozen=True)
+class FlowDayView(RowView):
+    """A day of the cumulative flow, its counts paired with the statuses they count."""
+
+    row: FlowDay
+    statuses: list[StatusCount]
+
+    @property
+    def total(self) -> int:
+        """Every live non-epic item: the statuses' counts plus those in deleted statuses."""
+        return sum(self.row.counts) + self.row.other
+
+
+@dataclass(frozen=True)
+class CycleTime(RowView):
+    """The cycle times' summary, and how many finished items had none."""
+
+    ROW = "summary"
+
+    summary: Summary
+    straight_to_done: int
+
+
+@dataclass(frozen=True)
+class FlowView(RowView):
+    """The flow metrics of a range of days, with the statuses: what `FlowPublic` shows."""
+
+    ROW = "report"
+
+    report: FlowReport
+    statuses: list[FlowStatus]
+    from_: date
+    to: date
+    time_zone: str
+
+    @property
+    def cumulative_flow(self) -> list[FlowDayView]:
+        """Each day's counts, status by status in workflow order."""
+        return [
+            FlowDayView(
+                day,
+                [
+                    StatusCount(status, count)
+                    for status, count in zip(self.statuses, day.counts, strict=True)
+                ],
+            )
+            for day in self.report.days
+        ]
+
+    @property
+    def cycle_time(self) -> CycleTime:
+        """The cycle times, with the finished items that never were in progress."""
+        return CycleTime(self.report.cycle_time, self.report.straight_to_done)
 
 
 def resolve_range(start: date | None, end: date | None, today: date) -> tuple[date, date]:
@@ -61,7 +114,7 @@ def resolve_range(start: date | None, end: date | None, today: date) -> tuple[da
 
 async def project_flow(
     session: AsyncSession, access: ProjectAccess, start: date | None, end: date | None
-) -> FlowPublic:
+) -> FlowView:
     """Cumulative flow, WIP, throughput, cycle and lead time of the project from start to end."""
     project = access.project
     zone = ZoneInfo(project.time_zone)
@@ -75,69 +128,4 @@ async def project_flow(
     before = calendar.end_of_day(last, zone)
     changes = await repository.flow_changes(session, access.project_id, before)
     report = flow(statuses, changes, first, last, zone)
-    return _public(report, statuses, first, last, project.time_zone)
-
-
-def _days(value: float | None) -> float | None:
-    return None if value is None else round(value, _DECIMALS)
-
-
-def _summary(summary: Summary) -> DurationSummaryPublic:
-    return DurationSummaryPublic(
-        count=summary.count,
-        p50=_days(summary.p50),
-        p85=_days(summary.p85),
-        p95=_days(summary.p95),
-        mean=_days(summary.mean),
-    )
-
-
-def _public(
-    report: FlowReport, statuses: list[FlowStatus], first: date, last: date, time_zone: str
-) -> FlowPublic:
-    """The report in its public shape; durations rounded to 4 decimals of a day (about 9 s)."""
-    cumulative = [
-        FlowDayPublic(
-            date=day.day,
-            statuses=[
-                StatusCountPublic(status_id=status.id, name=status.name, count=count)
-                for status, count in zip(statuses, day.counts, strict=True)
-            ],
-            categories=CategoryCountsPublic(**day.categories),
-            other=day.other,
-            total=sum(day.counts) + day.other,
-        )
-        for day in report.days
-    ]
-    return FlowPublic(
-        from_=first,
-        to=last,
-        time_zone=time_zone,
-        statuses=[
-            FlowStatusPublic(
-                id=status.id, name=status.name, category=StatusCategory(status.category)
-            )
-            for status in statuses
-        ],
-        cumulative_flow=cumulative,
-        wip=[WipDayPublic(date=day.day, items=day.wip) for day in report.days],
-        throughput=[
-            ThroughputWeekPublic(
-                week_start=week.week_start, days_in_range=week.days_in_range, items=week.items
-            )
-            for week in report.weeks
-        ],
-        cycle_time=CycleTimePublic(
-            **_summary(report.cycle_time).model_dump(), straight_to_done=report.straight_to_done
-        ),
-        lead_time=_summary(report.lead_time),
-        items=[
-            FinishedItemPublic(
-                number=entry.number,
-                finished_at=entry.finished_at,
-                cycle_days=_days(entry.cycle_days),
-                lead_days=round(entry.lead_days, _DECIMALS),
-            )
-            for entry in report.finished
-        ],
-    )
+    return FlowView(report, statuses, first, last, project.time_zone)

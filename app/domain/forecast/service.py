@@ -1,6 +1,7 @@
 """Rules for the Monte Carlo forecast: its scope, its history, its calendar, and replays.
 
-`forecast` answers with a `Forecast`: plain results, named as `ForecastPublic` shows them.
+`forecast` answers with a `Forecast` view: the request and the simulation's result with what
+was computed from them, which `ForecastPublic` validates from.
 """
 
 import secrets
@@ -13,15 +14,16 @@ from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.forecast import repository
-from app.domain.forecast.repository import CalendarSprint, ScopeItem
 from app.domain.forecast.schemas import ForecastScope, ForecastUnit
+from app.domain.items import repository as items_repository
 from app.domain.items.models import EventKind, ItemType
+from app.domain.items.repository import ScopeItem
 from app.domain.kernel import calendar, clock
 from app.domain.kernel.errors import Conflict, InvalidInput
+from app.domain.kernel.views import RowView
 from app.domain.metrics.forecast import (
     MAX_SPRINTS,
     PERCENTILES,
-    HistogramBar,
     SprintsForecast,
     forecast_done,
     forecast_sprints,
@@ -30,6 +32,9 @@ from app.domain.metrics.forecast import (
 from app.domain.projects.access import ProjectAccess
 from app.domain.projects.models import Project
 from app.domain.sprints import repository as sprints_repository
+from app.domain.sprints.models import Sprint
+from app.domain.sprints.repository import CalendarSprint
+from app.domain.workflow import repository as workflow_repository
 from app.domain.workflow.models import StatusCategory
 
 MIN_HISTORY = 2
@@ -69,48 +74,56 @@ class LoggedItem:
 
 
 @dataclass(frozen=True)
-class CountedItem:
-    """An item counted in the forecast's scope, in rank order, and the running total."""
+class CountedItem(RowView):
+    """An item counted in the forecast's scope: its place in rank order, value, running total."""
 
+    ROW = "item"
+
+    item: ScopeItem
     position: int
-    number: int
-    title: str
-    type: str
-    points: float | None
     value: float
     cumulative: float
 
 
 @dataclass(frozen=True)
-class CountedScope:
-    """The work a forecast is about, and exactly which items were counted."""
+class CountedScope(RowView):
+    """The scope asked for (the request's `epic` and `until`), and the items counted in it."""
 
+    ROW = "request"
+
+    request: ForecastRequest
     kind: ForecastScope
-    epic: int | None
-    until: int | None
-    count: int
     total: float
     items: list[CountedItem]
 
+    @property
+    def count(self) -> int:
+        """How many items were counted."""
+        return len(self.items)
+
 
 @dataclass(frozen=True)
-class SampledSprint:
+class SampledSprint(RowView):
     """A completed sprint the forecast drew from, and the value it contributes."""
 
-    number: int
-    name: str
-    completed_at: datetime
+    ROW = "sprint"
+
+    sprint: Sprint
     value: float
 
 
 @dataclass(frozen=True)
 class SampledHistory:
-    """The completed sprints sampled, most recent first."""
+    """The completed sprints sampled (most recent first) out of the latest `requested`."""
 
     requested: int
-    used: int
     mean: float
     sprints: list[SampledSprint]
+
+    @property
+    def used(self) -> int:
+        """How many completed sprints there were to sample."""
+        return len(self.sprints)
 
 
 @dataclass(frozen=True)
@@ -132,29 +145,32 @@ class ReverseConfidence:
 
 
 @dataclass(frozen=True)
-class ReverseAnswer:
-    """How much gets done in the next `sprints` sprints, per confidence."""
+class ReverseAnswer(RowView):
+    """How much gets done in the request's next `sprints` sprints, per confidence."""
 
-    sprints: int
+    ROW = "request"
+
+    request: ForecastRequest
     end_date: date
     levels: list[ReverseConfidence]
 
 
 @dataclass(frozen=True)
-class Forecast:
-    """A forecast's answer, as `ForecastPublic` shows it."""
+class Forecast(RowView):
+    """A forecast's answer: what `ForecastPublic` shows."""
 
-    unit: ForecastUnit
+    # The request gives the unit, trials, seed and `as_of`; the simulation's result the
+    # histogram and the unfinished trials.
+    ROW = "request"
+    ALSO = ("result",)
+
+    request: ForecastRequest
+    result: SprintsForecast
     scope: CountedScope
     unestimated_left_out: int
     history: SampledHistory
-    trials: int
-    seed: int
-    as_of: date | None
     forecast_date: date
     percentiles: list[PercentileDate]
-    histogram: tuple[HistogramBar, ...]
-    unfinished_trials: int
     reverse: ReverseAnswer | None
     method: str
 
@@ -206,7 +222,7 @@ def _check_as_of(project: Project, as_of: date | None, today: date) -> None:
         raise InvalidInput.for_field(
             "query.as_of", f"{as_of} is in the future (today is {today}).", "future"
         )
-    created = clock.date_at(project.created_at, project.time_zone)
+    created = calendar.date_at(project.created_at, project.time_zone)
     if as_of < created:
         raise InvalidInput.for_field(
             "query.as_of",
@@ -226,7 +242,7 @@ async def _scope_then(
     # Done-ness is read from each status's category today: the log records moves between
     # statuses, not changes to a status's category.
     items = replay(await repository.scope_log(session, access.project_id, cutoff))
-    categories = await repository.status_categories(session, access.project_id)
+    categories = await workflow_repository.status_categories(session, access.project_id)
     until_rank: str | None = None
     if until is not None:
         if until not in items:
@@ -247,20 +263,7 @@ async def _scope_then(
     return [ScopeItem(item.number, item.title, item.type, item.points, item.rank) for item in kept]
 
 
-@dataclass(frozen=True)
-class CompletedSprint:
-    """A completed sprint's frozen output."""
-
-    number: int
-    name: str
-    completed_at: datetime
-    points: float
-    items: int
-
-
-def _sample(
-    project: Project, request: ForecastRequest, history: list[CompletedSprint]
-) -> list[float]:
+def _sample(project: Project, request: ForecastRequest, history: list[Sprint]) -> list[float]:
     """The values to draw from; 409 with fewer than 2 sprints or when all of them are 0."""
     if len(history) < MIN_HISTORY:
         by = f" completed by {request.as_of}" if request.as_of is not None else ""
@@ -269,7 +272,10 @@ def _sample(
             f"{len(history)}{by}. Complete more sprints first."
         )
     by_points = request.unit == ForecastUnit.POINTS
-    values = [sprint.points if by_points else float(sprint.items) for sprint in history]
+    values = [
+        float((sprint.completed_points if by_points else sprint.completed_items) or 0)
+        for sprint in history
+    ]
     if max(values) <= 0:
         raise Conflict(
             f"The last {len(values)} completed sprints of {project.key} completed no "
@@ -341,7 +347,7 @@ async def _scope(
     project = access.project
     epic_id: int | None = None
     if request.epic is not None:
-        epic = await repository.item_ref(session, access.project_id, request.epic)
+        epic = await items_repository.item_ref(session, access.project_id, request.epic)
         if epic is None or epic.type != ItemType.EPIC:
             raise InvalidInput.for_field(
                 "query.epic", f"Item {request.epic} is no epic of {project.key}.", "not_epic"
@@ -349,7 +355,7 @@ async def _scope(
         epic_id = epic.id
     until_rank: str | None = None
     if request.until is not None:
-        until = await repository.item_ref(session, access.project_id, request.until)
+        until = await items_repository.item_ref(session, access.project_id, request.until)
         if until is None:
             raise InvalidInput.for_field(
                 "query.until", f"No item {request.until} in {project.key}.", "unknown"
@@ -357,7 +363,7 @@ async def _scope(
         until_rank = until.rank
     if cutoff is not None:
         return await _scope_then(session, access, cutoff, request.epic, request.until)
-    return await repository.open_items(session, access.project_id, epic_id, until_rank)
+    return await items_repository.open_items(session, access.project_id, epic_id, until_rank)
 
 
 def _counted_items(counted: list[ScopeItem], values: list[float]) -> list[CountedItem]:
@@ -365,17 +371,7 @@ def _counted_items(counted: list[ScopeItem], values: list[float]) -> list[Counte
     items = []
     for position, (item, value) in enumerate(zip(counted, values, strict=True), start=1):
         cumulative += value
-        items.append(
-            CountedItem(
-                position=position,
-                number=item.number,
-                title=item.title,
-                type=item.type,
-                points=item.points,
-                value=value,
-                cumulative=round(cumulative, _DECIMALS),
-            )
-        )
+        items.append(CountedItem(item, position, value, round(cumulative, _DECIMALS)))
     return items
 
 
@@ -389,7 +385,7 @@ def _reverse(
     if request.sprints is None or done is None:
         return None
     return ReverseAnswer(
-        sprints=request.sprints,
+        request=request,
         end_date=slots[request.sprints - 1][1],
         levels=[
             ReverseConfidence(
@@ -418,17 +414,8 @@ async def forecast(
     completed = await sprints_repository.completed_sprints(
         session, access.project_id, last=request.history, before=cutoff
     )
-    history = [  # most recent first
-        CompletedSprint(
-            number=sprint.number,
-            name=sprint.name,
-            completed_at=sprint.completed_at,
-            points=float(sprint.completed_points or 0.0),
-            items=int(sprint.completed_items or 0),
-        )
-        for sprint in reversed(completed)
-        if sprint.completed_at is not None
-    ]
+    # Most recent first.
+    history = [sprint for sprint in reversed(completed) if sprint.completed_at is not None]
     samples = _sample(project, request, history)
     by_points = request.unit == ForecastUnit.POINTS
     counted = [item for item in scope if not by_points or item.points is not None]
@@ -447,35 +434,27 @@ async def forecast(
             forecast_done, samples, request.sprints, request.trials, request.seed
         )
     reached = [k for k in result.percentiles.values() if k is not None]
-    planned = await repository.calendar(session, access.project_id)
+    planned = await sprints_repository.calendar(session, access.project_id)
     slots = future_sprints(project, planned, today, cutoff, max([*reached, request.sprints or 0]))
     return Forecast(
-        unit=request.unit,
+        request=request,
+        result=result,
         scope=CountedScope(
+            request=request,
             kind=kind,
-            epic=request.epic,
-            until=request.until,
-            count=len(counted),
             total=round(total, _DECIMALS),
             items=_counted_items(counted, values),
         ),
         unestimated_left_out=len(scope) - len(counted),
         history=SampledHistory(
             requested=request.history,
-            used=len(history),
             mean=round(sum(samples) / len(samples), _DECIMALS),
             sprints=[
-                SampledSprint(sprint.number, sprint.name, sprint.completed_at, value)
-                for sprint, value in zip(history, samples, strict=True)
+                SampledSprint(sprint, value) for sprint, value in zip(history, samples, strict=True)
             ],
         ),
-        trials=request.trials,
-        seed=request.seed,
-        as_of=request.as_of,
         forecast_date=today,
         percentiles=_percentiles(result, slots, today),
-        histogram=result.histogram,
-        unfinished_trials=result.unfinished_trials,
         reverse=_reverse(request, done, counted, values, slots),
         method=_method(request, samples, total, project),
     )

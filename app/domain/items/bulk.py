@@ -7,6 +7,7 @@ or deleted. Sprints, above items, import it.
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,14 +17,21 @@ from app.domain.items.writer import Writer
 from app.domain.projects.access import ProjectAccess
 
 
+async def _write_each(
+    session: AsyncSession, access: ProjectAccess, items: Sequence[Item], changes: dict[str, Any]
+) -> int:
+    """Make the same change to each of some locked items (logged per item); returns how many."""
+    writer = Writer(session, access)
+    for item in items:
+        await writer.write(item, changes)
+    await session.flush()
+    return len(items)
+
+
 async def unassign_user(session: AsyncSession, access: ProjectAccess, user_id: int) -> int:
     """Clear `user_id` as assignee of every item in the project (logged); returns how many."""
-    writer = Writer(session, access)
     assigned = await repository.items_assigned_to(session, access.project_id, user_id)
-    for item in assigned:
-        await writer.write(item, {"assignee_id": None})
-    await session.flush()
-    return len(assigned)
+    return await _write_each(session, access, assigned, {"assignee_id": None})
 
 
 async def count_estimates_off(
@@ -42,12 +50,8 @@ async def move_out_of_status(
     session: AsyncSession, access: ProjectAccess, status_id: int, target_id: int
 ) -> int:
     """Move every item of one status to another (logged per item); returns how many."""
-    writer = Writer(session, access)
     items = await repository.items_in_status(session, access.project_id, status_id)
-    for item in items:
-        await writer.write(item, {"status_id": target_id})
-    await session.flush()
-    return len(items)
+    return await _write_each(session, access, items, {"status_id": target_id})
 
 
 async def follow_status_category(

@@ -1,12 +1,17 @@
-"""SQL for the items table: the backlog's queries and filters, ranks, and the item event log."""
+"""SQL for the items table: the backlog's queries and filters, ranks, the items of sprints,
+and the item event log."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from typing import cast as type_cast
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Float,
+    Row,
+    any_,
     bindparam,
     cast,
     delete,
@@ -16,7 +21,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import REGCONFIG
+from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -25,7 +30,6 @@ from app.domain.items.models import SEARCH_CONFIG, Item, ItemEvent, ItemType
 from app.domain.kernel import clock
 from app.domain.kernel.inputs import is_number
 from app.domain.kernel.pagination import AnyRow, AnySelect, PageRequest, SortColumn, fetch_page
-from app.domain.projects.models import Project
 from app.domain.sprints.models import Sprint
 from app.domain.users.models import User
 from app.domain.workflow.models import Status, StatusCategory
@@ -51,6 +55,27 @@ class EpicTotals:
     children: int = 0
     points_total: float = 0.0
     points_done: float = 0.0
+
+
+@dataclass(frozen=True)
+class ItemRef:
+    """An item named in the query: its id, type and rank now."""
+
+    id: int
+    number: int
+    type: str
+    rank: str
+
+
+@dataclass(frozen=True)
+class ScopeItem:
+    """An unfinished item as the forecast counts it."""
+
+    number: int
+    title: str
+    type: str
+    points: float | None
+    rank: str
 
 
 @dataclass
@@ -260,16 +285,106 @@ async def external_id_taken(
     return bool((await session.execute(stmt)).scalar_one())
 
 
-async def take_item_numbers(session: AsyncSession, project_id: int, count: int) -> int:
-    """Reserve `count` item numbers; returns the first. Locks the project row until commit."""
-    stmt = (
-        update(Project)
-        .where(col(Project.id) == project_id)
-        .values(next_item_number=col(Project.next_item_number) + count)
-        .returning(col(Project.next_item_number))
+async def item_ref(session: AsyncSession, project_id: int, number: int) -> ItemRef | None:
+    """An item by number."""
+    stmt = select(col(Item.id), col(Item.number), col(Item.type), col(Item.rank)).where(
+        col(Item.project_id) == project_id, col(Item.number) == number
     )
-    last = int((await session.execute(stmt)).scalar_one())
-    return last - count + 1
+    row = (await session.execute(stmt)).first()
+    if row is None or row[0] is None:
+        return None
+    return ItemRef(id=row[0], number=row[1], type=row[2], rank=row[3])
+
+
+async def open_items(
+    session: AsyncSession, project_id: int, parent_id: int | None, until_rank: str | None
+) -> list[ScopeItem]:
+    """Unfinished items that are no epics, by rank (optionally an epic's, down to a rank)."""
+    stmt = (
+        select(col(Item.number), col(Item.title), col(Item.type), col(Item.points), col(Item.rank))
+        .join(Status, col(Status.id) == col(Item.status_id))
+        .where(
+            col(Item.project_id) == project_id,
+            col(Status.project_id) == project_id,
+            col(Item.type) != ItemType.EPIC,
+            col(Status.category) != StatusCategory.DONE,
+        )
+    )
+    if parent_id is not None:
+        stmt = stmt.where(col(Item.parent_id) == parent_id)
+    if until_rank is not None:
+        # The column's "C" collation decides, as it does for the backlog's order.
+        stmt = stmt.where(col(Item.rank) <= until_rank)
+    rows = (await session.execute(stmt.order_by(col(Item.rank)))).all()
+    return [ScopeItem(*row) for row in rows]
+
+
+async def current_items(
+    session: AsyncSession, project_id: int, item_ids: Sequence[int]
+) -> list[Row[Any]]:
+    """Id, number, title, type, points, status and sprint of the given items that still exist."""
+    if not item_ids:
+        return []
+    stmt = select(
+        col(Item.id),
+        col(Item.number),
+        col(Item.title),
+        col(Item.type),
+        col(Item.points),
+        col(Item.status_id),
+        col(Item.sprint_id),
+    ).where(
+        col(Item.project_id) == project_id,
+        col(Item.id) == any_(bindparam("ids", list(item_ids), type_=ARRAY(BigInteger))),
+    )
+    return type_cast("list[Row[Any]]", list((await session.execute(stmt)).all()))
+
+
+async def sprint_totals(
+    session: AsyncSession, project_id: int, sprint_ids: Sequence[int]
+) -> dict[int, tuple[int, float]]:
+    """Per sprint: how many items it holds now and their points."""
+    if not sprint_ids:
+        return {}
+    stmt = (
+        select(col(Item.sprint_id), func.count(), func.coalesce(func.sum(col(Item.points)), 0.0))
+        .where(col(Item.project_id) == project_id, col(Item.sprint_id).in_(list(sprint_ids)))
+        .group_by(col(Item.sprint_id))
+    )
+    return {
+        row[0]: (int(row[1]), float(row[2] or 0.0))
+        for row in (await session.execute(stmt)).all()
+        if row[0] is not None
+    }
+
+
+async def items_in_sprint(session: AsyncSession, project_id: int, sprint_id: int) -> list[Item]:
+    """A sprint's items, locked in id order."""
+    stmt = (
+        select(Item)
+        .where(col(Item.project_id) == project_id, col(Item.sprint_id) == sprint_id)
+        .order_by(col(Item.id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.execute(stmt)).scalars().all())
+
+
+async def lock_items_by_numbers(
+    session: AsyncSession, project_id: int, numbers: Sequence[int]
+) -> dict[int, Item]:
+    """Items by number, locked in id order."""
+    wanted = [number for number in numbers if is_number(number)]
+    if not wanted:
+        return {}
+    stmt = (
+        select(Item)
+        .where(col(Item.project_id) == project_id, col(Item.number).in_(wanted))
+        .order_by(col(Item.id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {item.number: item for item in (await session.execute(stmt)).scalars().all()}
 
 
 async def edge_rank(
@@ -464,6 +579,12 @@ async def list_events(
         session, stmt, [col(ItemEvent.id)], page, lambda row: [row[0].id]
     )
     return [row[0] for row in rows], cursor
+
+
+async def event_position(session: AsyncSession) -> int:
+    """A fresh position in the item event log: every event written later has a larger id."""
+    stmt = text("SELECT nextval(pg_get_serial_sequence('item_events', 'id'))")
+    return int((await session.execute(stmt)).scalar_one())
 
 
 async def items_assigned_to(session: AsyncSession, project_id: int, user_id: int) -> list[Item]:

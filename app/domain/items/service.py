@@ -86,7 +86,9 @@ async def _create_many(
     writer: Writer, inputs: Sequence[ItemCreate], prefixes: Sequence[str]
 ) -> list[Item]:
     """Validate and insert new items, ranked in input order at the top or bottom."""
-    first = await repository.take_item_numbers(writer.session, writer.project_id, len(inputs))
+    first = await projects_repository.take_numbers(
+        writer.session, writer.project_id, "item", len(inputs)
+    )
     items = [
         await _new_item(writer, data, first + index, prefix)
         for index, (data, prefix) in enumerate(zip(inputs, prefixes, strict=True))

@@ -12,6 +12,7 @@ from app.domain.projects import repository as projects_repository
 from app.domain.projects.models import EstimationScale
 from app.domain.projects.scales import scale_values
 from app.domain.sprints import repository as sprints_repository
+from app.domain.sprints.models import SprintState
 
 # Fields that may be left out but never sent as null.
 _NOT_NULL = ("type", "title", "priority", "status_id")
@@ -111,6 +112,17 @@ async def resolve(
     return changes
 
 
+def check_may_leave_sprint(
+    item: Item, sprint_number: int, sprint_state: SprintState, field_name: str
+) -> None:
+    """An item in a completed or cancelled sprint stays part of its record (409 otherwise)."""
+    if not sprint_state.is_open:
+        raise Conflict(
+            f"Item {item.number} belongs to sprint {sprint_number}, which is {sprint_state}.",
+            errors=[FieldError(field=field_name, message="closed sprint", type="closed")],
+        )
+
+
 async def _sprint_id(
     writer: Writer, data: ItemFields, item: Item | None, prefix: str
 ) -> int | None:
@@ -119,11 +131,8 @@ async def _sprint_id(
     session, project_id = writer.session, writer.project_id
     if item is not None and item.sprint_id is not None:
         current = await sprints_repository.share_lock_state(session, project_id, item.sprint_id)
-        if current is not None and not current[1].is_open:
-            raise Conflict(
-                f"Item {item.number} belongs to sprint {current[0]}, which is {current[1]}.",
-                errors=[FieldError(field=name, message="closed sprint", type="closed")],
-            )
+        if current is not None:
+            check_may_leave_sprint(item, *current, name)
     if data.sprint is None:
         return None
     item_type = data.type or (item.type if item is not None else ItemType.STORY)

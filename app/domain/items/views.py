@@ -59,8 +59,24 @@ def item_view(project: Project, row: ItemRow, progress: dict[int, EpicTotals]) -
     )
 
 
+class ItemTotals:
+    """The `count` and `points` of a view's items: a board's, or one of its columns'."""
+
+    items: Sequence[ItemView]
+
+    @property
+    def count(self) -> int:
+        """How many items there are."""
+        return len(self.items)
+
+    @property
+    def points(self) -> float:
+        """Their points (unestimated items count 0)."""
+        return sum(item.item.points or 0.0 for item in self.items)
+
+
 @dataclass(frozen=True)
-class BoardColumnView(RowView):
+class BoardColumnView(RowView, ItemTotals):
     """A status as a board column, with its items in backlog order."""
 
     ROW = "status"
@@ -69,38 +85,18 @@ class BoardColumnView(RowView):
     items: list[ItemView]
 
     @property
-    def count(self) -> int:
-        """How many items the column holds."""
-        return len(self.items)
-
-    @property
-    def points(self) -> float:
-        """The column's points (unestimated items count 0)."""
-        return sum(item.item.points or 0.0 for item in self.items)
-
-    @property
     def over_wip_limit(self) -> bool:
         """Whether the column holds more than its WIP limit."""
         return self.status.wip_limit is not None and self.count > self.status.wip_limit
 
 
 @dataclass(frozen=True)
-class BoardView:
+class BoardView(ItemTotals):
     """A board: its columns in workflow order, and the totals of every item on it."""
 
     scope: str
     columns: list[BoardColumnView]
     items: Sequence[ItemView]
-
-    @property
-    def count(self) -> int:
-        """How many items are on the board."""
-        return len(self.items)
-
-    @property
-    def points(self) -> float:
-        """The board's points (unestimated items count 0)."""
-        return sum(item.item.points or 0.0 for item in self.items)
 
 
 def board_view(scope: str, statuses: Sequence[Status], items: Sequence[ItemView]) -> BoardView:

@@ -1,1 +1,2 @@
-"""The domain kernel: what every area shares (errors, clock, pagination, versioning, columns)."""
+"""The domain kernel, shared by every area and importing none: errors, clock, calendar,
+pagination, versioning, column factories, input bounds and row views."""

@@ -1,20 +1,35 @@
 """The working-day calendar: pure functions over dates, sets of working weekdays and zones.
 
 Working weekdays are numbers as `date.weekday()` gives them (Monday = 0). A project stores its
-working days as codes (`mon` … `sun`); `weekday_numbers` turns those into numbers.
+working days as `Weekday` codes (`mon` … `sun`); `weekday_numbers` turns those into numbers.
+Time zones are IANA names or `ZoneInfo`s; `zone` turns either into a `ZoneInfo`.
 """
 
 from collections.abc import Collection, Iterable
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-# The codes a project's working days are stored as, Monday first (their index is the weekday).
-WEEKDAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+class Weekday(StrEnum):
+    """A day of the week."""
+
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+
+# The week, Monday first: a day's index is its weekday number.
+WEEK_ORDER: tuple[Weekday, ...] = tuple(Weekday)
 
 
 def weekday_numbers(codes: Iterable[str]) -> frozenset[int]:
     """Weekday codes (`mon` … `sun`) as weekday numbers (Monday = 0)."""
-    return frozenset(WEEKDAY_CODES.index(code) for code in codes)
+    return frozenset(WEEK_ORDER.index(code) for code in codes)
 
 
 def is_working_day(day: date, working_weekdays: Collection[int]) -> bool:
@@ -46,7 +61,21 @@ def next_slot(
     return start, end
 
 
+def zone(time_zone: str | ZoneInfo) -> ZoneInfo:
+    """A time zone given by IANA name (or already as a `ZoneInfo`)."""
+    return time_zone if isinstance(time_zone, ZoneInfo) else ZoneInfo(time_zone)
+
+
+def date_at(moment: datetime, time_zone: str | ZoneInfo) -> date:
+    """The calendar date a moment falls on in the given IANA time zone."""
+    return moment.astimezone(zone(time_zone)).date()
+
+
+def start_of_day(day: date, time_zone: str | ZoneInfo) -> datetime:
+    """The first instant of `day` in the given IANA time zone (its local midnight)."""
+    return datetime.combine(day, time(0), tzinfo=zone(time_zone))
+
+
 def end_of_day(day: date, time_zone: str | ZoneInfo) -> datetime:
     """The first instant after `day` in the given IANA time zone (the next local midnight)."""
-    zone = time_zone if isinstance(time_zone, ZoneInfo) else ZoneInfo(time_zone)
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return start_of_day(day + timedelta(days=1), time_zone)

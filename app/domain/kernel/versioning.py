@@ -36,7 +36,7 @@ def apply_changes(
     """
     for field, value in changes.items():
         if value is None and field not in nullable:
-            raise InvalidInput.for_field(f"body.{field}", "May not be null.", "null")
+            raise InvalidInput.null(f"body.{field}")
     changed = False
     for field, value in changes.items():
         if getattr(row, field) != value:

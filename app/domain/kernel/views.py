@@ -1,6 +1,8 @@
 """Views: a row with the computed values its public shape adds, read with `from_attributes`."""
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, Self, TypeVar, cast, overload
+
+T = TypeVar("T")
 
 
 class RowView:
@@ -8,14 +10,40 @@ class RowView:
 
     Subclasses are frozen dataclasses: a field holding the row (named by `ROW`) and fields or
     properties for what the public shape computes (a key, a label, a name from another table).
-    Any other attribute is read from the row, so no column is copied into a response by hand.
+    Any other attribute is read from the row, so no column is copied into a response by hand;
+    what the row lacks is read from the objects in the fields named by `ALSO`, in order.
     """
 
     ROW: ClassVar[str] = "row"
+    ALSO: ClassVar[tuple[str, ...]] = ()
 
     def __getattr__(self, name: str) -> Any:
         # Only reached for names the view lacks. Dunders never delegate: copy and pickle look
         # them up on instances whose fields are not set yet.
-        if name.startswith("__") or name == self.ROW:
+        if name.startswith("__") or name == self.ROW or name in self.ALSO:
             raise AttributeError(name)
-        return getattr(getattr(self, self.ROW), name)
+        row = getattr(self, self.ROW)
+        for source in self.ALSO:
+            if not hasattr(row, name):
+                row = getattr(self, source)
+        return getattr(row, name)
+
+
+class FromRow(Generic[T]):
+    """A row's attribute, typed, for code that reads the view: `number = FromRow[int]()`."""
+
+    name: str
+
+    def __set_name__(self, owner: type[RowView], name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, view: None, owner: type[RowView]) -> Self: ...
+
+    @overload
+    def __get__(self, view: RowView, owner: type[RowView]) -> T: ...
+
+    def __get__(self, view: RowView | None, owner: type[RowView]) -> "Self | T":
+        if view is None:
+            return self
+        return cast(T, getattr(getattr(view, view.ROW), self.name))

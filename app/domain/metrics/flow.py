@@ -10,11 +10,13 @@ next local midnight.
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from operator import itemgetter
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
+
+from app.domain.kernel.calendar import dates, start_of_day
 
 EPIC = "epic"
 IN_PROGRESS = "in_progress"
@@ -141,10 +143,8 @@ def summarize(values: Iterable[float]) -> Summary:
 
 def day_starts(first: date, last: date, zone: ZoneInfo) -> list[datetime]:
     """The UTC instants of local midnight starting each day from first to last, and the end."""
-    count = (last - first).days + 1
     return [
-        datetime.combine(first + timedelta(days=offset), time(), tzinfo=zone).astimezone(UTC)
-        for offset in range(count + 1)
+        start_of_day(day, zone).astimezone(UTC) for day in dates(first, last + timedelta(days=1))
     ]
 
 

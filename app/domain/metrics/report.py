@@ -74,6 +74,11 @@ class ScopeMovement:
     re_estimated: float
     re_estimates: int
 
+    @property
+    def re_estimates_tally(self) -> Tally:
+        """The re-estimates as a tally: how many, and the net change in points."""
+        return Tally(self.re_estimates, self.re_estimated)
+
 
 @dataclass(frozen=True)
 class SprintReportData:

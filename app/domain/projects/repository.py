@@ -1,11 +1,13 @@
-"""SQL for projects and members."""
+"""SQL for projects and members: the item and sprint numbering, memberships and roles."""
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Literal
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.domain.kernel.inputs import is_id
 from app.domain.kernel.pagination import PageRequest, fetch_page
 from app.domain.projects.models import Project, ProjectMember, Role
 from app.domain.users.models import User
@@ -33,6 +35,22 @@ async def lock_project(session: AsyncSession, project_id: int) -> None:
     await session.execute(
         select(col(Project.id)).where(col(Project.id) == project_id).with_for_update(key_share=True)
     )
+
+
+async def take_numbers(
+    session: AsyncSession, project_id: int, series: Literal["item", "sprint"], count: int = 1
+) -> int:
+    """Reserve `count` item or sprint numbers; returns the first. Locks the project row until
+    commit."""
+    counter = col(Project.next_item_number if series == "item" else Project.next_sprint_number)
+    stmt = (
+        update(Project)
+        .where(col(Project.id) == project_id)
+        .values({counter: counter + count})
+        .returning(counter)
+    )
+    last = int((await session.execute(stmt)).scalar_one())
+    return last - count + 1
 
 
 async def key_exists(session: AsyncSession, key: str) -> bool:
@@ -92,6 +110,32 @@ async def list_members(
         session, stmt, [col(ProjectMember.user_id)], page, lambda row: [row[0].user_id]
     )
     return [(row[0], row[1]) for row in rows], cursor
+
+
+async def planning_members(session: AsyncSession, project_id: int) -> list[User]:
+    """The project's members who may plan (every role but viewer), by user id."""
+    stmt = (
+        select(User)
+        .join(ProjectMember, col(ProjectMember.user_id) == col(User.id))
+        .where(
+            col(ProjectMember.project_id) == project_id,
+            col(ProjectMember.role) != Role.VIEWER,
+        )
+        .order_by(col(User.id))
+    )
+    return list((await session.execute(stmt)).scalars().all())
+
+
+async def member_ids(session: AsyncSession, project_id: int, user_ids: Sequence[int]) -> set[int]:
+    """Those of the given users who are members of the project (any role)."""
+    # No row has an id outside the bigint range; filtering keeps asyncpg from refusing one.
+    wanted = [user_id for user_id in user_ids if is_id(user_id)]
+    if not wanted:
+        return set()
+    stmt = select(col(ProjectMember.user_id)).where(
+        col(ProjectMember.project_id) == project_id, col(ProjectMember.user_id).in_(wanted)
+    )
+    return set((await session.execute(stmt)).scalars().all())
 
 
 async def lock_owners(session: AsyncSession, project_id: int) -> int:

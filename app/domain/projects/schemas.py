@@ -2,7 +2,6 @@
 
 import re
 from datetime import datetime
-from enum import StrEnum
 from functools import cache
 from typing import Annotated
 from zoneinfo import available_timezones
@@ -17,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.domain.kernel.calendar import WEEK_ORDER, Weekday
 from app.domain.kernel.inputs import InputModel
 from app.domain.kernel.pagination import Page
 from app.domain.projects.models import EstimationScale, Role
@@ -25,19 +25,6 @@ KEY_PATTERN = r"^[A-Z0-9]{2,10}$"
 _KEY_RE = re.compile(KEY_PATTERN)
 
 
-class Weekday(StrEnum):
-    """A day of the week."""
-
-    MON = "mon"
-    TUE = "tue"
-    WED = "wed"
-    THU = "thu"
-    FRI = "fri"
-    SAT = "sat"
-    SUN = "sun"
-
-
-WEEK_ORDER = list(Weekday)
 DEFAULT_WORKING_DAYS = [Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI]
 
 

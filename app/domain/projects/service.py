@@ -276,7 +276,7 @@ async def list_members(
 
 
 async def get_member(session: AsyncSession, access: ProjectAccess, user_id: int) -> MemberView:
-    """One member."""
+    """A member of the project with their role; 404 when the user is not a member."""
     found = await repository.get_member(session, access.project_id, user_id)
     if found is None:
         raise NotFound(f"User {user_id} is not a member of {access.project.key}.")

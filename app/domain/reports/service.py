@@ -1,43 +1,71 @@
-"""Velocity and burn charts (load plain data, call the pure metrics, shape the answer), and
+"""Velocity and burn charts (load plain data, call the pure metrics, return their views), and
 every report as an SVG chart: velocity, burndown, burnup, cumulative flow and forecast."""
 
+from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.flow import service as flow
+from app.domain.flow.schemas import FlowPublic
 from app.domain.forecast import service as forecast
 from app.domain.forecast.schemas import ForecastPublic
 from app.domain.kernel import clock
-from app.domain.kernel.calendar import dates, weekday_numbers
+from app.domain.kernel.calendar import date_at, dates, weekday_numbers
 from app.domain.kernel.errors import Conflict
+from app.domain.kernel.views import RowView
 from app.domain.metrics import burndown, velocity
 from app.domain.metrics.burndown import ItemState, Unit
 from app.domain.projects.access import ProjectAccess
 from app.domain.reports import charts
-from app.domain.reports.schemas import (
-    BurnChart,
-    BurnDay,
-    BurnTotals,
-    Velocity,
-    VelocitySprint,
-    VelocitySummary,
-)
+from app.domain.reports.schemas import BurnChart, Velocity
 from app.domain.sprints import repository as sprints_repository
 from app.domain.sprints.capacity.service import recorded_person_days
 from app.domain.sprints.lookup import sprint_by_number
 from app.domain.sprints.models import Sprint, SprintState
 from app.domain.sprints.report.service import load_history
+from app.domain.workflow import repository as workflow_repository
 
 
-def _round(value: float | None, digits: int = 4) -> float | None:
-    return None if value is None else round(value, digits)
+@dataclass(frozen=True)
+class VelocitySprintView(RowView):
+    """A sprint's velocity figures, with its name and dates: what `VelocitySprint` shows."""
+
+    ROW = "figures"
+    # Name, dates and completion time; the figures' person-days are the ones to show.
+    ALSO = ("sprint",)
+
+    figures: velocity.SprintVelocity
+    sprint: Sprint
+
+
+@dataclass(frozen=True)
+class VelocityView:
+    """Velocity per completed sprint, oldest first, and its summary: what `Velocity` shows."""
+
+    unit: Unit
+    sprints: list[VelocitySprintView]
+    summary: velocity.VelocitySummary
+
+
+@dataclass(frozen=True)
+class BurnChartView(RowView):
+    """A sprint and its burn series, in a unit and time zone: what `BurnChart` shows."""
+
+    ROW = "sprint"
+    # The commitment, working days, start and days: the sprint has none of their names.
+    ALSO = ("series",)
+
+    sprint: Sprint
+    series: burndown.BurnSeries
+    unit: Unit
+    time_zone: str
 
 
 async def project_velocity(
     session: AsyncSession, access: ProjectAccess, last: int | None, unit: Unit
-) -> Velocity:
+) -> VelocityView:
     """Committed and completed work of the latest `last` (or all) completed sprints."""
     sprints = await sprints_repository.completed_sprints(session, access.project_id, last=last)
     person_days = await recorded_person_days(session, access.project, sprints)
@@ -55,32 +83,8 @@ async def project_velocity(
         for sprint in sprints
     ]
     rows, summary = velocity.velocity(figures)
-    return Velocity(
-        unit=unit,
-        sprints=[
-            VelocitySprint(
-                number=sprint.number,
-                name=sprint.name,
-                start_date=sprint.start_date,
-                end_date=sprint.end_date,
-                completed_at=sprint.completed_at,
-                committed=row.committed,
-                completed=row.completed,
-                say_do=_round(row.say_do),
-                person_days=_round(row.person_days, 2),
-                completed_per_person_day=_round(row.completed_per_person_day),
-            )
-            for sprint, row in zip(sprints, rows, strict=True)
-        ],
-        summary=VelocitySummary(
-            sprints=summary.sprints,
-            mean=_round(summary.mean),
-            median=_round(summary.median),
-            standard_deviation=_round(summary.standard_deviation),
-            last_3_average=_round(summary.last_3_average),
-            completed_per_person_day=_round(summary.completed_per_person_day),
-        ),
-    )
+    views = [VelocitySprintView(row, sprint) for sprint, row in zip(sprints, rows, strict=True)]
+    return VelocityView(unit, views, summary)
 
 
 def _last_day(access: ProjectAccess, sprint: Sprint, end: date) -> date:
@@ -88,13 +92,13 @@ def _last_day(access: ProjectAccess, sprint: Sprint, end: date) -> date:
     if sprint.state == SprintState.ACTIVE:
         return clock.today(access.project.time_zone)
     assert sprint.completed_at is not None
-    closed = clock.date_at(sprint.completed_at, access.project.time_zone)
+    closed = date_at(sprint.completed_at, access.project.time_zone)
     return max(end, closed)
 
 
 async def burn_chart(
     session: AsyncSession, access: ProjectAccess, number: int, unit: Unit
-) -> BurnChart:
+) -> BurnChartView:
     """A started sprint's remaining, done and total scope at the end of each day."""
     sprint = await sprint_by_number(session, access, number)
     if sprint.state not in (SprintState.ACTIVE, SprintState.COMPLETED):
@@ -104,7 +108,7 @@ async def burn_chart(
         # A closed sprint reads done-ness as it was at its close.
         done = set(sprint.done_status_ids)
     else:
-        done = await sprints_repository.done_status_ids(session, access.project_id)
+        done = await workflow_repository.done_status_ids(session, access.project_id)
     history = await load_history(session, access.project_id, sprint, None)
     at_start = {
         item: ItemState(
@@ -128,45 +132,14 @@ async def burn_chart(
         unit=unit,
         committed_value=float(committed),
     )
-    return BurnChart(
-        number=sprint.number,
-        name=sprint.name,
-        state=sprint.state,
-        unit=unit,
-        time_zone=access.project.time_zone,
-        start_date=sprint.start_date,
-        end_date=sprint.end_date,
-        committed=series.committed,
-        working_days=series.working_days,
-        start=_totals(series.start),
-        days=[
-            BurnDay(
-                date=day.day,
-                working_day=day.working_day,
-                ideal=round(day.ideal, 4),
-                completed=round(day.completed, 6),
-                scope_change=round(day.scope_change, 6),
-                **_totals(day.totals).model_dump(),
-            )
-            for day in series.days
-        ],
-    )
-
-
-def _totals(totals: burndown.Totals) -> BurnTotals:
-    return BurnTotals(
-        remaining=round(totals.remaining, 6),
-        done=round(totals.done, 6),
-        done_outside=round(totals.done_outside, 6),
-        scope=round(totals.scope, 6),
-    )
+    return BurnChartView(sprint, series, unit, access.project.time_zone)
 
 
 async def velocity_svg(
     session: AsyncSession, access: ProjectAccess, last: int | None, unit: Unit
 ) -> bytes:
     """The velocity chart as SVG (drawn off the event loop)."""
-    data = await project_velocity(session, access, last, unit)
+    data = Velocity.model_validate(await project_velocity(session, access, last, unit))
     return await charts.render(charts.velocity_svg, data, access.project.key)
 
 
@@ -174,7 +147,7 @@ async def burn_svg(
     session: AsyncSession, access: ProjectAccess, number: int, unit: Unit, *, burnup: bool
 ) -> bytes:
     """A sprint's burndown or burnup chart as SVG (drawn off the event loop)."""
-    data = await burn_chart(session, access, number, unit)
+    data = BurnChart.model_validate(await burn_chart(session, access, number, unit))
     draw = charts.burnup_svg if burnup else charts.burndown_svg
     return await charts.render(draw, data)
 
@@ -183,7 +156,7 @@ async def flow_svg(
     session: AsyncSession, access: ProjectAccess, start: date | None, end: date | None
 ) -> bytes:
     """The cumulative flow diagram as SVG (drawn off the event loop)."""
-    data = await flow.project_flow(session, access, start, end)
+    data = FlowPublic.model_validate(await flow.project_flow(session, access, start, end))
     return await charts.render(charts.flow_svg, data, access.project.key)
 
 

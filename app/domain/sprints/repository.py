@@ -1,30 +1,30 @@
-"""SQL for sprints: numbering, scheduling, and the items a sprint holds."""
+"""SQL for sprints: lookups, scheduling, the calendar, and the completed sprints."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 from sqlmodel import col
 
-from app.domain.items.models import Item
 from app.domain.kernel.inputs import is_number
 from app.domain.kernel.pagination import PageRequest, fetch_page
-from app.domain.projects.models import Project
 from app.domain.sprints.models import Sprint, SprintState
-from app.domain.workflow.models import Status, StatusCategory
 
 
-async def take_sprint_number(session: AsyncSession, project_id: int) -> int:
-    """Reserve the next sprint number; locks the project row until commit."""
-    stmt = (
-        update(Project)
-        .where(col(Project.id) == project_id)
-        .values(next_sprint_number=col(Project.next_sprint_number) + 1)
-        .returning(col(Project.next_sprint_number))
-    )
-    return int((await session.execute(stmt)).scalar_one())
+@dataclass(frozen=True)
+class CalendarSprint:
+    """A sprint's dates and when it started and completed, for laying out future sprints."""
+
+    number: int
+    state: SprintState
+    start_date: date
+    end_date: date
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
 
 
 async def get_sprint(
@@ -68,6 +68,41 @@ async def overlapping(
     return (await session.execute(stmt.order_by(col(Sprint.number)).limit(1))).scalar_one_or_none()
 
 
+async def calendar(session: AsyncSession, project_id: int) -> list[CalendarSprint]:
+    """The project's sprints that are not cancelled and have dates, by start date."""
+    stmt = (
+        select(
+            col(Sprint.number),
+            col(Sprint.state),
+            col(Sprint.start_date),
+            col(Sprint.end_date),
+            col(Sprint.created_at),
+            col(Sprint.started_at),
+            col(Sprint.completed_at),
+        )
+        .where(
+            col(Sprint.project_id) == project_id,
+            col(Sprint.state) != SprintState.CANCELLED,
+            col(Sprint.start_date).is_not(None),
+            col(Sprint.end_date).is_not(None),
+        )
+        .order_by(col(Sprint.start_date), col(Sprint.number))
+    )
+    return [
+        CalendarSprint(
+            number=row[0],
+            state=row[1],
+            start_date=row[2],
+            end_date=row[3],
+            created_at=row[4],
+            started_at=row[5],
+            completed_at=row[6],
+        )
+        for row in (await session.execute(stmt)).all()
+        if row[2] is not None and row[3] is not None
+    ]
+
+
 async def list_sprints(
     session: AsyncSession, project_id: int, page: PageRequest
 ) -> tuple[list[Sprint], str | None]:
@@ -77,67 +112,6 @@ async def list_sprints(
         session, stmt, [col(Sprint.number)], page, lambda row: [row[0].number]
     )
     return [row[0] for row in rows], cursor
-
-
-async def scope_totals(
-    session: AsyncSession, project_id: int, sprint_ids: Sequence[int]
-) -> dict[int, tuple[int, float]]:
-    """Per sprint: how many items it holds now and their points."""
-    if not sprint_ids:
-        return {}
-    stmt = (
-        select(col(Item.sprint_id), func.count(), func.coalesce(func.sum(col(Item.points)), 0.0))
-        .where(col(Item.project_id) == project_id, col(Item.sprint_id).in_(list(sprint_ids)))
-        .group_by(col(Item.sprint_id))
-    )
-    return {
-        row[0]: (int(row[1]), float(row[2] or 0.0))
-        for row in (await session.execute(stmt)).all()
-        if row[0] is not None
-    }
-
-
-async def items_in_sprint(session: AsyncSession, project_id: int, sprint_id: int) -> list[Item]:
-    """A sprint's items, locked in id order."""
-    stmt = (
-        select(Item)
-        .where(col(Item.project_id) == project_id, col(Item.sprint_id) == sprint_id)
-        .order_by(col(Item.id))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return list((await session.execute(stmt)).scalars().all())
-
-
-async def lock_items_by_numbers(
-    session: AsyncSession, project_id: int, numbers: Sequence[int]
-) -> dict[int, Item]:
-    """Items by number, locked in id order."""
-    wanted = [number for number in numbers if is_number(number)]
-    if not wanted:
-        return {}
-    stmt = (
-        select(Item)
-        .where(col(Item.project_id) == project_id, col(Item.number).in_(wanted))
-        .order_by(col(Item.id))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return {item.number: item for item in (await session.execute(stmt)).scalars().all()}
-
-
-async def done_status_ids(session: AsyncSession, project_id: int) -> set[int]:
-    """The project's statuses in the done category."""
-    stmt = select(col(Status.id)).where(
-        col(Status.project_id) == project_id, col(Status.category) == StatusCategory.DONE
-    )
-    return {status_id for status_id in (await session.execute(stmt)).scalars() if status_id}
-
-
-async def event_position(session: AsyncSession) -> int:
-    """A fresh position in the item event log: every event written later has a larger id."""
-    stmt = text("SELECT nextval(pg_get_serial_sequence('item_events', 'id'))")
-    return int((await session.execute(stmt)).scalar_one())
 
 
 async def sprint_numbers(
@@ -197,7 +171,6 @@ async def completed_sprints(
         .where(
             col(Sprint.project_id) == project_id,
             col(Sprint.state) == SprintState.COMPLETED,
-            col(Sprint.completed_at).is_not(None),
         )
         .order_by(col(Sprint.completed_at).desc(), col(Sprint.number).desc())
         .limit(last)

@@ -6,18 +6,20 @@ Capacity and the report live in the `capacity` and `report` sub-packages.
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.items import bulk as items_bulk
+from app.domain.items import repository as items_repository
 from app.domain.items.models import Item, ItemType
+from app.domain.items.validation import check_may_leave_sprint
 from app.domain.items.writer import Writer
 from app.domain.kernel import calendar, clock
 from app.domain.kernel.errors import Conflict, FieldError, InvalidInput
 from app.domain.kernel.pagination import PageRequest
 from app.domain.kernel.versioning import apply_changes, bump
+from app.domain.kernel.views import FromRow, RowView
 from app.domain.projects import repository as projects_repository
 from app.domain.projects.access import ProjectAccess
 from app.domain.sprints import repository
@@ -26,31 +28,21 @@ from app.domain.sprints.lookup import locked_sprint, sprint_by_number
 from app.domain.sprints.models import Sprint, SprintCommitment, SprintOutcome, SprintState
 from app.domain.sprints.report import service as report
 from app.domain.sprints.schemas import SprintComplete, SprintCreate, SprintItems, SprintUpdate
+from app.domain.workflow import repository as workflow_repository
 
 
 @dataclass(frozen=True)
-class SprintView:
+class SprintView(RowView):
     """A sprint with the scope it holds now: what `SprintPublic` shows."""
+
+    ROW = "sprint"
 
     sprint: Sprint
     item_count: int
     points: float
 
-    @property
-    def number(self) -> int:
-        """The sprint's number in its project."""
-        return self.sprint.number
-
-    @property
-    def version(self) -> int:
-        """The sprint's version, its ETag."""
-        return self.sprint.version
-
-    def __getattr__(self, name: str) -> Any:
-        # Everything else is one of the sprint's own columns (`SprintPublic` reads attributes).
-        if name == "sprint" or name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self.sprint, name)
+    number = FromRow[int]()
+    version = FromRow[int]()
 
 
 async def _views(
@@ -58,7 +50,7 @@ async def _views(
 ) -> list[SprintView]:
     """The sprints with the items and points each holds now (one query)."""
     ids = [sprint.id for sprint in sprints if sprint.id is not None]
-    totals = await repository.scope_totals(session, access.project_id, ids)
+    totals = await items_repository.sprint_totals(session, access.project_id, ids)
     return [SprintView(sprint, *totals.get(sprint.id or 0, (0, 0.0))) for sprint in sprints]
 
 
@@ -117,7 +109,7 @@ async def create_sprint(
 ) -> SprintView:
     """Plan a sprint; without dates it takes the next slot after the latest one."""
     # Taking the number locks the project row, so concurrent creations schedule one by one.
-    number = await repository.take_sprint_number(session, access.project_id)
+    number = await projects_repository.take_numbers(session, access.project_id, "sprint")
     if data.start_date is not None and data.end_date is not None:
         start, end = data.start_date, data.end_date
     else:
@@ -191,7 +183,7 @@ async def _return_items_to_backlog(
     """Send every item of a sprint back to the backlog (each move logged)."""
     assert sprint.id is not None
     writer = Writer(session, access)
-    for item in await repository.items_in_sprint(session, access.project_id, sprint.id):
+    for item in await items_repository.items_in_sprint(session, access.project_id, sprint.id):
         await writer.write(item, {"sprint_id": None})
 
 
@@ -202,7 +194,7 @@ def _closed(sprint: Sprint) -> Conflict:
 async def _locked_items(
     session: AsyncSession, access: ProjectAccess, numbers: list[int]
 ) -> list[Item]:
-    found = await repository.lock_items_by_numbers(session, access.project_id, numbers)
+    found = await items_repository.lock_items_by_numbers(session, access.project_id, numbers)
     items = []
     for index, number in enumerate(numbers):
         item = found.get(number)
@@ -243,13 +235,8 @@ async def _leave_current_sprint_check(
     if item.sprint_id is None:
         return
     current = await repository.get_sprint_by_id(session, access.project_id, item.sprint_id)
-    if current is not None and not current.state.is_open:
-        raise Conflict(
-            f"Item {item.number} belongs to sprint {current.number}, which is {current.state}.",
-            errors=[
-                FieldError(field=f"body.items.{index}", message="closed sprint", type="closed")
-            ],
-        )
+    if current is not None:
+        check_may_leave_sprint(item, current.number, current.state, f"body.items.{index}")
 
 
 async def remove_items(
@@ -281,9 +268,9 @@ async def start_sprint(
     if sprint.start_date is None or sprint.end_date is None:
         raise Conflict(f"Sprint {number} needs a start and end date before it starts.")
     assert sprint.id is not None
-    items = await repository.items_in_sprint(session, access.project_id, sprint.id)
+    items = await items_repository.items_in_sprint(session, access.project_id, sprint.id)
     # Taken with the sprint and its items locked: later scope changes log larger ids.
-    start_event_id = await repository.event_position(session)
+    start_event_id = await items_repository.event_position(session)
     key = access.project.key
     try:
         # The partial unique index decides between concurrent starts. The changes are made
@@ -362,8 +349,8 @@ async def complete_sprint(
                 ],
             )
     assert sprint.id is not None
-    items = await repository.items_in_sprint(session, access.project_id, sprint.id)
-    done_status_ids = await repository.done_status_ids(session, access.project_id)
+    items = await items_repository.items_in_sprint(session, access.project_id, sprint.id)
+    done_status_ids = await workflow_repository.done_status_ids(session, access.project_id)
     unfinished = [item for item in items if item.status_id not in done_status_ids]
     carried_to: int | str = target.number if target is not None else "backlog"
     # Computed with the items locked and before carry-over, then kept verbatim.
@@ -385,13 +372,13 @@ async def complete_sprint(
         if item.id is not None
     )
     # Before carry-over: moving unfinished items out is not a change of this sprint's scope.
-    sprint.close_event_id = await repository.event_position(session)
+    sprint.close_event_id = await items_repository.event_position(session)
     sprint.state = SprintState.COMPLETED
     sprint.completed_at = clock.now()
     # Items done before they joined the sprint were completed elsewhere: not counted here.
     sprint.completed_items = kept.completed.count
     sprint.completed_points = kept.completed.points
-    sprint.goal_outcome = data.goal_outcome.value if data.goal_outcome else None
+    sprint.goal_outcome = data.goal_outcome
     sprint.review_notes = data.review_notes
     sprint.carried_over_to = target.number if target is not None else None
     sprint.person_days = (await recorded_person_days(session, access.project, [sprint])).get(

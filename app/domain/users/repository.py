@@ -1,5 +1,6 @@
 """SQL for users and tokens."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +44,14 @@ async def get_user(session: AsyncSession, user_id: int, *, for_update: bool = Fa
         # populate_existing: the caller's own row may already be loaded (unlocked) in this session.
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def users_by_id(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, User]:
+    """Users by id (for names and emails)."""
+    if not user_ids:
+        return {}
+    stmt = select(User).where(col(User.id).in_(list(user_ids)))
+    return {user.id: user for user in (await session.execute(stmt)).scalars() if user.id}
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:

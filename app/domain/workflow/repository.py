@@ -4,7 +4,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.domain.workflow.models import Status
+from app.domain.workflow.models import Status, StatusCategory
 
 
 async def list_statuses(
@@ -25,6 +25,20 @@ async def get_status(session: AsyncSession, project_id: int, status_id: int) -> 
     """One status of a project."""
     stmt = select(Status).where(col(Status.project_id) == project_id, col(Status.id) == status_id)
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def done_status_ids(session: AsyncSession, project_id: int) -> set[int]:
+    """The project's statuses in the done category."""
+    stmt = select(col(Status.id)).where(
+        col(Status.project_id) == project_id, col(Status.category) == StatusCategory.DONE
+    )
+    return {status_id for status_id in (await session.execute(stmt)).scalars() if status_id}
+
+
+async def status_categories(session: AsyncSession, project_id: int) -> dict[int, str]:
+    """The category of each of the project's statuses, by id."""
+    stmt = select(col(Status.id), col(Status.category)).where(col(Status.project_id) == project_id)
+    return {row[0]: row[1] for row in (await session.execute(stmt)).all() if row[0] is not None}
 
 
 async def name_taken(

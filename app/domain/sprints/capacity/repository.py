@@ -7,10 +7,7 @@ from sqlalchemy import delete, exists, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.domain.kernel.inputs import is_id
-from app.domain.projects.models import ProjectMember, Role
 from app.domain.sprints.models import Sprint, SprintCapacity, SprintState
-from app.domain.users.models import User
 
 
 async def capacity_rows(
@@ -28,40 +25,6 @@ async def capacity_rows(
         .order_by(col(SprintCapacity.sprint_id), col(SprintCapacity.user_id))
     )
     return list((await session.execute(stmt)).scalars().all())
-
-
-async def users_by_id(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, User]:
-    """Users by id (for names and emails)."""
-    if not user_ids:
-        return {}
-    stmt = select(User).where(col(User.id).in_(list(user_ids)))
-    return {user.id: user for user in (await session.execute(stmt)).scalars() if user.id}
-
-
-async def planning_members(session: AsyncSession, project_id: int) -> list[User]:
-    """The project's members who may plan (every role but viewer), by user id."""
-    stmt = (
-        select(User)
-        .join(ProjectMember, col(ProjectMember.user_id) == col(User.id))
-        .where(
-            col(ProjectMember.project_id) == project_id,
-            col(ProjectMember.role) != Role.VIEWER,
-        )
-        .order_by(col(User.id))
-    )
-    return list((await session.execute(stmt)).scalars().all())
-
-
-async def member_ids(session: AsyncSession, project_id: int, user_ids: Sequence[int]) -> set[int]:
-    """Those of the given users who are members of the project (any role)."""
-    # No row has an id outside the bigint range; filtering keeps asyncpg from refusing one.
-    wanted = [user_id for user_id in user_ids if is_id(user_id)]
-    if not wanted:
-        return set()
-    stmt = select(col(ProjectMember.user_id)).where(
-        col(ProjectMember.project_id) == project_id, col(ProjectMember.user_id).in_(wanted)
-    )
-    return set((await session.execute(stmt)).scalars().all())
 
 
 async def replace_capacity(

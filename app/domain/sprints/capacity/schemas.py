@@ -18,7 +18,9 @@ TwoDecimals = Annotated[float, AfterValidator(lambda value: round(value, 2))]
 class MemberCapacityEntry(InputModel):
     """One member's availability for the sprint."""
 
-    user_id: int = Field(ge=ID_MIN, le=ID_MAX, strict=True, description="A member of the project.")
+    user_id: int = Field(
+        gt=ID_MIN - 1, lt=ID_MAX + 1, strict=True, description="A member of the project."
+    )
     availability: int = Field(
         default=100, ge=0, le=100, strict=True, description="Share of their time, in percent."
     )

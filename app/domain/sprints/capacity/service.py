@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,50 +10,63 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.kernel.calendar import weekday_numbers
 from app.domain.kernel.errors import Conflict, FieldError, InvalidInput
 from app.domain.kernel.versioning import bump
+from app.domain.kernel.views import RowView
 from app.domain.metrics.capacity import (
     MAX_HISTORY,
     MemberAvailability,
+    MemberPersonDays,
     PastSprint,
+    SprintCapacityFigures,
     Suggestion,
     sprint_capacity,
     suggest_commitment,
 )
+from app.domain.projects import repository as projects_repository
 from app.domain.projects.access import ProjectAccess
 from app.domain.projects.models import Project
 from app.domain.sprints.capacity import repository
 from app.domain.sprints.capacity.schemas import SprintCapacityReplace
 from app.domain.sprints.lookup import locked_sprint, sprint_by_number
 from app.domain.sprints.models import Sprint, SprintCapacity
+from app.domain.users import repository as users_repository
+from app.domain.users.models import User
 
 # Candidates for the suggestion are read a few at a time: usually the first batch is enough.
 _HISTORY_BATCH = 10
 
 
 @dataclass(frozen=True)
-class MemberCapacity:
+class MemberCapacityView(RowView):
     """One member's person-days in the sprint (unrounded), with their name and email."""
 
-    user_id: int
-    display_name: str
-    email: str
-    availability: int
-    days_off: tuple[date, ...]
-    days_off_counted: int
-    person_days: float
+    ROW = "figures"
+
+    figures: MemberPersonDays
+    user: User | None
+
+    @property
+    def display_name(self) -> str:
+        """The member's display name (empty once their account is gone)."""
+        return self.user.display_name if self.user else ""
+
+    @property
+    def email(self) -> str:
+        """The member's email (empty once their account is gone)."""
+        return self.user.email if self.user else ""
 
 
 @dataclass(frozen=True)
-class SprintCapacityView:
-    """A sprint's capacity as `SprintCapacityPublic` shows it (figures unrounded)."""
+class SprintCapacityView(RowView):
+    """A sprint with its capacity figures (unrounded): what `SprintCapacityPublic` shows."""
 
-    number: int
-    version: int
-    start_date: date
-    end_date: date
-    working_days: int
+    ROW = "sprint"
+    # Working days and total person-days: the sprint has neither.
+    ALSO = ("figures",)
+
+    sprint: Sprint
+    figures: SprintCapacityFigures
+    members: list[MemberCapacityView]
     recorded: bool
-    members: list[MemberCapacity]
-    total_person_days: float
     suggestion: Suggestion
 
 
@@ -132,32 +145,20 @@ async def _capacity(
     rows = await repository.capacity_rows(session, access.project_id, [sprint.id])
     if rows:
         members = [availability(row) for row in rows]
-        users = await repository.users_by_id(session, [row.user_id for row in rows])
+        users = await users_repository.users_by_id(session, [row.user_id for row in rows])
     else:
-        planners = await repository.planning_members(session, access.project_id)
+        planners = await projects_repository.planning_members(session, access.project_id)
         members = [MemberAvailability(user_id=user.id or 0, availability=100) for user in planners]
         users = {user.id or 0: user for user in planners}
     figures = sprint_capacity(start, end, weekday_numbers(access.project.working_days), members)
     history = await _history(session, access, sprint, start)
-    named = []
-    for member in figures.members:
-        user = users.get(member.user_id)
-        named.append(
-            MemberCapacity(
-                **asdict(member),
-                display_name=user.display_name if user else "",
-                email=user.email if user else "",
-            )
-        )
     return SprintCapacityView(
-        number=sprint.number,
-        version=sprint.version,
-        start_date=start,
-        end_date=end,
-        working_days=figures.working_days,
+        sprint=sprint,
+        figures=figures,
+        members=[
+            MemberCapacityView(member, users.get(member.user_id)) for member in figures.members
+        ],
         recorded=bool(rows),
-        members=named,
-        total_person_days=figures.total_person_days,
         suggestion=suggest_commitment(history, figures.total_person_days),
     )
 
@@ -178,7 +179,7 @@ async def _check_entries(
     end: date,
 ) -> None:
     """Every entry names a distinct current member and distinct days off inside the sprint."""
-    members = await repository.member_ids(
+    members = await projects_repository.member_ids(
         session, access.project_id, [entry.user_id for entry in data.members]
     )
     errors: list[FieldError] = []

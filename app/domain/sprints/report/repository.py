@@ -1,16 +1,15 @@
 """SQL the sprint report reads: the sprint's slice of the item event log, the commitment frozen
-at its start, the outcome frozen at its completion, and the items as they are now."""
+at its start and the outcome frozen at its completion (the items as they are now come from the
+items repository)."""
 
 import json
 from collections.abc import Collection, Sequence
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import BigInteger, Row, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.domain.items.models import Item
 from app.domain.sprints.models import SprintCommitment, SprintOutcome
 
 # Positions of the columns `sprint_log` returns.
@@ -81,27 +80,6 @@ async def commitment_points(
         col(SprintCommitment.sprint_id) == sprint_id,
     )
     return {row[0]: (row[1], row[2]) for row in (await session.execute(stmt)).all()}
-
-
-async def current_items(
-    session: AsyncSession, project_id: int, item_ids: Sequence[int]
-) -> list[Row[Any]]:
-    """Id, number, title, type, points, status and sprint of the given items that still exist."""
-    if not item_ids:
-        return []
-    stmt = select(
-        col(Item.id),
-        col(Item.number),
-        col(Item.title),
-        col(Item.type),
-        col(Item.points),
-        col(Item.status_id),
-        col(Item.sprint_id),
-    ).where(
-        col(Item.project_id) == project_id,
-        col(Item.id) == any_(bindparam("ids", list(item_ids), type_=ARRAY(BigInteger))),
-    )
-    return cast("list[Row[Any]]", list((await session.execute(stmt)).all()))
 
 
 async def outcomes(session: AsyncSession, project_id: int, sprint_id: int) -> list[SprintOutcome]:

@@ -1,9 +1,9 @@
 """API shapes for the sprint report and the scope ledger."""
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AliasChoices, AliasPath, BaseModel, ConfigDict, Field
 
 from app.domain.sprints.models import GoalOutcome, SprintState
 
@@ -29,11 +29,21 @@ class ScopeLedger(BaseModel):
     data: list[ScopeChangePublic]
 
 
+# Totals are kept to 6 decimals; the report computes them unrounded. Rounding again, as a kept
+# report is read back, changes nothing.
+SixDecimals = Annotated[float, AfterValidator(lambda value: round(value, 6))]
+# Each shape reads a kept report by its own names, and a computed one (`metrics.report`, whose
+# tallies name their count `items`) through the aliases after them.
+_COUNT = AliasChoices("count", "items")
+
+
 class Tally(BaseModel):
     """How many items and their points (unestimated items count 0)."""
 
-    count: int
-    points: float
+    model_config = ConfigDict(from_attributes=True)
+
+    count: int = Field(validation_alias=_COUNT)
+    points: SixDecimals
 
 
 class ReportLinePublic(BaseModel):
@@ -58,32 +68,47 @@ class ReportLinePublic(BaseModel):
     deleted: bool = Field(description="Removed by being deleted during the sprint.")
 
 
-class ReportSection(Tally):
+class ReportSection(BaseModel):
     """Items of one kind in the report; points at close (or when removed)."""
 
-    items: list[ReportLinePublic]
+    model_config = ConfigDict(from_attributes=True)
+
+    count: int = Field(validation_alias=AliasChoices("count", AliasPath("tally", "items")))
+    points: float = Field(validation_alias=AliasChoices("points", AliasPath("tally", "points")))
+    items: list[ReportLinePublic] = Field(validation_alias=AliasChoices("items", "lines"))
 
 
 class ReEstimates(BaseModel):
     """Estimate changes of items while they were in the sprint."""
 
-    count: int
-    points: float = Field(description="The net change in points.")
+    model_config = ConfigDict(from_attributes=True)
+
+    count: int = Field(validation_alias=_COUNT)
+    points: SixDecimals = Field(description="The net change in points.")
 
 
 class ScopeChangeTotals(BaseModel):
     """Everything that changed the sprint's scope after it started, summed."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     added: Tally = Field(description="Items joining after start; points when they joined.")
     removed: Tally = Field(description="Items leaving before close; points when they left.")
-    re_estimated: ReEstimates
+    # A computed report's `re_estimated` is the net change alone: its tally comes first.
+    re_estimated: ReEstimates = Field(
+        validation_alias=AliasChoices("re_estimates_tally", "re_estimated")
+    )
 
 
 class ReportBody(BaseModel):
     """The numbers of a sprint report; kept verbatim at completion."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     committed: Tally = Field(description="Items in the sprint at start, their points then.")
-    scope_change: ScopeChangeTotals
+    scope_change: ScopeChangeTotals = Field(
+        validation_alias=AliasChoices("scope_change", "movement")
+    )
     scope: Tally = Field(
         description="In the sprint at close (now, while active): committed + added − removed, "
         "with re-estimates."

@@ -12,11 +12,13 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.items import repository as items_repository
 from app.domain.kernel.errors import Conflict
+from app.domain.kernel.views import RowView
 from app.domain.metrics.report import (
     ItemAtClose,
     ItemFacts,
-    ReportLine,
+    Section,
     SprintReportData,
     sprint_report,
 )
@@ -39,16 +41,8 @@ from app.domain.sprints.report.repository import (
     LOG_NEW,
     LOG_OLD,
 )
-from app.domain.sprints.report.schemas import (
-    ReEstimates,
-    ReportBody,
-    ReportLinePublic,
-    ReportSection,
-    ScopeChangeTotals,
-    Tally,
-)
+from app.domain.sprints.report.schemas import ReportBody
 from app.domain.workflow import repository as workflow_repository
-from app.domain.workflow.models import StatusCategory
 
 
 @dataclass(frozen=True)
@@ -117,7 +111,7 @@ async def load_history(
     )
     involved, changes = _sprint_changes(rows, sprint, set(commitment))
     close = sprint.close_event_id
-    current = await repository.current_items(session, project_id, sorted(involved))
+    current = await items_repository.current_items(session, project_id, sorted(involved))
     points: dict[int, float | None] = {row.id: row.points for row in current}
     facts = {row.id: ItemFacts(row.number, row.title, row.type) for row in current}
     for row in rows:
@@ -161,23 +155,38 @@ async def load_history(
 
 
 @dataclass(frozen=True)
-class SprintReportView:
-    """A sprint and its report: what `SprintReport` shows."""
+class ReportView(RowView):
+    """A report as computed, for `ReportBody`; `carried_to` names where unfinished items go."""
+
+    ROW = "data"
+
+    data: SprintReportData
+    carried_to: int | str | None = None
+
+    @property
+    def not_completed(self) -> Section:
+        """The unfinished items, each naming where it goes when the sprint is closing."""
+        section = self.data.not_completed
+        if self.carried_to is None:
+            return section
+        return Section([replace(line, carried_to=self.carried_to) for line in section.lines])
+
+
+@dataclass(frozen=True)
+class SprintReportView(RowView):
+    """A sprint and its report (as kept, or as computed now): what `SprintReport` shows."""
+
+    ROW = "sprint"
+    # The report's sections and totals; the sprint has none of their names.
+    ALSO = ("body",)
 
     sprint: Sprint
-    body: ReportBody
+    body: ReportBody | ReportView
 
     @property
     def frozen(self) -> bool:
         """Whether the report is the one kept at completion."""
         return self.sprint.report is not None
-
-    def __getattr__(self, name: str) -> Any:
-        # The report's sections and totals come from the body, the rest from the sprint's
-        # columns: `SprintReport` reads them all as attributes.
-        if name in ("sprint", "body") or name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self.body if name in ReportBody.model_fields else self.sprint, name)
 
 
 async def scope_changes(
@@ -209,14 +218,14 @@ async def freeze(
     Called with the sprint's items locked and before unfinished items carry over to
     `carried_to` (a sprint number or `backlog`), which the report already names.
     """
-    body = await compute_report(session, project_id, sprint, carried_to)
+    body = ReportBody.model_validate(await compute_report(session, project_id, sprint, carried_to))
     sprint.report = body.model_dump(mode="json")
     return body
 
 
 async def compute_report(
     session: AsyncSession, project_id: int, sprint: Sprint, carried_to: int | str | None = None
-) -> ReportBody:
+) -> ReportView:
     """The report of a started sprint as things stand: live items, or frozen outcomes.
 
     `carried_to` says where unfinished items are about to go, when the sprint is closing.
@@ -227,11 +236,7 @@ async def compute_report(
         raise Conflict(f"Sprint {sprint.number} was cancelled; it has no report.")
     statuses = await workflow_repository.list_statuses(session, project_id)
     names = {status.id: status.name for status in statuses if status.id is not None}
-    done = {
-        status.id
-        for status in statuses
-        if status.id is not None and status.category == StatusCategory.DONE
-    }
+    done = await workflow_repository.done_status_ids(session, project_id)
     history = await load_history(session, project_id, sprint, done, with_times=False)
     at_close: dict[int, ItemAtClose] = {}
     if sprint.state == SprintState.COMPLETED:
@@ -262,38 +267,4 @@ async def compute_report(
         history.facts,
         done,
     )
-    return report_body(data, carried_to)
-
-
-def report_body(data: SprintReportData, carried_to: int | str | None = None) -> ReportBody:
-    """The public shape of a report; `carried_to` fills in where unfinished items went."""
-
-    def section(lines: list[ReportLine], carried: bool = False) -> ReportSection:
-        if carried and carried_to is not None:
-            lines = [replace(line, carried_to=carried_to) for line in lines]
-        items = [ReportLinePublic.model_validate(line) for line in lines]
-        return ReportSection(
-            count=len(items), points=sum(i.points_at_close or 0.0 for i in items), items=items
-        )
-
-    movement = data.movement
-    return ReportBody(
-        committed=_tally(data.committed.items, data.committed.points),
-        scope_change=ScopeChangeTotals(
-            added=_tally(movement.added.items, movement.added.points),
-            removed=_tally(movement.removed.items, movement.removed.points),
-            re_estimated=ReEstimates(
-                count=movement.re_estimates, points=round(movement.re_estimated, 6)
-            ),
-        ),
-        scope=_tally(data.scope.items, data.scope.points),
-        completed=section(data.completed.lines),
-        not_completed=section(data.not_completed.lines, carried=True),
-        completed_outside=section(data.completed_outside.lines),
-        removed=section(data.removed.lines),
-        say_do=data.say_do,
-    )
-
-
-def _tally(count: int, points: float) -> Tally:
-    return Tally(count=count, points=round(points, 6))
+    return ReportView(data, carried_to)
