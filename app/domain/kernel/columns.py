@@ -77,7 +77,10 @@ def created_at_field() -> Any:
 
 
 def _inserted_at(context: DefaultExecutionContext) -> datetime:
-    """The row's created_at when it has one, so a new row's two timestamps are equal."""
+    """The row's created_at when it has one, so a new row's two timestamps are equal.
+
+    Defaults run in column order: a model declares `created_at` before `updated_at`.
+    """
     parameters = context.get_current_parameters(isolate_multiinsert_groups=False)  # type: ignore[no-untyped-call]
     created = parameters.get("created_at")
     return created if isinstance(created, datetime) else clock.now()
