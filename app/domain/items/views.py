@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from app.domain.items.models import PRIORITY_NAMES, Item, ItemType, Priority
 from app.domain.items.repository import EpicTotals, ItemRow
-from app.domain.kernel.views import RowView
+from app.domain.kernel.views import FromRow, RowView
 from app.domain.projects.models import Project
 from app.domain.projects.scales import points_label
 from app.domain.users.models import User
@@ -27,15 +27,8 @@ class ItemView(RowView):
     sprint: int | None
     epic: EpicTotals | None
 
-    @property
-    def number(self) -> int:
-        """The item's number in its project."""
-        return self.item.number
-
-    @property
-    def version(self) -> int:
-        """The item's version (its ETag)."""
-        return self.item.version
+    number = FromRow[int]()
+    version = FromRow[int]()
 
     @property
     def priority(self) -> str:

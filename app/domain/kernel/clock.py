@@ -17,16 +17,21 @@ from app.domain.kernel import calendar
 _transaction_began: ContextVar[datetime | None] = ContextVar("transaction_began", default=None)
 
 
+def _wall() -> datetime:
+    """The wall clock: the one place Timebox reads it."""
+    return datetime.now(UTC)
+
+
 def now() -> datetime:
     """The current moment (the transaction's start inside one) as an aware UTC datetime."""
     began = _transaction_began.get()
-    return began if began is not None else datetime.now(UTC)
+    return began if began is not None else _wall()
 
 
 @contextmanager
 def transaction_time() -> Iterator[datetime]:
     """Hold `now()` at this moment for the work inside: one transaction, one time."""
-    token = _transaction_began.set(datetime.now(UTC))
+    token = _transaction_began.set(_wall())
     try:
         yield now()
     finally:

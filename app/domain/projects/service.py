@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.kernel.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.domain.kernel.pagination import PageRequest
 from app.domain.kernel.versioning import apply_changes, bump, check_version
-from app.domain.kernel.views import RowView
+from app.domain.kernel.views import FromRow, RowView
 from app.domain.projects import repository
 from app.domain.projects.access import ProjectAccess
 from app.domain.projects.models import Project, ProjectMember, Role
@@ -72,24 +72,12 @@ class MemberView(RowView):
     """A membership with the member's email and display name."""
 
     ROW = "member"
+    ALSO = ("user",)  # email and display_name
 
     member: ProjectMember
     user: User
 
-    @property
-    def email(self) -> str:
-        """The member's email."""
-        return self.user.email
-
-    @property
-    def display_name(self) -> str:
-        """The member's display name."""
-        return self.user.display_name
-
-    @property
-    def version(self) -> int:
-        """The membership's version (its ETag)."""
-        return self.member.version
+    version = FromRow[int]()
 
 
 async def create_project(
