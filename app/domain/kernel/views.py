@@ -22,11 +22,26 @@ class RowView:
         # them up on instances whose fields are not set yet.
         if name.startswith("__") or name == self.ROW or name in self.ALSO:
             raise AttributeError(name)
-        row = getattr(self, self.ROW)
-        for source in self.ALSO:
-            if not hasattr(row, name):
-                row = getattr(self, source)
-        return getattr(row, name)
+        for source in (self.ROW, *self.ALSO):
+            holder = getattr(self, source)
+            if hasattr(holder, name):
+                # This fallback costs ~1.5 µs a read (a page of 200 items reads 4,000): later
+                # reads of the name go through a descriptor on the class instead.
+                setattr(type(self), name, _Delegated(source, name))
+                return getattr(holder, name)
+        raise AttributeError(name)
+
+
+class _Delegated:
+    """A view's attribute read from one of its sources (installed by `RowView.__getattr__`)."""
+
+    def __init__(self, source: str, name: str) -> None:
+        self.source, self.name = source, name
+
+    def __get__(self, view: RowView | None, owner: type[RowView]) -> Any:
+        if view is None:
+            return self
+        return getattr(getattr(view, self.source), self.name)
 
 
 class FromRow(Generic[T]):
