@@ -332,7 +332,7 @@ async def test_charts_are_well_formed_svg_with_their_series(
         await client.get(f"{PROJECT}/forecast.svg?seed=7&trials=1000", headers=owner.headers)
     )
     assert series(forecast) >= {"series-histogram", "series-p50", "series-p85", "series-p95"}
-    assert "WEB — forecast:" in texts(forecast) and "85 %:" in texts(forecast)
+    assert "WEB — forecast:" in texts(forecast) and "85 %" in texts(forecast)
     assert_problem(await client.get(f"{PROJECT}/forecast.svg?trials=5", headers=owner.headers), 422)
     planned = await factory.sprint("WEB", owner)
     assert_problem(await client.get(f"{SPRINTS}/{planned}/burnup.svg", headers=owner.headers), 409)

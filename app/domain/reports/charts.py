@@ -7,28 +7,38 @@ Each chart function takes the public shape of its JSON twin (`BurnChart`, `Veloc
 
 Every series carries an SVG id (`series-<name>`) so clients and tests can find it. Text is
 kept as SVG `<text>` (escaped by matplotlib's XML writer), never parsed as mathtext, so a `$`
-or `<` in a sprint name is shown as typed.
+or `<` in a sprint name is shown as typed. Every chart opens with a `<title>` and a `<desc>`
+(what it shows and its key figures) for screen readers.
 """
 
+import functools
 import io
+import math
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
 from typing import ParamSpec
+from xml.sax.saxutils import escape
 
 import matplotlib
 from anyio import to_thread
 
 matplotlib.use("svg")  # no GUI backend, ever
 
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.textpath import text_to_path
 from matplotlib.ticker import MaxNLocator
 
 from app.domain.flow.schemas import FlowPublic
-from app.domain.forecast.schemas import ForecastPublic
-from app.domain.reports.schemas import BurnChart, Velocity
+from app.domain.forecast.schemas import ForecastPublic, ForecastUnit, PercentileForecast
+from app.domain.reports.schemas import BurnChart, BurnDay, Velocity
+from app.domain.sprints.models import SprintState
 
 matplotlib.rcParams.update(
     {
@@ -43,6 +53,8 @@ matplotlib.rcParams.update(
 
 # SVG sizes are in points (1/72 in); 600 x 300 pt is 800 x 400 CSS pixels.
 WIDTH, HEIGHT = 600 / 72, 300 / 72
+MARGINS = {"left": 0.08, "right": 0.98, "top": 0.88, "bottom": 0.13}
+PLOT_WIDTH = WIDTH * 72 * (MARGINS["right"] - MARGINS["left"])  # points
 COLOURS = {
     "ideal": "#9aa0a6",
     "remaining": "#1a73e8",
@@ -51,12 +63,31 @@ COLOURS = {
     "committed": "#9aa0a6",
     "completed": "#1a73e8",
     "average": "#e37400",
+    "non-working": "#f1f3f4",
+    "today": "#feefc3",
 }
 # matplotlib keeps global state (font cache, rcParams): one drawing at a time.
 _lock = threading.Lock()
 P = ParamSpec("P")
 MAX_NAMED_SPRINTS = 12
 STATUS_COLOURS = ("#c6dafc", "#fbbc04", "#f29900", "#34a853", "#a142f4", "#ea4335", "#5f6368")
+# The forecast's percentile labels: one row each, from the top of the plot down (axes
+# fraction), set off from their line (points).
+LABEL_TOP, LABEL_ROW, LABEL_SIZE, LABEL_OFFSET, LABEL_PAD = 0.96, 0.06, 8, 4, 2
+TITLE_SIZE = 12  # points: matplotlib's "large" title at a 10 pt font
+# The legend's layout, in multiples of its font size: what matplotlib's legend is given, and
+# what the header is measured by.
+LEGEND = {
+    "fontsize": 9,
+    "handlelength": 1.6,
+    "handletextpad": 0.8,
+    "columnspacing": 1.2,
+    "borderpad": 0.4,
+    "labelspacing": 0.5,
+    "borderaxespad": 0.5,
+}
+LINE_HEIGHT = 1.2  # a row of text, in multiples of its font size
+TICK = 0.012  # a burn chart's day tick marks, in plot heights (about 3 points)
 
 
 async def render(draw: Callable[P, bytes], *args: P.args, **kwargs: P.kwargs) -> bytes:
@@ -64,62 +95,269 @@ async def render(draw: Callable[P, bytes], *args: P.args, **kwargs: P.kwargs) ->
     return await to_thread.run_sync(lambda: draw(*args, **kwargs))
 
 
-def _render(draw: Callable[[Axes], None], title: str) -> bytes:
-    """Draw on a fresh figure and return it as SVG bytes."""
+@dataclass(frozen=True)
+class _Box:
+    """The size of what sits above the plot's top right corner, in points."""
+
+    width: float
+    height: float
+
+
+def _render(draw: Callable[[Axes], _Box], title: str, description: str) -> bytes:
+    """Draw on a fresh figure and return it as SVG bytes, titled and described."""
     with _lock:
         figure = Figure(figsize=(WIDTH, HEIGHT))
         FigureCanvasSVG(figure)
         # Fixed margins: an automatic layout draws every chart twice (measured: 2x slower).
-        figure.subplots_adjust(left=0.08, right=0.98, top=0.88, bottom=0.13)
+        figure.subplots_adjust(**MARGINS)
         axes = figure.add_subplot()
-        axes.set_title(title, loc="left", parse_math=False)
-        draw(axes)
+        _title(figure, axes, title, draw(axes))
         buffer = io.BytesIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None})
-        return buffer.getvalue()
+        return _with_title(buffer.getvalue(), title, description)
 
 
-def _positions(chart: BurnChart) -> list[int]:
+def _title(figure: Figure, axes: Axes, title: str, legend: _Box) -> None:
+    """Set the title at the top left: beside the legend where both fit, else above it."""
+    gap = TITLE_SIZE  # between the title and the legend
+    # A title wider than the plot would run off the chart: cut short (`<title>` keeps it whole).
+    title = _fitted(title, TITLE_SIZE, PLOT_WIDTH)
+    beside = _text_width(title, TITLE_SIZE) + gap + legend.width <= PLOT_WIDTH
+    pad = 6.0 if beside else legend.height + 2
+    axes.set_title(title, loc="left", parse_math=False, pad=pad)
+    header = pad + TITLE_SIZE * LINE_HEIGHT + 2
+    if header > HEIGHT * 72 * (1 - MARGINS["top"]):
+        figure.subplots_adjust(top=1 - header / (HEIGHT * 72))
+
+
+def _fitted(text: str, size: float, width: float) -> str:
+    """The text, cut short with an ellipsis where it is wider than `width` points."""
+    measured = _text_width(text, size)
+    while measured > width and len(text) > 1:
+        keep = max(1, int(len(text) * width / measured) - 1)
+        text = text[:keep].rstrip() + "…"
+        measured = _text_width(text, size)
+    return text
+
+
+@functools.lru_cache(maxsize=1024)  # legend entries and titles repeat: ~1.5 ms each to measure
+def _text_width(text: str, size: float) -> float:
+    """How wide matplotlib sets a line of text at a font size, in points."""
+    width, _, _ = text_to_path.get_text_width_height_descent(
+        text, FontProperties(size=size), ismath=False
+    )
+    return float(width)
+
+
+def _with_title(svg: bytes, title: str, description: str) -> bytes:
+    """The SVG with `<title>` and `<desc>` as the root's first children, naming the image."""
+    # matplotlib has no option for these (its `metadata` goes to RDF, which readers ignore).
+    start = svg.index(b"<svg ")
+    end = svg.index(b">", start)
+    accessible = (
+        f'<title id="chart-title">{escape(title)}</title>\n'
+        f' <desc id="chart-desc">{escape(description)}</desc>\n'
+    ).encode()
+    return b"".join(
+        (
+            svg[:end],
+            b' role="img" aria-labelledby="chart-title" aria-describedby="chart-desc">\n ',
+            accessible,
+            svg[end + 1 :].lstrip(b"\n"),
+        )
+    )
+
+
+def _number(value: float) -> str:
+    """A figure as people read it: at most one decimal, thousands grouped (25.8, 1,234)."""
+    rounded = round(value, 1) + 0.0  # + 0.0: never "-0"
+    return f"{rounded:,.0f}" if rounded.is_integer() else f"{rounded:,.1f}"
+
+
+def _day(day: date) -> str:
+    """A date spelled out for reading: 3 Dec 2026."""
+    return f"{day.day} {day:%b %Y}"
+
+
+def _positions(count: int) -> list[int]:
     """x positions: 0 is the start, i + 1 the end of day i (day i spans i..i + 1)."""
-    return list(range(len(chart.days) + 1))
+    return list(range(count + 1))
 
 
-def _shade_non_working(axes: Axes, chart: BurnChart) -> None:
-    for position, day in enumerate(chart.days):
-        if not day.working_day:
-            axes.axvspan(position, position + 1, color="#f1f3f4", linewidth=0, zorder=0)
+def _spans(
+    axes: Axes, spans: Sequence[tuple[int, int]], colour: str, label: str, gid: str, z: float
+) -> None:
+    """Full-height bands over x ranges as one collection: `axvspan` costs ~7 ms a band."""
+    if not spans:
+        return
+    collection = PolyCollection(
+        [[(start, 0), (start, 1), (end, 1), (end, 0)] for start, end in spans],
+        transform=axes.get_xaxis_transform(),  # x in data, y from the plot's bottom to top
+        facecolors=colour,
+        edgecolors="none",
+        label=label,
+        gid=gid,
+        zorder=z,
+    )
+    axes.add_collection(collection, autolim=False)
 
 
-def _legend(axes: Axes) -> None:
-    """The legend above the plot, right-aligned, beside the title: it never hides a line."""
-    legend = axes.legend(loc="lower right", bbox_to_anchor=(1, 1), ncols=3, frameon=False)
+def _non_working(days: Sequence[BurnDay]) -> list[tuple[int, int]]:
+    """The runs of non-working days (a weekend is one band) as x ranges."""
+    spans: list[tuple[int, int]] = []
+    for position, day in enumerate(days):
+        if day.working_day:
+            continue
+        if spans and spans[-1][1] == position:
+            spans[-1] = (spans[-1][0], position + 1)
+        else:
+            spans.append((position, position + 1))
+    return spans
+
+
+def _legend(
+    axes: Axes, handles: Sequence[Artist] | None = None, labels: Sequence[str] | None = None
+) -> _Box:
+    """Put the legend above the plot, right-aligned, in as few rows as fit; return its size."""
+    # Above the plot, it never hides a line; the title makes room for its size.
+    if handles is None or labels is None:
+        handles, labels = axes.get_legend_handles_labels()
+    if not labels:
+        return _Box(0, 0)
+    size = LEGEND["fontsize"]
+    # Status names are user text: a long one is cut short rather than pushed off the chart.
+    labels = [_fitted(label, size, PLOT_WIDTH / 3) for label in labels]
+    entries = [
+        (LEGEND["handlelength"] + LEGEND["handletextpad"]) * size + _text_width(label, size)
+        for label in labels
+    ]
+    # The fewest rows that fit, in as few columns as those rows need (matplotlib fills them
+    # a column at a time: 7 entries in 2 rows are 4 columns of 2, 2, 2 and 1).
+    for rows in range(1, len(entries) + 1):
+        columns = -(-len(entries) // rows)
+        width = _legend_width(entries, columns)
+        if width <= PLOT_WIDTH:
+            break
+    rows = -(-len(entries) // columns)
+    legend = axes.legend(
+        handles,
+        labels,
+        loc="lower right",
+        bbox_to_anchor=(1, 1),
+        ncols=columns,
+        frameon=False,
+        **LEGEND,
+    )
     for text in legend.get_texts():
         text.set_parse_math(False)
+    height = (
+        rows * LINE_HEIGHT
+        + (rows - 1) * LEGEND["labelspacing"]
+        + 2 * LEGEND["borderpad"]
+        + LEGEND["borderaxespad"]
+    ) * size
+    return _Box(width, height)
 
 
-def _date_axis(axes: Axes, chart: BurnChart) -> None:
-    # Each day's label sits where the day starts; at most about 12 labels.
-    step = max(1, -(-len(chart.days) // 12))
-    positions = list(range(0, len(chart.days), step))
-    axes.set_xticks(positions, [chart.days[p].date.strftime("%d %b") for p in positions])
-    axes.set_xlim(0, len(chart.days))
+def _legend_width(entries: Sequence[float], columns: int) -> float:
+    """The width of a legend with its entries (widths in points) in so many columns."""
+    # As numpy's array_split deals them out: the first len % columns columns get one more.
+    counts = [
+        len(entries) // columns + (index < len(entries) % columns) for index in range(columns)
+    ]
+    starts = [sum(counts[:index]) for index in range(columns)]
+    widths = [
+        max(entries[start : start + count])
+        for start, count in zip(starts, counts, strict=True)
+        if count
+    ]
+    size = LEGEND["fontsize"]
+    spacing = (len(widths) - 1) * LEGEND["columnspacing"] * size
+    return sum(widths) + spacing + (2 * LEGEND["borderpad"] + LEGEND["borderaxespad"]) * size
+
+
+def _today(chart: BurnChart, days: Sequence[BurnDay], today: date | None) -> int | None:
+    """Today's position on a burn chart's axis, if today is on it."""
+    if today is None or not 0 <= (today - chart.start_date).days < len(days):
+        return None
+    return (today - chart.start_date).days
+
+
+def _date_axis(axes: Axes, chart: BurnChart, days: Sequence[BurnDay], today: int | None) -> _Box:
+    # Ticks mark where days begin and end; each label sits under its day (at most about 12
+    # labels, counted from today so today's date is always shown).
+    step = max(1, -(-len(days) // 12))
+    shown = range(0 if today is None else today % step, len(days), step)
+    axes.set_xticks([p + 0.5 for p in shown], [days[p].date.strftime("%d %b") for p in shown])
+    axes.tick_params(axis="x", length=0, labelsize=9)
+    # The day boundaries as tick marks, drawn as one line: a tick each costs ~2 ms.
+    bounds = range(0, len(days) + 1, 1 if len(days) <= 31 else step)
+    axes.plot(
+        [x for b in bounds for x in (b, b, math.nan)],
+        [y for _ in bounds for y in (0, -TICK, math.nan)],
+        transform=axes.get_xaxis_transform(),  # x in data, y in plot heights
+        clip_on=False,
+        color=COLOURS["ideal"],
+        linewidth=0.8,
+        gid="day-ticks",
+    )
+    axes.set_xlim(0, len(days))
     axes.set_ylabel(chart.unit.value)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_ylim(bottom=0)
     axes.grid(axis="y", color="#e8eaed")
-    _legend(axes)
+    return _legend(axes)
 
 
-def _burn_svg(chart: BurnChart, kind: str, steps: Sequence[str], ideal: bool) -> bytes:
-    """A burn chart: the named BurnTotals fields as step lines from the start, day by day."""
+def _burn_description(
+    chart: BurnChart, kind: str, shown: str, days: Sequence[BurnDay], today: date | None
+) -> str:
+    """What a burn chart shows, its dates and its latest figures, in words."""
+    unit = chart.unit.value
+    state = "active" if chart.state == SprintState.ACTIVE else str(chart.state)
+    parts = [
+        f"{kind.capitalize()} of {chart.name}, {state}, from {_day(chart.start_date)} to "
+        f"{_day(chart.end_date)} ({chart.working_days} working days), in {unit}: {shown}.",
+        f"Committed at the start: {_number(chart.committed)}.",
+    ]
+    if chart.days:
+        last = chart.days[-1]
+        when = f"{_day(last.date)} (today)" if last.date == today else _day(last.date)
+        parts.append(
+            f"At the end of {when}: {_number(last.remaining)} remaining, "
+            f"{_number(last.done)} done, scope {_number(last.scope)}, ideal {_number(last.ideal)}."
+        )
+    working = [d.date for d in days if d.working_day and d.date <= chart.end_date]
+    if working:
+        parts.append(f"The ideal line reaches 0 on {_day(working[-1])}, the last working day.")
+    if not all(d.working_day for d in days):
+        parts.append("Shaded bands are non-working days, which repeat the day before.")
+    return " ".join(parts)
 
-    def draw(axes: Axes) -> None:
-        days = _positions(chart)
-        _shade_non_working(axes, chart)
+
+def _burn_svg(
+    chart: BurnChart,
+    kind: str,
+    steps: Sequence[str],
+    ideal: bool,
+    ahead: Sequence[BurnDay],
+    today: date | None,
+) -> bytes:
+    """A burn chart: the named BurnTotals fields as step lines, on the whole sprint's axis."""
+    # `ahead`: the sprint's days after the series (an active sprint's rest), for the axis, the
+    # non-working bands and the ideal line.
+    days = [*chart.days, *ahead]
+    marked = _today(chart, days, today)
+
+    def draw(axes: Axes) -> _Box:
+        spans = _non_working(days)
+        _spans(axes, spans, COLOURS["non-working"], "non-working day", "non-working", 0)
+        if marked is not None:
+            _spans(axes, [(marked, marked + 1)], COLOURS["today"], "today", "today", 0.5)
         if ideal:
             axes.plot(
-                days,
-                [chart.committed, *(d.ideal for d in chart.days)],
+                _positions(len(days)),
+                [chart.committed, *(d.ideal for d in days)],
                 linestyle="--",
                 color=COLOURS["ideal"],
                 label="ideal",
@@ -127,7 +365,7 @@ def _burn_svg(chart: BurnChart, kind: str, steps: Sequence[str], ideal: bool) ->
             )
         for name in steps:
             axes.step(
-                days,
+                _positions(len(chart.days)),
                 [getattr(chart.start, name), *(getattr(d, name) for d in chart.days)],
                 where="pre",
                 color=COLOURS[name],
@@ -135,19 +373,32 @@ def _burn_svg(chart: BurnChart, kind: str, steps: Sequence[str], ideal: bool) ->
                 label=name,
                 gid=f"series-{name}",
             )
-        _date_axis(axes, chart)
+        return _date_axis(axes, chart, days, marked)
 
-    return _render(draw, f"{chart.name} — {kind} ({chart.unit.value})")
+    shown = (
+        "remaining work at the end of each day against an ideal line"
+        if ideal
+        else "done work at the end of each day climbing towards the total scope"
+    )
+    return _render(
+        draw,
+        f"{chart.name} — {kind} ({chart.unit.value})",
+        _burn_description(chart, kind, shown, days, today),
+    )
 
 
-def burndown_svg(chart: BurnChart) -> bytes:
-    """The burndown: remaining work per day against the ideal line."""
-    return _burn_svg(chart, "burndown", ["remaining"], ideal=True)
+def burndown_svg(
+    chart: BurnChart, *, ahead: Sequence[BurnDay] = (), today: date | None = None
+) -> bytes:
+    """The burndown: remaining work per day against the ideal line, with today marked."""
+    return _burn_svg(chart, "burndown", ["remaining"], ideal=True, ahead=ahead, today=today)
 
 
-def burnup_svg(chart: BurnChart) -> bytes:
-    """The burnup: done work per day climbing towards the total scope."""
-    return _burn_svg(chart, "burnup", ["scope", "done"], ideal=False)
+def burnup_svg(
+    chart: BurnChart, *, ahead: Sequence[BurnDay] = (), today: date | None = None
+) -> bytes:
+    """The burnup: done work per day climbing towards the total scope, with today marked."""
+    return _burn_svg(chart, "burnup", ["scope", "done"], ideal=False, ahead=ahead, today=today)
 
 
 def _bars(
@@ -165,10 +416,36 @@ def _bars(
     axes.add_collection(collection)
 
 
+def _velocity_description(velocity: Velocity) -> str:
+    """What the velocity chart shows, sprint by sprint (the latest dozen), in words."""
+    unit = velocity.unit.value
+    count = len(velocity.sprints)
+    if not count:
+        return f"Velocity in {unit}: no completed sprints yet."
+    listed = velocity.sprints[-MAX_NAMED_SPRINTS:]
+    which = "oldest first" if count == len(listed) else f"the latest {len(listed)}, oldest first"
+    figures = "; ".join(
+        f"{s.name}: {_number(s.committed)} committed, {_number(s.completed)} completed"
+        for s in listed
+    )
+    parts = [
+        f"Committed and completed {unit} of {count} completed sprint{'s' * (count != 1)}, "
+        f"as paired bars ({which}): {figures}."
+    ]
+    summary = velocity.summary
+    if summary.mean is not None:
+        parts.append(f"Mean completed: {_number(summary.mean)} {unit} (the dashed line).")
+    if summary.median is not None:
+        parts.append(f"Median: {_number(summary.median)}.")
+    if summary.last_3_average is not None:
+        parts.append(f"Average of the latest three: {_number(summary.last_3_average)}.")
+    return " ".join(parts)
+
+
 def velocity_svg(velocity: Velocity, project_key: str) -> bytes:
     """Committed and completed per sprint as paired bars, with the mean as a line."""
 
-    def draw(axes: Axes) -> None:
+    def draw(axes: Axes) -> _Box:
         positions = list(range(len(velocity.sprints)))
         width = 0.4
         _bars(
@@ -179,6 +456,16 @@ def velocity_svg(velocity: Velocity, project_key: str) -> bytes:
             "committed",
         )
         _bars(axes, positions, [s.completed for s in velocity.sprints], width, "completed")
+        if not positions:
+            axes.text(
+                0.5,
+                0.5,
+                "No completed sprints yet",
+                transform=axes.transAxes,
+                ha="center",
+                va="center",
+                color=COLOURS["ideal"],
+            )
         axes.set_xlim(-0.6, max(len(positions) - 0.4, 0.6))
         top = max((max(s.committed, s.completed) for s in velocity.sprints), default=1)
         axes.set_ylim(0, top * 1.05 or 1)
@@ -187,7 +474,7 @@ def velocity_svg(velocity: Velocity, project_key: str) -> bytes:
                 velocity.summary.mean,
                 linestyle="--",
                 color=COLOURS["average"],
-                label=f"mean {velocity.summary.mean:g}",
+                label=f"mean {_number(velocity.summary.mean)}",
                 gid="series-mean",
             )
         if len(positions) <= MAX_NAMED_SPRINTS:
@@ -204,15 +491,35 @@ def velocity_svg(velocity: Velocity, project_key: str) -> bytes:
         axes.set_ylabel(velocity.unit.value)
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.grid(axis="y", color="#e8eaed")
-        _legend(axes)
+        return _legend(axes)
 
-    return _render(draw, f"{project_key} — velocity ({velocity.unit.value})")
+    return _render(
+        draw, f"{project_key} — velocity ({velocity.unit.value})", _velocity_description(velocity)
+    )
+
+
+def _flow_description(flow: FlowPublic, project_key: str) -> str:
+    """What the cumulative flow shows and where each status ended, in words."""
+    parts = [
+        f"Cumulative flow of {project_key} from {_day(flow.from_)} to {_day(flow.to)}: items "
+        "per status at the end of each day, stacked in workflow order with the last status at "
+        "the bottom."
+    ]
+    if flow.cumulative_flow:
+        first, last = flow.cumulative_flow[0], flow.cumulative_flow[-1]
+        counts = ", ".join(f"{c.name} {c.count}" for c in last.statuses)
+        parts.append(f"On {_day(last.date)}: {counts} ({last.total} items).")
+        parts.append(
+            f"Done grew from {first.categories.done} on {_day(first.date)} to "
+            f"{last.categories.done}."
+        )
+    return " ".join(parts)
 
 
 def flow_svg(flow: FlowPublic, project_key: str) -> bytes:
     """Cumulative flow: items per status per day, stacked in workflow order (done at the bottom)."""
 
-    def draw(axes: Axes) -> None:
+    def draw(axes: Axes) -> _Box:
         days = list(range(len(flow.cumulative_flow)))
         # Done first, so finished work is the band that grows along the bottom.
         order = list(reversed(flow.statuses))
@@ -223,50 +530,105 @@ def flow_svg(flow: FlowPublic, project_key: str) -> bytes:
             ]
             for status in order
         }
-        bottom = [0] * len(days)
+        # Day i spans i - 0.5 .. i + 0.5, the first and last in full: each day's counts step
+        # in at its left edge and hold to the right edge (the last value is repeated there).
+        edges = [day - 0.5 for day in days] + ([days[-1] + 0.5] if days else [])
+        bottom = [0] * len(edges)
         bands = []
         for index, status in enumerate(order):
-            top = [b + c for b, c in zip(bottom, counts[status.id], strict=True)]
+            column = counts[status.id] + counts[status.id][-1:]
+            top = [b + c for b, c in zip(bottom, column, strict=True)]
             bands.append(
                 axes.fill_between(
-                    days,
+                    edges,
                     bottom,
                     top,
-                    step="mid",
+                    step="post",
                     color=STATUS_COLOURS[(len(order) - 1 - index) % len(STATUS_COLOURS)],
                     gid=f"series-status-{status.id}",
                     linewidth=0,
                 )
             )
             bottom = top
+        # Counted back from the last day (usually today), so it is always labelled.
         step = max(1, -(-len(days) // 10))
-        ticks = list(range(0, len(days), step))
+        ticks = list(range((len(days) - 1) % step, len(days), step)) if days else []
         axes.set_xticks(ticks, [flow.cumulative_flow[t].date.strftime("%d %b") for t in ticks])
         axes.set_ylabel("items")
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_ylim(bottom=0)
         if days:
-            axes.set_xlim(0, days[-1])
+            axes.set_xlim(edges[0], edges[-1])
         # Labels passed explicitly: status names are user text (a leading "_" would hide an
         # automatic entry), shown as typed (never parsed as math), in workflow order.
-        legend = axes.legend(
-            bands[::-1],
-            [status.name for status in flow.statuses],
-            loc="lower right",
-            bbox_to_anchor=(1, 1),
-            ncols=min(len(order), 4),
-            frameon=False,
-        )
-        for text in legend.get_texts():
-            text.set_parse_math(False)
+        return _legend(axes, bands[::-1], [status.name for status in flow.statuses])
 
-    return _render(draw, f"{project_key} — cumulative flow")
+    return _render(draw, f"{project_key} — cumulative flow", _flow_description(flow, project_key))
+
+
+def _percentile_groups(forecast: ForecastPublic) -> list[list[PercentileForecast]]:
+    """The percentiles that finished, grouped by sprints needed (50 and 70 % often agree)."""
+    groups: dict[int, list[PercentileForecast]] = {}
+    for marker in forecast.percentiles:
+        if marker.sprints is not None:
+            groups.setdefault(marker.sprints, []).append(marker)
+    return [groups[sprints] for sprints in sorted(groups)]
+
+
+def _sprints(group: Sequence[PercentileForecast]) -> int:
+    """The sprints a group of percentiles agrees on."""
+    assert group[0].sprints is not None
+    return group[0].sprints
+
+
+def _percentile_label(group: Sequence[PercentileForecast]) -> str:
+    """One label for the percentiles that need the same sprints: 50 %, 70 %: 15 sprints, …"""
+    percents = ", ".join(f"{marker.percentile} %" for marker in group)
+    when = group[0].completion_date
+    return f"{percents}: {_sprints(group)} sprints" + (f", {_day(when)}" if when else "")
+
+
+def _forecast_scope(forecast: ForecastPublic) -> str:
+    """The forecast's scope in words (66 items, 367 points)."""
+    count = f"{forecast.scope.count:,} item{'s' * (forecast.scope.count != 1)}"
+    if forecast.unit == ForecastUnit.ITEMS:
+        return count
+    return f"{count}, {_number(forecast.scope.total)} {forecast.unit.value}"
+
+
+def _forecast_description(forecast: ForecastPublic, project_key: str) -> str:
+    """What the forecast histogram shows and its percentiles, in words."""
+    unit = forecast.unit.value
+    history = forecast.history
+    parts = [
+        f"Monte Carlo forecast for {project_key}: {_forecast_scope(forecast)}, from "
+        f"{forecast.trials:,} trials drawing on the latest {history.used} completed sprints "
+        f"(mean {_number(history.mean)} {unit}), made on {_day(forecast.forecast_date)}. "
+        "Bars: the share of trials that needed each number of sprints."
+    ]
+    if forecast.histogram:
+        likeliest = max(forecast.histogram, key=lambda entry: entry.probability)
+        parts.append(
+            f"Most often {likeliest.sprints} sprints ({_number(likeliest.probability * 100)} % "
+            "of trials)."
+        )
+    levels = []
+    for marker in forecast.percentiles:
+        if marker.sprints is None:
+            levels.append(f"{marker.percentile} % of trials do not finish within the cap")
+        else:
+            when = f" ({_day(marker.completion_date)})" if marker.completion_date else ""
+            levels.append(f"{marker.percentile} % finish within {marker.sprints} sprints{when}")
+    if levels:
+        parts.append("; ".join(levels) + ".")
+    return " ".join(parts)
 
 
 def forecast_svg(forecast: ForecastPublic, project_key: str) -> bytes:
     """The Monte Carlo histogram of sprints needed, with a marker per percentile."""
+    groups = _percentile_groups(forecast)
 
-    def draw(axes: Axes) -> None:
+    def draw(axes: Axes) -> _Box:
         bars = forecast.histogram
         axes.bar(
             [entry.sprints for entry in bars],
@@ -276,34 +638,60 @@ def forecast_svg(forecast: ForecastPublic, project_key: str) -> bytes:
             label="share of trials",
             gid="series-histogram",
         )
+        counts = [entry.sprints for entry in bars] or [1]
+        left, right = min(counts) - 0.6, max(counts) + 0.6
+        labels = [(group, _percentile_label(group)) for group in groups]
+        for group, text in labels:
+            # Room on the right for each label, so none runs off the plot.
+            share = (LABEL_OFFSET + 2 * LABEL_PAD + _text_width(text, LABEL_SIZE)) / PLOT_WIDTH
+            right = max(right, left + (_sprints(group) - left) / (1 - share))
+        axes.set_xlim(left, right)
         top = max((entry.probability * 100 for entry in bars), default=1)
-        # Head room above the tallest bar for the percentile labels.
-        axes.set_ylim(0, top * 1.4)
-        for marker in forecast.percentiles:
-            if marker.sprints is None:
-                continue
-            when = marker.completion_date.strftime("%d %b %Y") if marker.completion_date else ""
-            axes.axvline(
-                marker.sprints,
-                color=COLOURS["average"],
-                linestyle="--",
-                linewidth=1,
-                gid=f"series-p{marker.percentile}",
-            )
-            axes.text(
-                marker.sprints,
-                top * (1.35 - 0.08 * forecast.percentiles.index(marker)),
-                f" {marker.percentile} %: {marker.sprints} ({when})",
-                fontsize=8,
-                color=COLOURS["average"],
+        # Head room above the tallest bar: a row per label, so labels never overlap.
+        axes.set_ylim(0, top / (LABEL_TOP - LABEL_ROW * (len(groups) + 0.5)))
+        # Each label hangs right of its line's top, the fewest sprints highest: a line only
+        # reaches the rows above its own, and those belong to lines left of it, so no line
+        # crosses a label.
+        for row, (group, text) in enumerate(labels):
+            height = LABEL_TOP - LABEL_ROW * row
+            for marker in group:
+                # A line per percentile, even where they coincide: each keeps its series id.
+                axes.axvline(
+                    _sprints(group),
+                    ymax=height,
+                    color=COLOURS["average"],
+                    linestyle="--",
+                    linewidth=1,
+                    gid=f"series-p{marker.percentile}",
+                )
+            axes.annotate(
+                text,
+                xy=(_sprints(group), height),
+                xycoords=("data", "axes fraction"),
+                xytext=(LABEL_OFFSET, 0),
+                textcoords="offset points",
+                ha="left",
+                va="top",
+                fontsize=LABEL_SIZE,
+                color="#b06000",
                 parse_math=False,
+                gid=f"label-{'-'.join(f'p{marker.percentile}' for marker in group)}",
+                # White behind the text: grid lines pass under a label, not through it.
+                bbox={
+                    "boxstyle": f"square,pad={LABEL_PAD / LABEL_SIZE}",
+                    "facecolor": "white",
+                    "edgecolor": "none",
+                },
             )
         axes.set_xlabel("sprints needed")
         axes.set_ylabel("% of trials")
-        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        # Whole sprints only, even where one bar is all there is.
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         axes.grid(axis="y", color="#e8eaed")
-        _legend(axes)
+        return _legend(axes)
 
-    unit = forecast.unit.value
-    scope = f"{forecast.scope.count} items, {forecast.scope.total:g} {unit}"
-    return _render(draw, f"{project_key} — forecast: {scope} ({forecast.trials:,} trials)")
+    return _render(
+        draw,
+        f"{project_key} — forecast: {_forecast_scope(forecast)} ({forecast.trials:,} trials)",
+        _forecast_description(forecast, project_key),
+    )

@@ -19,7 +19,7 @@ from app.domain.metrics import burndown, velocity
 from app.domain.metrics.burndown import ItemState, Unit
 from app.domain.projects.access import ProjectAccess
 from app.domain.reports import charts
-from app.domain.reports.schemas import BurnChart, Velocity
+from app.domain.reports.schemas import BurnChart, BurnDay, Velocity
 from app.domain.sprints import repository as sprints_repository
 from app.domain.sprints.capacity.service import recorded_person_days
 from app.domain.sprints.lookup import sprint_by_number
@@ -143,13 +143,38 @@ async def velocity_svg(
     return await charts.render(charts.velocity_svg, data, access.project.key)
 
 
+def _days_ahead(access: ProjectAccess, chart: BurnChart) -> list[BurnDay]:
+    """The sprint's days after the series (an active sprint's rest): their ideal and calendar."""
+    # The same metric as the series, so the ideal line carries on exactly as it would; no
+    # history is replayed, so their totals are empty and the charts draw none of them.
+    plan = burndown.burn_series(
+        sprint_number=chart.number,
+        days=dates(chart.start_date, chart.end_date),
+        working_weekdays=weekday_numbers(access.project.working_days),
+        sprint_start=chart.start_date,
+        sprint_end=chart.end_date,
+        time_zone=ZoneInfo(chart.time_zone),
+        committed=(),
+        at_start={},
+        changes=(),
+        done_statuses=set(),
+        unit=chart.unit,
+        committed_value=chart.committed,
+    )
+    return [BurnDay.model_validate(day) for day in plan.days[len(chart.days) :]]
+
+
 async def burn_svg(
     session: AsyncSession, access: ProjectAccess, number: int, unit: Unit, *, burnup: bool
 ) -> bytes:
-    """A sprint's burndown or burnup chart as SVG (drawn off the event loop)."""
+    """A sprint's burndown or burnup chart as SVG (drawn off the event loop), today marked."""
+    # An active sprint's series ends today; its chart still spans the whole sprint.
     data = BurnChart.model_validate(await burn_chart(session, access, number, unit))
+    active = data.state == SprintState.ACTIVE
+    today = clock.today(access.project.time_zone) if active else None
+    ahead = _days_ahead(access, data) if active else []
     draw = charts.burnup_svg if burnup else charts.burndown_svg
-    return await charts.render(draw, data)
+    return await charts.render(draw, data, ahead=ahead, today=today)
 
 
 async def flow_svg(
