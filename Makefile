@@ -19,11 +19,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)  ## Create .venv and install Timebox with its dev tools.
 
-serve: $(STAMP)  ## Run the API on http://127.0.0.1:8000 (embedded PostgreSQL unless TIMEBOX_DATABASE_URL).
-	$(BIN)/timebox serve
+# HOST= and PORT= count only on make's command line, since tcsh exports HOST as the machine's
+# name; in the environment, TIMEBOX_HOST and TIMEBOX_PORT tell timebox the same.
+SERVE_FLAGS = $(if $(filter command line,$(origin HOST)),--host $(HOST)) \
+	$(if $(filter command line,$(origin PORT)),--port $(PORT))
 
-demo: $(STAMP)  ## Load the DEMO project (a team, ~120 items, 7 sprints) into the local database.
-	$(BIN)/timebox demo $(if $(RESET),--reset,)
+serve: $(STAMP)  ## Run the API on http://127.0.0.1:8000, or on HOST= PORT= (embedded PostgreSQL unless TIMEBOX_DATABASE_URL).
+	$(BIN)/timebox serve $(SERVE_FLAGS)
+
+demo: $(STAMP)  ## Load the DEMO project (a team, ~120 items, 7 sprints); HOST= PORT= as for serve, RESET=1 to redo.
+	$(BIN)/timebox demo $(if $(RESET),--reset,) $(SERVE_FLAGS)
 
 test: $(STAMP)  ## Run the whole test suite in parallel (embedded PostgreSQL unless TIMEBOX_TEST_DATABASE_URL).
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -44,11 +49,26 @@ migrate: $(STAMP)  ## Upgrade the database schema.
 openapi: $(STAMP)  ## Regenerate the committed openapi.json.
 	$(BIN)/timebox openapi --output openapi.json
 
+# The OpenAPI tooling is Node (versions pinned in package.json and package-lock.json).
+.PHONY: lint-openapi sdk
+NODE_STAMP := node_modules/.installed
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $(NODE_STAMP)
+
+lint-openapi: $(NODE_STAMP)  ## Lint openapi.json with Redocly and Spectral (0 errors, 0 warnings).
+	npm run --silent lint:openapi
+
+sdk: $(STAMP) $(NODE_STAMP)  ## Generate the Python and TypeScript SDKs into build/sdk and compile the TypeScript one.
+	bash sdk/generate.sh
+
 bench: $(STAMP)  ## Run the load benchmarks (see bench/README.md).
 	$(BIN)/python -m bench.backlog
 	$(BIN)/python -m bench.sprints
 	$(BIN)/python -m bench.reports
 	$(BIN)/python -m bench.forecast
+	$(BIN)/python -m bench.conditional
 
 clean:  ## Remove the virtualenv and caches (keeps .timebox data).
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .coverage htmlcov

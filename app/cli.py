@@ -8,6 +8,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, TypeVar
 
+import httpx
 import typer
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +21,7 @@ from app.domain.users import service as users
 from app.domain.users.schemas import PersonalTokenCreate, UserCreate
 from app.embedded import EmbeddedPostgres
 from app.observability import configure_logging
-from app.openapi import render_openapi
+from app.openapi import BEARER_SCHEME, LOGIN_SCHEME, render_openapi
 from app.settings import Settings, get_settings
 
 T = TypeVar("T")
@@ -170,6 +171,14 @@ def demo(
     reset: Annotated[
         bool, typer.Option("--reset", help="Delete an earlier DEMO project and start over.")
     ] = False,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Address `timebox serve` binds to, for the URLs shown [TIMEBOX_HOST]."),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="Port `timebox serve` listens on, for the URLs shown [TIMEBOX_PORT]."),
+    ] = None,
 ) -> None:
     """Create the DEMO project: a team of five, ~120 items and seven sprints of history."""
     settings = get_settings()
@@ -188,7 +197,13 @@ def demo(
         except DemoExists as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(1) from exc
-    base = f"http://{settings.host}:{settings.port}"
+    given = [(name, value) for name, value in (("host", host), ("port", port)) if value is not None]
+    make_serve = " ".join(["make serve", *(f"{name.upper()}={value}" for name, value in given)])
+    timebox_serve = " ".join(["timebox serve", *(f"--{name} {value}" for name, value in given)])
+    bind = host or settings.host
+    # Browsers cannot open a wildcard address (0.0.0.0, ::); the server answers on loopback.
+    shown = "127.0.0.1" if bind in {"0.0.0.0", "::", ""} else bind  # noqa: S104
+    base = str(httpx.URL(scheme="http", host=shown, port=port or settings.port))
     project = f"{base}/api/v1/projects/{result.project_key}"
     lines = [
         f"Created project {result.project_key}: {result.sprints} sprints, the last one active.",
@@ -198,8 +213,12 @@ def demo(
         f"A token for curl (30 days): {result.token}",
         f"  export TOKEN={result.token}",
         "",
-        "Start the service (`make serve` or `timebox serve`), then look at:",
-        f"  {base}/docs  (Authorize with the token above)",
+        f"Start the service (`{make_serve}` or `{timebox_serve}`), then open:",
+        f"  {base}/docs   to try the API. Press Authorize, then either log in under",
+        f"    {LOGIN_SCHEME} (OAuth2, password) with one of the emails and the password",
+        f"    above, or paste the token above into {BEARER_SCHEME} (http, Bearer).",
+        f"  {base}/redoc  to read the API reference.",
+        "Or read the reports with curl:",
         *(
             f'  curl -H "Authorization: Bearer $TOKEN" {project}{path}'
             for path in (

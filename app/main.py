@@ -11,17 +11,19 @@ from datetime import timedelta
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.routing import APIRoute
 
 from app import __version__
 from app.db import Database
 from app.domain.kernel import clock
 from app.domain.users import repository as users_repository
+from app.http.conditional import ConditionalGetMiddleware
+from app.http.docs import install_docs
 from app.http.idempotency import repository as idempotency_repository
 from app.http.idempotency.middleware import DatabaseRef, IdempotencyMiddleware
 from app.http.middleware import BodySizeLimitMiddleware, UnhandledErrorMiddleware
 from app.http.problems import install_error_handlers
 from app.observability import Metrics, ObservabilityMiddleware, configure_logging
+from app.openapi import install_openapi
 from app.routers import (
     auth,
     board,
@@ -44,11 +46,6 @@ from app.settings import Settings, get_settings
 logger = logging.getLogger("timebox")
 
 _PURGE_INTERVAL_SECONDS = 3600
-
-
-def operation_id(route: APIRoute) -> str:
-    """`<tag>_<function>`: stable, readable method names for generated SDKs."""
-    return f"{route.tags[0]}_{route.name}" if route.tags else route.name
 
 
 async def _purge_expired(database: Database, ttl: timedelta) -> None:
@@ -95,17 +92,18 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
 
     app = FastAPI(
         title="Timebox",
+        docs_url=None,
+        redoc_url=None,
         version=__version__,
-        description=(
-            "Scrum/Agile sprint service: ranked backlog, estimates, sprints, velocity, "
-            "burndown, forecasts and retrospectives. Errors are RFC 9457 problem+json."
-        ),
         lifespan=lifespan,
-        generate_unique_id_function=operation_id,
+        # Route functions are named verb-first (`get_sprint_report`): SDKs' method names.
+        generate_unique_id_function=lambda route: route.name,
     )
+    install_openapi(app)
     app.state.settings = settings
     app.state.metrics = metrics
     install_error_handlers(app)
+    install_docs(app)
 
     for module in (
         health,
@@ -128,6 +126,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
 
     # Added innermost first: the last one added wraps all the others.
     app.add_middleware(IdempotencyMiddleware, database=database_ref, ttl=idempotency_ttl)
+    app.add_middleware(ConditionalGetMiddleware)
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
@@ -139,10 +138,21 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
                 "Authorization",
                 "Content-Type",
                 "If-Match",
+                "If-None-Match",
                 "Idempotency-Key",
                 "X-Request-ID",
             ],
-            expose_headers=["ETag", "Link", "Location", "X-Request-ID", "Idempotency-Replayed"],
+            expose_headers=[
+                "ETag",
+                "Link",
+                "Location",
+                "Retry-After",
+                "Allow",
+                "Accept-Post",
+                "Accept-Patch",
+                "X-Request-ID",
+                "Idempotency-Replayed",
+            ],
         )
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")

@@ -1,8 +1,331 @@
-"""The committed OpenAPI document: rendered deterministically so drift is a plain diff."""
+"""The OpenAPI document SDKs are generated from: FastAPI's, made to tell the whole truth.
+
+FastAPI describes bodies and parameters. This module adds what it cannot see: every error is
+application/problem+json, every header the server reads or sends is a reusable component,
+public operations say `security: []`, and conditional GETs answer 304. The rules are applied
+to every operation by what it is (a GET, a POST with a body, a list, a versioned resource),
+so a new route is described correctly without a list to keep in step. `tests/test_openapi.py`
+and the response-conformance check of the whole suite hold the document to the server.
+"""
 
 import json
+from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from app.http.idempotency.middleware import MAX_KEY_LENGTH, SECRET_BEARING_PATHS
+from app.http.problems import PROBLEM_MEDIA_TYPE
+
+Json = dict[str, Any]
+
+DESCRIPTION = """\
+Timebox is a Scrum/Agile sprint service: a ranked product backlog with story points, sprints
+from planning to completion with reports frozen at close, capacity, velocity, burndown and
+burnup, cumulative flow and cycle time, and Monte Carlo forecasts.
+
+**Authentication.** Send `Authorization: Bearer <token>`. Get a login token from
+`POST /api/v1/auth/token` (the OAuth2 password flow: email as `username`), or create a
+personal access token with `POST /api/v1/me/tokens` and paste it into *BearerToken*.
+
+**Errors** are RFC 9457 `application/problem+json` documents; invalid input lists each bad
+field in `errors`. Outsiders get 404 for projects they cannot see.
+
+**Lists** take `limit` and an opaque `cursor`, answer `{"data": [...], "next_cursor": ...}` and
+a `Link: <...>; rel="next"` header.
+
+**Versions and caching.** Resources carry a `version`, sent as a strong `ETag`; send it back in
+`If-Match` to change or delete them (412 when stale). Every GET has an `ETag` (weak on lists and
+live reports) and answers 304 to a matching `If-None-Match`.
+
+**Retries.** A POST with an `Idempotency-Key` header is applied once; a retry with the same key
+and body replays the first answer.
+"""
+
+TAGS: list[Json] = [
+    {"name": "auth", "description": "Register, log in for a bearer token, log out."},
+    {"name": "me", "description": "Your own account and your personal access tokens."},
+    {"name": "projects", "description": "Projects, addressed by their key (`WEB`)."},
+    {"name": "members", "description": "Who belongs to a project, and their role."},
+    {"name": "statuses", "description": "A project's workflow columns and their WIP limits."},
+    {
+        "name": "items",
+        "description": "The ranked product backlog: stories, bugs, tasks, spikes and epics.",
+    },
+    {"name": "comments", "description": "Discussion on an item."},
+    {"name": "board", "description": "A whole board in one call: columns with their items."},
+    {
+        "name": "sprints",
+        "description": "Sprints from planning to completion, their scope, report and capacity.",
+    },
+    {
+        "name": "reports",
+        "description": "Velocity, burndown, burnup, cumulative flow, cycle time and forecasts, "
+        "as JSON and as SVG charts.",
+    },
+    {"name": "users", "description": "Instance administration of accounts (admins only)."},
+    {"name": "ops", "description": "Liveness, readiness and Prometheus metrics."},
+]
+
+SERVERS: list[Json] = [{"url": "/", "description": "The server that serves this document."}]
+LICENSE: Json = {"name": "MIT", "identifier": "MIT"}
+CONTACT: Json = {"name": "The Timebox team", "url": "https://timebox.dev"}
+
+BEARER_SCHEME = "BearerToken"
+LOGIN_SCHEME = "OAuth2PasswordBearer"
+
+_HEADERS: Json = {
+    "ETag": {
+        "required": True,
+        "description": "The representation's entity tag. A versioned resource's starts with "
+        'its version: `"3"` after a change, `"3.<digest>"` on a GET (the digest also covers '
+        "what the resource shows of others, such as its status's name); send either back in "
+        "`If-Match`. Frozen reports have a strong tag, lists and live reports a weak one "
+        '(`W/"..."`). Send any of them back in `If-None-Match`.',
+        "schema": {"type": "string"},
+    },
+    "Link": {
+        "description": 'The next page, as `<url>; rel="next"`; absent on the last page.',
+        "schema": {"type": "string"},
+    },
+    "Location": {
+        "description": "The URL of the created resource.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "RetryAfter": {
+        "required": True,
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "RequestId": {
+        "required": True,
+        "description": "The request's id (yours from `X-Request-ID`, or a new one): quote it "
+        "when reporting a problem; the server's log lines carry it.",
+        "schema": {"type": "string"},
+    },
+    "IdempotencyReplayed": {
+        "description": "`true` when this is the stored answer to an earlier request with the "
+        "same `Idempotency-Key`.",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+    "WWWAuthenticate": {
+        "required": True,
+        "description": "`Bearer`: the token is missing, expired or revoked.",
+        "schema": {"type": "string"},
+    },
+    "CacheControl": {
+        "description": "How clients may cache the answer: responses are per caller, so never "
+        "shared; GETs are revalidated with `If-None-Match`.",
+        "schema": {"type": "string"},
+    },
+}
+
+_PARAMETERS: Json = {
+    "IfMatch": {
+        "name": "If-Match",
+        "in": "header",
+        "required": False,
+        "description": 'The `ETag` you last saw, e.g. `"3"`: the change applies only if the '
+        "resource is still at that version (412 otherwise).",
+        "schema": {"type": "string"},
+    },
+    "IfNoneMatch": {
+        "name": "If-None-Match",
+        "in": "header",
+        "required": False,
+        "description": "`ETag`s you hold: 304 without a body when one still matches.",
+        "schema": {"type": "string"},
+    },
+    "IdempotencyKey": {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": "A key you choose (e.g. a UUID) to make a retry safe: the first answer is "
+        "stored and replayed to a retry with the same key and body.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+    },
+    "RequestId": {
+        "name": "X-Request-ID",
+        "in": "header",
+        "required": False,
+        "description": "Your id for this request, echoed back and written to the server's log.",
+        "schema": {"type": "string", "maxLength": 255},
+    },
+}
+
+# Parameters FastAPI derives from `Header()` dependencies, replaced by the shared components.
+_HEADER_PARAMETERS = {"if-match": "IfMatch", "if-none-match": "IfNoneMatch"}
+_PROBLEM_CONTENT: Json = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+
+
+def _header(name: str) -> Json:
+    return {"$ref": f"#/components/headers/{name}"}
+
+
+def _parameter(name: str) -> Json:
+    return {"$ref": f"#/components/parameters/{name}"}
+
+
+def _schema(document: Json, reference: Json) -> Json:
+    """The component a `$ref` points at (or the schema itself)."""
+    ref = reference.get("$ref")
+    if not isinstance(ref, str):
+        return reference
+    found: Json = document["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+    return found
+
+
+def _json_schema(document: Json, response: Json) -> Json | None:
+    """The resolved JSON body schema of a response, if it has one."""
+    content = response.get("content", {}).get("application/json")
+    if content is None:
+        return None
+    return _schema(document, content.get("schema", {}))
+
+
+def _problem(status: int, description: str | None = None) -> Json:
+    return {
+        "description": description or HTTPStatus(status).phrase,
+        "content": dict(_PROBLEM_CONTENT),
+    }
+
+
+def _shape_responses(document: Json, path: str, method: str, operation: Json) -> None:
+    """Errors as problems, success headers by what the answer is, and 304 on GETs."""
+    responses: Json = operation["responses"]
+    has_body = "requestBody" in operation
+    if has_body:
+        responses.setdefault("413", _problem(413, "The request body is too large."))
+        responses.setdefault(
+            "415", _problem(415, "The body is not of the media type this operation takes.")
+        )
+    if method == "post" and path not in SECRET_BEARING_PATHS:
+        responses.setdefault("400", _problem(400, "A malformed `Idempotency-Key`."))
+        responses.setdefault(
+            "409", _problem(409, "A conflict, or a request with this Idempotency-Key in progress.")
+        )
+        responses.setdefault(
+            "422", _problem(422, "Invalid input, or an Idempotency-Key used with another request.")
+        )
+    if operation.get("security") is not None:
+        responses.setdefault("401", _problem(401))
+    if "{key}" in path:
+        responses.setdefault("404", _problem(404, "No such project, or you are not a member."))
+    responses.setdefault("500", _problem(500, "An unexpected error; it has been logged."))
+    if method == "get":
+        responses["304"] = {
+            "description": "Not Modified: the `ETag` in `If-None-Match` is still current.",
+            "headers": {
+                "ETag": _header("ETag"),
+                "Cache-Control": _header("CacheControl"),
+                "X-Request-ID": _header("RequestId"),
+            },
+        }
+    for code, response in responses.items():
+        status = int(code)
+        headers: Json = response.setdefault("headers", {})
+        headers["X-Request-ID"] = _header("RequestId")
+        if status >= 400:
+            response["content"] = dict(_PROBLEM_CONTENT)
+            if status == 401:
+                headers["WWW-Authenticate"] = _header("WWWAuthenticate")
+            if status in (429, 503):
+                headers["Retry-After"] = _header("RetryAfter")
+            continue
+        if not 200 <= status < 300:
+            continue
+        schema = _json_schema(document, response)
+        properties = schema.get("properties", {}) if schema else {}
+        headers["Cache-Control"] = _header("CacheControl")
+        if (method == "get" and status == 200) or "version" in properties:
+            headers["ETag"] = _header("ETag")
+        if "next_cursor" in properties:
+            headers["Link"] = _header("Link")
+        if status == 201:
+            headers["Location"] = _header("Location")
+        if method == "post" and path not in SECRET_BEARING_PATHS:
+            headers["Idempotency-Replayed"] = _header("IdempotencyReplayed")
+    operation["responses"] = dict(sorted(responses.items()))
+
+
+def _shape_parameters(path: str, method: str, operation: Json) -> None:
+    """Shared header parameters instead of FastAPI's inline ones, plus those middleware reads."""
+    parameters: list[Json] = []
+    for parameter in operation.get("parameters", []):
+        shared = _HEADER_PARAMETERS.get(parameter["name"].lower())
+        if parameter["in"] == "header" and shared:
+            parameters.append(_parameter(shared))
+        else:
+            parameters.append(parameter)
+    if method == "get":
+        parameters.append(_parameter("IfNoneMatch"))
+    if method == "post" and path not in SECRET_BEARING_PATHS:
+        parameters.append(_parameter("IdempotencyKey"))
+    parameters.append(_parameter("RequestId"))
+    operation["parameters"] = parameters
+
+
+def _shape_security(operation: Json) -> None:
+    """A password-flow token or a pasted bearer token; public operations need neither."""
+    if "security" in operation:
+        operation["security"] = [{LOGIN_SCHEME: []}, {BEARER_SCHEME: []}]
+    else:
+        operation["security"] = []
+
+
+def build_openapi(app: FastAPI) -> Json:
+    """The app's OpenAPI document, with problems, headers, security and tags declared."""
+    document: Json = get_openapi(
+        title=app.title,
+        version=app.version,
+        summary=app.summary,
+        description=app.description,
+        routes=app.routes,
+        tags=app.openapi_tags,
+        servers=app.servers,
+        license_info=app.license_info,
+        contact=app.contact,
+    )
+    components: Json = document["components"]
+    for name in _FASTAPI_VALIDATION_SCHEMAS:
+        components["schemas"].pop(name, None)
+    components["headers"] = _HEADERS
+    components["parameters"] = _PARAMETERS
+    components["securitySchemes"][BEARER_SCHEME] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A login token from `POST /api/v1/auth/token` or a personal access "
+        "token from `POST /api/v1/me/tokens`.",
+    }
+    components["securitySchemes"][LOGIN_SCHEME]["description"] = (
+        "Log in with your email (as `username`) and password for a login token."
+    )
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            _shape_parameters(path, method, operation)
+            _shape_responses(document, path, method, operation)
+            _shape_security(operation)
+    return document
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Describe the app with `build_openapi` (built once, on first use) and its metadata."""
+    app.summary = "A Scrum/Agile sprint service with an async JSON API."
+    app.description = DESCRIPTION
+    app.openapi_tags = TAGS
+    app.servers = SERVERS
+    app.license_info = LICENSE
+    app.contact = CONTACT
+
+    def openapi() -> Json:
+        if app.openapi_schema is None:
+            app.openapi_schema = build_openapi(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def render_openapi(app: FastAPI) -> str:

@@ -30,6 +30,7 @@ from app import models as table_models  # noqa: F401  (every table in SQLModel.m
 from app.db import Database
 from app.main import create_app
 from app.settings import Settings
+from tests.contract import checked_client
 from tests.factories import Factory
 
 
@@ -194,8 +195,7 @@ async def database(session_database: Database, cleanup_sql: str) -> AsyncIterato
 @pytest.fixture
 async def client(app: object, database: Database) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client speaking to the app in-process."""
-    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with checked_client(app) as http:
         yield http
 
 

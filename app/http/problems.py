@@ -1,17 +1,21 @@
 """RFC 9457 problem+json: the Problem shape, the error handlers and OpenAPI response entries."""
 
+import email.message
+import json
 import logging
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
 import asyncpg
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.domain.kernel.errors import DomainError, FieldError
 
@@ -68,16 +72,26 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def validation_errors(raw: Sequence[Any]) -> list[FieldError]:
-    """Turn pydantic/FastAPI error dicts into FieldErrors."""
-    return [
-        FieldError(
-            field=_field_path(error.get("loc", ())),
-            message=str(error.get("msg", "invalid")),
-            type=str(error.get("type", "invalid")),
+def validation_errors(raw: Sequence[Any], body: Any = None) -> list[FieldError]:
+    """Turn pydantic/FastAPI error dicts into FieldErrors; `body` is the request body as read."""
+    return [_field_error(error, body) for error in raw]
+
+
+def _field_error(error: Any, body: Any) -> FieldError:
+    loc = error.get("loc", ())
+    if error.get("type") == "json_invalid" and len(loc) == 2 and isinstance(body, str):
+        # FastAPI names a character offset (`body.26`); say where in the text, as json does.
+        where = json.JSONDecodeError(str(error.get("ctx", {}).get("error", "")), body, loc[1])
+        return FieldError(
+            field="body",
+            message=f"Malformed JSON at line {where.lineno}, column {where.colno}: {where.msg}",
+            type="json_invalid",
         )
-        for error in raw
-    ]
+    return FieldError(
+        field=_field_path(loc),
+        message=str(error.get("msg", "invalid")),
+        type=str(error.get("type", "invalid")),
+    )
 
 
 async def _domain_error_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -94,13 +108,62 @@ async def _domain_error_handler(request: Request, exc: Exception) -> JSONRespons
 
 async def _validation_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = validation_errors(exc.errors())
-    fields = ", ".join(error.field for error in errors)
+    unsupported = _unsupported_media_type(request, exc)
+    if unsupported is not None:
+        return unsupported
+    errors = validation_errors(exc.errors(), exc.body)
+    if len(errors) == 1 and errors[0].type == "json_invalid":
+        detail = errors[0].message + "."
+    else:
+        fields = ", ".join(error.field for error in errors)
+        detail = f"Invalid input: {fields}." if fields else "Invalid input."
     return problem_response(
-        422,
-        f"Invalid input: {fields}." if fields else "Invalid input.",
-        slug="invalid-input",
-        errors=errors,
+        422, detail, slug="invalid-input", errors=errors, instance=request.url.path
+    )
+
+
+_JSON = "application/json"
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+# RFC 5789 (Accept-Patch) and the IANA-registered Accept-Post name what a method's body may be;
+# other methods get RFC 9110's Accept, which a response may carry for the same purpose.
+_ACCEPT_HEADER = {"POST": "Accept-Post", "PATCH": "Accept-Patch"}
+
+
+def _media_type(content_type: str) -> str:
+    """The lower-case type/subtype of a Content-Type value, parameters dropped."""
+    message = email.message.Message()
+    message["content-type"] = content_type
+    return message.get_content_type()
+
+
+def _unsupported_media_type(request: Request, exc: RequestValidationError) -> JSONResponse | None:
+    """A 415 when the body failed because it is not of the type the route reads, else None.
+
+    FastAPI validates a JSON route's body of any other type as raw bytes (and a form route's
+    JSON as an empty form), so the error it reports is about the shape, not the real cause.
+    """
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or route.body_field is None:
+        return None
+    if not any(tuple(error.get("loc", ()))[:1] == ("body",) for error in exc.errors()):
+        return None
+    content_type = request.headers.get("content-type")
+    if isinstance(route.body_field.field_info, params.Form):
+        accepted = str(route.body_field.field_info.media_type)
+        if content_type is None or _media_type(content_type) in _FORM_TYPES:
+            return None
+    else:
+        accepted = _JSON
+        # FastAPI hands the raw bytes on exactly when it did not read the body as JSON: another
+        # Content-Type, or none (read as JSON only with `strict_content_type=False`).
+        if not isinstance(exc.body, bytes) or not exc.body:
+            return None
+    sent = f"Content-Type {content_type}" if content_type else "no Content-Type"
+    return problem_response(
+        415,
+        f"This endpoint reads a body of type {accepted}; the request has {sent}.",
+        slug="unsupported-media-type",
+        headers={_ACCEPT_HEADER.get(request.method, "Accept"): accepted},
         instance=request.url.path,
     )
 
@@ -108,14 +171,35 @@ async def _validation_error_handler(request: Request, exc: Exception) -> JSONRes
 async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else None
+    headers = dict(exc.headers) if exc.headers else {}
     if exc.status_code == 404 and detail == "Not Found":
         detail = "No such resource."
+    if exc.status_code == 405:
+        allowed = ", ".join(allowed_methods(request))
+        # Starlette names the methods of the first route that matched the path, not all.
+        headers["Allow"] = allowed
+        detail = f"{request.method} is not allowed here; this resource accepts {allowed}."
     return problem_response(
-        exc.status_code,
-        detail,
-        headers=dict(exc.headers) if exc.headers else None,
-        instance=request.url.path,
+        exc.status_code, detail, headers=headers or None, instance=request.url.path
     )
+
+
+_METHOD_ORDER = {
+    method: n for n, method in enumerate(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"))
+}
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route accepts on the request's path, HEAD wherever GET is."""
+    methods: set[str] = set()
+    # Included routers are kept whole; their routes are read as the app serves them.
+    for route in iter_route_contexts(request.app.router.routes):
+        if route.methods and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    if "GET" in methods:
+        # app.http.conditional answers HEAD for every GET route.
+        methods.add("HEAD")
+    return sorted(methods, key=lambda m: _METHOD_ORDER.get(m, len(_METHOD_ORDER)))
 
 
 def _is_bad_value(exc: BaseException) -> bool:

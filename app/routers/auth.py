@@ -3,14 +3,20 @@
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form, Response, status
 
 from app.domain.kernel.errors import Forbidden
 from app.domain.users import service as users
-from app.domain.users.schemas import LoginToken, UserPublic, UserRegister
+from app.domain.users.schemas import LoginForm, LoginToken, UserPublic, UserRegister
 from app.http.problems import problem_responses
-from app.routers.deps import API_PREFIX, CurrentToken, SessionDep, SettingsDep
+from app.routers.deps import (
+    API_PREFIX,
+    CurrentToken,
+    SessionDep,
+    SettingsDep,
+    set_etag,
+    set_location,
+)
 from app.settings import Registration
 
 router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"])
@@ -22,7 +28,9 @@ router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"])
     response_model=UserPublic,
     responses=problem_responses(403, 409, 422),
 )
-async def register(data: UserRegister, session: SessionDep, settings: SettingsDep) -> UserPublic:
+async def register(
+    data: UserRegister, session: SessionDep, settings: SettingsDep, response: Response
+) -> UserPublic:
     """Create an account while registration is open (403 otherwise); then log in for a token.
 
     The very first account of an instance becomes its admin; 409 when the email is taken.
@@ -30,12 +38,14 @@ async def register(data: UserRegister, session: SessionDep, settings: SettingsDe
     if settings.registration != Registration.OPEN:
         raise Forbidden("Registration is closed; ask an admin for an account.")
     user = await users.register(session, data)
+    set_location(response, f"/users/{user.id}")
+    set_etag(response, user.version)
     return UserPublic.model_validate(user)
 
 
 @router.post("/token", response_model=LoginToken, responses=problem_responses(401, 422))
 async def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[LoginForm, Form()],
     session: SessionDep,
     settings: SettingsDep,
     response: Response,

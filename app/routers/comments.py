@@ -21,6 +21,7 @@ from app.routers.deps import (
     ViewerAccess,
     link_next,
     set_etag,
+    set_location,
 )
 
 router = APIRouter(
@@ -62,6 +63,9 @@ async def add_comment(
 ) -> CommentPublic:
     """Comment on an item (members); the markdown is stored exactly as sent, never rendered."""
     view = await comments.add_comment(session, access, number, data.body)
+    set_location(
+        response, f"/projects/{access.project.key}/items/{number}/comments/{view.comment.id}"
+    )
     set_etag(response, view.comment.version)
     return CommentPublic.model_validate(view)
 

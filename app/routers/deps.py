@@ -16,6 +16,7 @@ from app.domain.projects.models import Role
 from app.domain.projects.schemas import KEY_PATTERN
 from app.domain.users import service as users
 from app.domain.users.models import ApiToken, User
+from app.http.conditional import STRONG_ETAG_HEADER
 from app.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -120,12 +121,27 @@ def link_next(request: Request, response: Response, next_cursor: str | None) -> 
         response.headers["Link"] = f'<{url}>; rel="next"'
 
 
+def set_location(response: Response, path: str) -> None:
+    """Point `Location` at a created resource, given its path below /api/v1."""
+    response.headers["Location"] = API_PREFIX + path
+
+
 def set_etag(response: Response, version: int) -> None:
-    """Expose a resource's version as its ETag."""
+    """Expose a resource's version as its ETag, for If-Match."""
+    # Not a validator for If-None-Match: the version does not move when what the resource
+    # embeds does (a status name, an epic's progress), so app.http.conditional answers 304
+    # against it only for `If-None-Match: *`.
     response.headers["ETag"] = f'"{version}"'
 
 
-_VERSION = re.compile(r"[0-9]{1,18}")
+def strong_etag(response: Response) -> None:
+    """Give a GET answer a strong ETag hashed from its body, not the weak one lists get."""
+    # For a representation that is a fixed document (a frozen report): the same bytes always.
+    response.headers[STRONG_ETAG_HEADER] = "1"
+
+
+# `"3"` from a change, or `"3.<digest>"` from a GET (see `http.conditional`): the version leads.
+_VERSION = re.compile(r"([0-9]{1,18})(?:\.[0-9a-f]{1,64})?")
 
 
 def if_match_version(
@@ -139,9 +155,10 @@ def if_match_version(
         return None
     # Accept strong or weak tags and lists; the first tag wins, since a resource has one version.
     first = if_match.split(",")[0].strip().removeprefix("W/").strip('"')
-    if not _VERSION.fullmatch(first):
+    matched = _VERSION.fullmatch(first)
+    if matched is None:
         raise PreconditionFailed(f"If-Match {if_match!r} matches no version of this resource.")
-    return int(first)
+    return int(matched.group(1))
 
 
 IfMatch = Annotated[int | None, Depends(if_match_version)]

@@ -38,7 +38,7 @@ async def get_flow(
 
 
 @router.get("/flow.svg", response_class=Response, responses={**SVG, **problem_responses(422)})
-async def flow_chart(
+async def get_flow_chart(
     access: ViewerAccess, session: SessionDep, start: FromQuery = None, to: ToQuery = None
 ) -> Response:
     """The cumulative flow diagram: items per status per day, stacked in workflow order."""

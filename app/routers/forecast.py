@@ -99,7 +99,7 @@ async def get_forecast(
 @router.get(
     "/forecast.svg", response_class=Response, responses={**SVG, **problem_responses(409, 422)}
 )
-async def forecast_chart(
+async def get_forecast_chart(
     access: ViewerAccess, session: SessionDep, request: ForecastQuery
 ) -> Response:
     """The forecast's histogram of sprints needed, with the 50/70/85/95 % markers."""

@@ -17,13 +17,13 @@ class Health(BaseModel):
 
 
 @router.get("/healthz", response_model=Health)
-async def healthz() -> Health:
+async def get_health() -> Health:
     """Liveness: the process is up and serving; it does not touch the database."""
     return Health(status="ok")
 
 
-@router.get("/readyz", responses=problem_responses(503))
-async def readyz(request: Request) -> Response:
+@router.get("/readyz", responses={200: {"model": Health}, **problem_responses(503)})
+async def get_readiness(request: Request) -> Response:
     """Readiness: 200 when the database answers, else a 503 problem; route traffic on 200 only."""
     database: Database = request.app.state.database
     if not await database.ping():
@@ -36,7 +36,7 @@ async def readyz(request: Request) -> Response:
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
 )
-async def metrics(request: Request) -> Response:
+async def get_metrics(request: Request) -> Response:
     """Prometheus metrics: requests and latency by route and status, database pool use."""
     data = generate_latest(request.app.state.metrics.registry)
     return Response(data, media_type=CONTENT_TYPE_LATEST)

@@ -1,11 +1,11 @@
 """Backlog items: list, create, batch, read, change, move, delete, history."""
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
 from app.domain.items import service as items
-from app.domain.items.filters import ItemQuery
+from app.domain.items.filters import ItemQuery, ItemSort
 from app.domain.items.models import ItemType
 from app.domain.items.schemas import (
     BatchResult,
@@ -30,6 +30,7 @@ from app.routers.deps import (
     ViewerAccess,
     link_next,
     set_etag,
+    set_location,
 )
 
 router = APIRouter(
@@ -37,19 +38,6 @@ router = APIRouter(
     tags=["items"],
     responses=problem_responses(401, 404),
 )
-
-Sort = Literal[
-    "rank",
-    "priority",
-    "-priority",
-    "created",
-    "-created",
-    "updated",
-    "-updated",
-    "points",
-    "-points",
-    "relevance",
-]
 
 
 @router.get("", response_model=ItemPage, responses=problem_responses(422))
@@ -71,7 +59,7 @@ async def list_items(
     estimated: Annotated[bool | None, Query()] = None,
     q: Annotated[str | None, Query(max_length=200, description="Full-text search.")] = None,
     sort: Annotated[
-        Sort | None,
+        ItemSort | None,
         Query(description="Default `rank`, or `relevance` with `q`; `-` sorts descending."),
     ] = None,
 ) -> ItemPage:
@@ -110,7 +98,7 @@ async def create_item(
     status is at an enforced WIP limit or `external_id` is taken.
     """
     view = await items.create_item(session, access, data)
-    response.headers["Location"] = f"{API_PREFIX}/projects/{access.project.key}/items/{view.number}"
+    set_location(response, f"/projects/{access.project.key}/items/{view.number}")
     set_etag(response, view.version)
     return ItemPublic.model_validate(view)
 
@@ -191,7 +179,7 @@ async def delete_item(
 
 
 @router.get("/{number}/history", response_model=ItemEventPage)
-async def item_history(
+async def get_item_history(
     number: Number,
     access: ViewerAccess,
     session: SessionDep,

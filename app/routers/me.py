@@ -22,6 +22,7 @@ from app.routers.deps import (
     SessionDep,
     link_next,
     set_etag,
+    set_location,
 )
 
 router = APIRouter(prefix=f"{API_PREFIX}/me", tags=["me"], responses=problem_responses(401))
@@ -68,6 +69,7 @@ async def create_token(
 ) -> PersonalTokenCreated:
     """Create a named personal access token; the secret is in this response only."""
     issued = await users.create_personal_token(session, user, data)
+    set_location(response, f"/me/tokens/{issued.id}")
     response.headers["Cache-Control"] = "no-store"
     return PersonalTokenCreated.model_validate(issued)
 

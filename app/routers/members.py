@@ -16,6 +16,7 @@ from app.routers.deps import (
     ViewerAccess,
     link_next,
     set_etag,
+    set_location,
 )
 
 router = APIRouter(
@@ -52,6 +53,7 @@ async def add_member(
 ) -> MemberPublic:
     """Add an active user by `user_id` or `email` with a role (owners); 409 if already a member."""
     view = await projects.add_member(session, access, data)
+    set_location(response, f"/projects/{access.project.key}/members/{view.user_id}")
     set_etag(response, view.version)
     return MemberPublic.model_validate(view)
 

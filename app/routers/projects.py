@@ -25,6 +25,7 @@ from app.routers.deps import (
     ViewerAccess,
     link_next,
     set_etag,
+    set_location,
 )
 
 router = APIRouter(
@@ -59,7 +60,7 @@ async def create_project(
     """
     access = await projects.create_project(session, user, data, workflow_defaults)
     set_etag(response, access.project.version)
-    response.headers["Location"] = f"/api/v1/projects/{access.project.key}"
+    set_location(response, f"/projects/{access.project.key}")
     return ProjectPublic.model_validate(ProjectView.of(access))
 
 
@@ -70,7 +71,9 @@ async def get_project(access: ViewerAccess, response: Response) -> ProjectPublic
     return ProjectPublic.model_validate(ProjectView.of(access))
 
 
-@router.patch("/{key}", response_model=ProjectPublic, responses=problem_responses(403, 412, 422))
+@router.patch(
+    "/{key}", response_model=ProjectPublic, responses=problem_responses(403, 409, 412, 422)
+)
 async def update_project(
     data: ProjectUpdate,
     access: OwnerAccess,

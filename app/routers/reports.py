@@ -23,7 +23,7 @@ LastQuery = Annotated[
 
 
 @router.get("/velocity", response_model=Velocity, responses=problem_responses(422))
-async def velocity(
+async def get_velocity(
     access: ViewerAccess,
     session: SessionDep,
     last: LastQuery = None,
@@ -38,7 +38,7 @@ async def velocity(
 @router.get(
     "/sprints/{number}/burndown", response_model=BurnChart, responses=problem_responses(409, 422)
 )
-async def burndown(
+async def get_burndown(
     number: Number, access: ViewerAccess, session: SessionDep, unit: UnitQuery = Unit.POINTS
 ) -> BurnChart:
     """Remaining work at the end of each day of a started sprint, with the ideal line.
@@ -52,7 +52,7 @@ async def burndown(
 @router.get(
     "/sprints/{number}/burnup", response_model=BurnChart, responses=problem_responses(409, 422)
 )
-async def burnup(
+async def get_burnup(
     number: Number, access: ViewerAccess, session: SessionDep, unit: UnitQuery = Unit.POINTS
 ) -> BurnChart:
     """Done work and total scope at the end of each day of a started sprint.
@@ -64,7 +64,7 @@ async def burnup(
 
 
 @router.get("/velocity.svg", response_class=Response, responses={**SVG, **problem_responses(422)})
-async def velocity_chart(
+async def get_velocity_chart(
     access: ViewerAccess,
     session: SessionDep,
     last: LastQuery = None,
@@ -79,10 +79,14 @@ async def velocity_chart(
     response_class=Response,
     responses={**SVG, **problem_responses(409, 422)},
 )
-async def burndown_chart(
+async def get_burndown_chart(
     number: Number, access: ViewerAccess, session: SessionDep, unit: UnitQuery = Unit.POINTS
 ) -> Response:
-    """The burndown chart: remaining work per day against the ideal line."""
+    """The burndown chart over the whole sprint: remaining work per day against the ideal line.
+
+    An active sprint's chart marks today and runs the ideal line on to 0 at the end of its last
+    working day; non-working days are shaded.
+    """
     return svg(await reports.burn_svg(session, access, number, unit, burnup=False))
 
 
@@ -91,8 +95,11 @@ async def burndown_chart(
     response_class=Response,
     responses={**SVG, **problem_responses(409, 422)},
 )
-async def burnup_chart(
+async def get_burnup_chart(
     number: Number, access: ViewerAccess, session: SessionDep, unit: UnitQuery = Unit.POINTS
 ) -> Response:
-    """The burnup chart: done work per day climbing towards the total scope."""
+    """The burnup chart over the whole sprint: done work per day climbing towards the scope.
+
+    An active sprint's chart marks today; non-working days are shaded.
+    """
     return svg(await reports.burn_svg(session, access, number, unit, burnup=True))

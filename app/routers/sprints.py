@@ -28,6 +28,8 @@ from app.routers.deps import (
     ViewerAccess,
     link_next,
     set_etag,
+    set_location,
+    strong_etag,
 )
 
 router = APIRouter(
@@ -73,9 +75,7 @@ async def create_sprint(
     from the first working day after the latest sprint ends (from today when there is none),
     ending on a working day. Dates that overlap a sprint that is not cancelled are a 409."""
     view = await sprints.create_sprint(session, access, data)
-    response.headers["Location"] = (
-        f"{API_PREFIX}/projects/{access.project.key}/sprints/{view.number}"
-    )
+    set_location(response, f"/projects/{access.project.key}/sprints/{view.number}")
     return _reply(view, response)
 
 
@@ -183,17 +183,23 @@ async def complete_sprint(
 
 
 @router.get("/{number}/scope", response_model=ScopeLedger)
-async def sprint_scope(number: Number, access: ViewerAccess, session: SessionDep) -> ScopeLedger:
+async def get_sprint_scope(
+    number: Number, access: ViewerAccess, session: SessionDep
+) -> ScopeLedger:
     """Every scope change after the sprint started: items added, removed, re-estimated."""
     changes = await sprint_reports.scope_changes(session, access, number)
     return ScopeLedger(data=[ScopeChangePublic.model_validate(change) for change in changes])
 
 
 @router.get("/{number}/report", response_model=SprintReport, responses=problem_responses(409))
-async def sprint_report(number: Number, access: ViewerAccess, session: SessionDep) -> SprintReport:
+async def get_sprint_report(
+    number: Number, access: ViewerAccess, session: SessionDep, response: Response
+) -> SprintReport:
     """The sprint report: committed, completed, not completed, removed, completed outside.
 
     Live while the sprint is active; kept as it was at completion from then on.
     """
     view = await sprint_reports.report(session, access, number)
+    if view.frozen:
+        strong_etag(response)
     return SprintReport.model_validate(view)

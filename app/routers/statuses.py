@@ -16,6 +16,7 @@ from app.routers.deps import (
     SessionDep,
     ViewerAccess,
     set_etag,
+    set_location,
 )
 
 router = APIRouter(
@@ -43,6 +44,7 @@ async def create_status(
 ) -> StatusPublic:
     """Add a workflow status (owners), last unless `position` is given; names are unique."""
     row = await workflow.create_status(session, access, data)
+    set_location(response, f"/projects/{access.project.key}/statuses/{row.id}")
     set_etag(response, row.version)
     return StatusPublic.model_validate(row)
 

@@ -14,6 +14,7 @@ from app.routers.deps import (
     SessionDep,
     link_next,
     set_etag,
+    set_location,
 )
 
 router = APIRouter(
@@ -45,6 +46,7 @@ async def create_user(
     409 when the email is registered already.
     """
     user = await users.create_user(session, data)
+    set_location(response, f"/users/{user.id}")
     set_etag(response, user.version)
     return UserPublic.model_validate(user)
 

@@ -16,6 +16,7 @@ from app.domain.users.models import ApiToken, User
 from app.domain.users.security import hash_token
 from app.main import create_app
 from app.settings import Settings
+from tests.contract import checked_client
 from tests.factories import PASSWORD, Factory
 from tests.helpers import (
     assert_problem,
@@ -206,27 +207,25 @@ async def test_closed_registration_forbids_register_but_admins_can_create_users(
 ) -> None:
     admin = await factory.user(admin=True)
     closed = create_app(settings.model_copy(update={"registration": "closed"}))
-    async with closed.router.lifespan_context(closed):
-        transport = httpx.ASGITransport(app=closed)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            refused = await http.post(REGISTER, json=registration("newcomer@example.com"))
-            problem = assert_problem(refused, 403)
-            assert "closed" in problem["detail"].lower()
-            assert await count_users(database) == 1
+    async with closed.router.lifespan_context(closed), checked_client(closed) as http:
+        refused = await http.post(REGISTER, json=registration("newcomer@example.com"))
+        problem = assert_problem(refused, 403)
+        assert "closed" in problem["detail"].lower()
+        assert await count_users(database) == 1
 
-            created = await http.post(
-                USERS,
-                headers=admin.headers,
-                json=registration("newcomer@example.com", display_name="Newcomer"),
-            )
-            assert created.status_code == 201, created.text
-            assert created.json()["email"] == "newcomer@example.com"
-            assert created.json()["is_admin"] is False
+        created = await http.post(
+            USERS,
+            headers=admin.headers,
+            json=registration("newcomer@example.com", display_name="Newcomer"),
+        )
+        assert created.status_code == 201, created.text
+        assert created.json()["email"] == "newcomer@example.com"
+        assert created.json()["is_admin"] is False
 
-            token = await login_token(http, "newcomer@example.com")
-            me = await http.get(ME, headers=bearer(token))
-            assert me.status_code == 200
-            assert me.json()["display_name"] == "Newcomer"
+        token = await login_token(http, "newcomer@example.com")
+        me = await http.get(ME, headers=bearer(token))
+        assert me.status_code == 200
+        assert me.json()["display_name"] == "Newcomer"
     assert await count_users(database) == 2
 
 

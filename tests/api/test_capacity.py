@@ -12,8 +12,9 @@ from sqlalchemy import text
 from app.db import Database
 from app.domain.projects import repository as projects_repository
 from app.domain.sprints.capacity import service as capacity_service
+from tests.contract import checked_client
 from tests.factories import Actor, Factory
-from tests.helpers import assert_problem, pause_after, status_ids
+from tests.helpers import assert_problem, etag_version, pause_after, status_ids
 
 PROJECTS = "/api/v1/projects"
 SPRINTS = f"{PROJECTS}/WEB/sprints"
@@ -539,8 +540,7 @@ async def test_concurrent_replacements_end_in_exactly_one_of_the_bodies(
     # Hold the check open so both requests are in flight together; without the sprint's
     # lock both would delete nothing and then collide (or mix) on insert.
     pause_after(monkeypatch, projects_repository, "member_ids")
-    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
+    async with checked_client(app) as other:
         responses = await asyncio.gather(
             put(client, owner, number, first), put(other, member_, number, second)
         )
@@ -561,7 +561,7 @@ async def test_replacing_capacity_checks_and_bumps_the_sprints_version(
     number = await factory.sprint("WEB", owner, start_date=START, end_date=END)
     read = await client.get(f"{SPRINTS}/{number}/capacity", headers=owner.headers)
     version = read.json()["version"]
-    assert read.headers["ETag"] == f'"{version}"'
+    assert etag_version(read) == version
     body = {"members": [{"user_id": owner.id, "availability": 50}]}
 
     saved = await client.put(
@@ -571,7 +571,7 @@ async def test_replacing_capacity_checks_and_bumps_the_sprints_version(
     )
     assert saved.status_code == 200, saved.text
     assert saved.json()["version"] == version + 1
-    assert saved.headers["ETag"] == f'"{version + 1}"'
+    assert etag_version(saved) == version + 1
     stale = await client.put(
         f"{SPRINTS}/{number}/capacity",
         json={"members": []},

@@ -1,6 +1,7 @@
 """The `timebox` command: help, user create, token create, migrate, demo, openapi."""
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -76,12 +77,20 @@ def test_openapi_command_writes_the_document(tmp_path: Path) -> None:
 async def test_demo_prints_working_credentials_and_refuses_a_second_run(
     database_url: str, database: Database, client: httpx.AsyncClient
 ) -> None:
-    result = run(["demo"], database_url)
+    # As `make demo HOST=0.0.0.0 PORT=9123` runs it: every URL printed uses that port (on
+    # loopback, for a wildcard address), and the serve command shown binds the same.
+    result = run(["demo", "--host", "0.0.0.0", "--port", "9123"], database_url)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     password = next(line for line in lines if line.startswith("Password")).split(": ")[-1]
     token = next(line for line in lines if "token for curl" in line).split(": ")[-1]
-    assert "/api/v1/projects/DEMO/velocity.svg" in result.stdout
+    assert "http://127.0.0.1:9123/api/v1/projects/DEMO/velocity.svg" in result.stdout
+    urls = re.findall(r"\bhttps?://[^/\s]+", result.stdout)
+    assert len(urls) >= 8 and set(urls) == {"http://127.0.0.1:9123"}, urls
+    assert "`make serve HOST=0.0.0.0 PORT=9123` or `timebox serve --host 0.0.0.0 --port 9123`" in (
+        result.stdout
+    )
+    assert "BearerToken (http, Bearer)" in result.stdout
 
     login = await client.post(
         "/api/v1/auth/token", data={"username": "ada@demo.example.com", "password": password}

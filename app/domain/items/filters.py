@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +17,21 @@ from app.domain.workflow.models import StatusCategory
 
 # `?sprint=backlog`: the items in no sprint. `?sprint=active` names the active sprint.
 BACKLOG = "backlog"
+
+
+class ItemSort(StrEnum):
+    """How a backlog list is ordered; a leading `-` sorts descending."""
+
+    RANK = "rank"
+    PRIORITY = "priority"
+    PRIORITY_DESC = "-priority"
+    CREATED = "created"
+    CREATED_DESC = "-created"
+    UPDATED = "updated"
+    UPDATED_DESC = "-updated"
+    POINTS = "points"
+    POINTS_DESC = "-points"
+    RELEVANCE = "relevance"
 
 
 def _is_small_number(text: str) -> bool:

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -19,7 +19,17 @@ from app.domain.kernel.inputs import InputModel
 from app.domain.kernel.pagination import Page
 from app.domain.workflow.models import StatusCategory
 
-PriorityName = Literal["highest", "high", "medium", "low", "lowest"]
+
+class PriorityName(StrEnum):
+    """An item's priority, from highest to lowest."""
+
+    HIGHEST = "highest"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    LOWEST = "lowest"
+
+
 PointsInput = float | str | None
 
 MAX_DESCRIPTION = 64 * 1024
@@ -100,6 +110,34 @@ class Position(StrEnum):
 class ItemCreate(ItemFields):
     """A new backlog item; it goes to the bottom of the backlog unless `position` says top."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "story",
+                    "title": "As a shopper I can pay with a saved card",
+                    "description": "So that I don't type my card number on every order.\n\n"
+                    "- [ ] cards are saved only with consent\n- [ ] 3-D Secure still applies",
+                    "points": 5,
+                    "priority": "high",
+                    "labels": ["checkout"],
+                    "assignee_id": 3,
+                    "parent": 12,
+                },
+                {
+                    "type": "bug",
+                    "title": "Order confirmation email shows the wrong total",
+                    "points": 2,
+                    "priority": "highest",
+                    "labels": ["checkout", "email"],
+                    "sprint": 4,
+                    "external_id": "ZD-48213",
+                    "position": "top",
+                },
+            ]
+        }
+    )
+
     type: ItemType = ItemType.STORY
     title: str = Field(min_length=1, max_length=255)
     position: Position = Position.BOTTOM
@@ -108,9 +146,20 @@ class ItemCreate(ItemFields):
 class ItemUpdate(ItemFields):
     """Changes to an item (only the fields sent change; null clears where allowed)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"points": 8, "status_id": 2, "assignee_id": 5},
+                {"sprint": None, "labels": ["checkout", "payments"]},
+            ]
+        }
+    )
+
 
 class ItemMove(InputModel):
     """Exactly one of: before/after another item (by number), top, or bottom."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"before": 17}, {"top": True}]})
 
     before: int | None = None
     after: int | None = None
@@ -137,6 +186,45 @@ class BatchUpsert(StrEnum):
 
 class ItemBatch(InputModel):
     """Up to 500 items created (or, with upsert, updated) in one atomic call."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "title": "As a shopper I can pay with a saved card",
+                            "points": 5,
+                            "labels": ["checkout"],
+                        },
+                        {
+                            "type": "task",
+                            "title": "Add the card vault to the payment service",
+                            "points": 3,
+                            "labels": ["checkout", "backend"],
+                        },
+                    ]
+                },
+                {
+                    "items": [
+                        {
+                            "type": "bug",
+                            "title": "Order confirmation email shows the wrong total",
+                            "priority": "highest",
+                            "external_id": "ZD-48213",
+                        },
+                        {
+                            "type": "bug",
+                            "title": "Coupon field accepts expired codes",
+                            "priority": "medium",
+                            "external_id": "ZD-48240",
+                        },
+                    ],
+                    "upsert": "external_id",
+                },
+            ]
+        }
+    )
 
     items: list[ItemCreate] = Field(min_length=1, max_length=500)
     upsert: BatchUpsert | None = Field(

@@ -56,6 +56,24 @@ WorkingDays = Annotated[list[Weekday], AfterValidator(_valid_working_days)]
 class ProjectCreate(InputModel):
     """A new project; the caller becomes its owner."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "key": "WEB",
+                    "name": "Web shop",
+                    "description": "The customer-facing shop: catalogue, cart and checkout.",
+                    "estimation_scale": "fibonacci",
+                    "sprint_length_days": 14,
+                    "working_days": ["mon", "tue", "wed", "thu", "fri"],
+                    "time_zone": "Europe/Berlin",
+                    "enforce_wip_limits": True,
+                },
+                {"key": "APP", "name": "Mobile app"},
+            ]
+        }
+    )
+
     key: str = Field(
         pattern=KEY_PATTERN,
         description="2–10 upper-case letters or digits; immutable.",
@@ -74,6 +92,15 @@ class ProjectCreate(InputModel):
 
 class ProjectUpdate(InputModel):
     """Changes to a project's settings; the key cannot change."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "Web shop (EU)", "time_zone": "Europe/Dublin"},
+                {"sprint_length_days": 10, "enforce_wip_limits": False},
+            ]
+        }
+    )
 
     key: str | None = Field(default=None, description="Immutable: any change is rejected.")
     name: str | None = Field(default=None, min_length=1, max_length=120)
@@ -129,6 +156,15 @@ class ProjectPage(Page[ProjectPublic]):
 class MemberAdd(InputModel):
     """Add a user to the project by id or by email (exactly one)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"email": "grace@example.com", "role": "member"},
+                {"user_id": 7, "role": "viewer"},
+            ]
+        }
+    )
+
     user_id: int | None = None
     email: EmailStr | None = None
     role: Role = Role.MEMBER
@@ -142,6 +178,8 @@ class MemberAdd(InputModel):
 
 class MemberUpdate(InputModel):
     """Change a member's role."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"role": "owner"}]})
 
     role: Role
 

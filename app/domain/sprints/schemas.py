@@ -13,6 +13,20 @@ from app.domain.sprints.models import GoalOutcome, SprintState
 class SprintCreate(InputModel):
     """A new sprint; without dates it takes the next slot after the latest sprint."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Sprint 14",
+                    "goal": "Shoppers can check out with a saved card",
+                    "start_date": "2025-03-03",
+                    "end_date": "2025-03-14",
+                },
+                {"goal": "Cut checkout drop-off on mobile"},
+            ]
+        }
+    )
+
     name: str | None = Field(default=None, min_length=1, max_length=120)
     goal: str = Field(default="", max_length=10_000)
     start_date: date | None = None
@@ -28,6 +42,15 @@ class SprintCreate(InputModel):
 class SprintUpdate(InputModel):
     """Changes to a sprint (dates only while it is planned or active)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"goal": "Shoppers can check out with a saved card, on web and mobile"},
+                {"end_date": "2025-03-17"},
+            ]
+        }
+    )
+
     name: str | None = Field(default=None, min_length=1, max_length=120)
     goal: str | None = Field(default=None, max_length=10_000)
     start_date: date | None = None
@@ -37,11 +60,26 @@ class SprintUpdate(InputModel):
 class SprintItems(InputModel):
     """Item numbers to add to or remove from a sprint, all or none."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [12, 15, 18]}]})
+
     items: list[int] = Field(min_length=1, max_length=500)
 
 
 class SprintComplete(InputModel):
     """Close an active sprint: where unfinished items go, and how the goal went."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "carry_over": "backlog",
+                    "goal_outcome": "partially_met",
+                    "review_notes": "Saved cards work on web; the mobile flow moves to Sprint 15.",
+                },
+                {"carry_over": 15, "goal_outcome": "met"},
+            ]
+        }
+    )
 
     carry_over: Literal["backlog"] | int = Field(
         default="backlog",

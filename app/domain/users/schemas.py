@@ -15,6 +15,18 @@ Password = Annotated[str, StringConstraints(strip_whitespace=False, min_length=8
 class UserRegister(InputModel):
     """A new account."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "ada@example.com",
+                    "display_name": "Ada Lovelace",
+                    "password": "correct horse battery staple",
+                }
+            ]
+        }
+    )
+
     email: EmailStr = Field(max_length=320)
     display_name: str = Field(min_length=1, max_length=120)
     password: Password
@@ -23,11 +35,28 @@ class UserRegister(InputModel):
 class UserCreate(UserRegister):
     """An account created by an admin."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "grace@example.com",
+                    "display_name": "Grace Hopper",
+                    "password": "a long first password",
+                    "is_admin": False,
+                }
+            ]
+        }
+    )
+
     is_admin: bool = False
 
 
 class UserUpdate(InputModel):
     """Admin changes to an account; `is_active: false` deactivates it and its tokens."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"display_name": "Ada King"}, {"is_active": False}]}
+    )
 
     display_name: str | None = Field(default=None, min_length=1, max_length=120)
     is_admin: bool | None = None
@@ -36,6 +65,18 @@ class UserUpdate(InputModel):
 
 class MeUpdate(InputModel):
     """Changes to your own account; a new password needs the current one."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"display_name": "Ada K."},
+                {
+                    "password": "a new long passphrase",
+                    "current_password": "correct horse battery staple",
+                },
+            ]
+        }
+    )
 
     display_name: str | None = Field(default=None, min_length=1, max_length=120)
     password: Password | None = None
@@ -62,6 +103,21 @@ class UserPage(Page[UserPublic]):
     """A page of users."""
 
 
+class LoginForm(BaseModel):
+    """The OAuth2 password grant, form-encoded: your email as `username`, and your password."""
+
+    grant_type: str | None = Field(
+        default=None, pattern="^password$", description="`password`, when sent."
+    )
+    username: str = Field(max_length=320, description="Your email.", examples=["ada@example.com"])
+    password: str = Field(
+        max_length=1024, json_schema_extra={"format": "password"}, examples=["correct horse"]
+    )
+    scope: str = Field(default="", max_length=1000, description="Ignored: tokens have no scopes.")
+    client_id: str | None = Field(default=None, max_length=200, description="Ignored.")
+    client_secret: str | None = Field(default=None, max_length=200, description="Ignored.")
+
+
 class LoginToken(BaseModel):
     """An OAuth2 bearer token from /auth/token."""
 
@@ -75,6 +131,15 @@ class LoginToken(BaseModel):
 
 class PersonalTokenCreate(InputModel):
     """A named personal access token for scripts."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "CI sprint setup", "expires_in_days": 90},
+                {"name": "Backlog import script"},
+            ]
+        }
+    )
 
     name: str = Field(min_length=1, max_length=100)
     expires_in_days: int | None = Field(

@@ -9,6 +9,15 @@ from app.domain.workflow.models import StatusCategory
 class StatusCreate(InputModel):
     """A new workflow status; without `position` it goes last."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "In Review", "category": "in_progress", "wip_limit": 3, "position": 2},
+                {"name": "Blocked", "category": "in_progress"},
+            ]
+        }
+    )
+
     name: str = Field(min_length=1, max_length=60)
     category: StatusCategory
     wip_limit: int | None = Field(default=None, ge=1, le=10_000)
@@ -17,6 +26,12 @@ class StatusCreate(InputModel):
 
 class StatusUpdate(InputModel):
     """Rename, recategorise, move or (un)limit a status."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"wip_limit": 5}, {"name": "Code review", "wip_limit": None}]
+        }
+    )
 
     name: str | None = Field(default=None, min_length=1, max_length=60)
     category: StatusCategory | None = None

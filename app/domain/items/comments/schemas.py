@@ -12,6 +12,17 @@ from app.domain.kernel.pagination import Page
 class CommentCreate(InputModel):
     """A new comment (markdown, kept exactly as sent)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "body": "Tested on staging with a saved Visa card: **works**.\n\n"
+                    "Still to check: 3-D Secure on Mastercard."
+                }
+            ]
+        }
+    )
+
     body: Markdown = Field(min_length=1)
 
     @field_validator("body")
@@ -24,6 +35,17 @@ class CommentCreate(InputModel):
 
 class CommentUpdate(CommentCreate):
     """A changed comment."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "body": "Tested on staging with saved Visa and Mastercard cards: **works**, "
+                    "3-D Secure included."
+                }
+            ]
+        }
+    )
 
 
 class CommentPublic(BaseModel):

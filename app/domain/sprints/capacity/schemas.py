@@ -34,6 +34,20 @@ class MemberCapacityEntry(InputModel):
 class SprintCapacityReplace(InputModel):
     """The sprint's whole capacity: one entry per member (an empty list clears it)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "members": [
+                        {"user_id": 3, "availability": 100, "days_off": ["2025-03-07"]},
+                        {"user_id": 5, "availability": 50},
+                        {"user_id": 8},
+                    ]
+                }
+            ]
+        }
+    )
+
     members: list[MemberCapacityEntry] = Field(max_length=MAX_MEMBERS)
 
 

@@ -1,11 +1,20 @@
 """API shapes for the sprint report and the scope ledger."""
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AliasChoices, AliasPath, BaseModel, ConfigDict, Field
 
 from app.domain.sprints.models import GoalOutcome, SprintState
+
+
+class ScopeChangeKind(StrEnum):
+    """How a change moved a sprint's scope."""
+
+    ADDED = "added"
+    REMOVED = "removed"
+    RE_ESTIMATED = "re_estimated"
 
 
 class ScopeChangePublic(BaseModel):
@@ -18,7 +27,7 @@ class ScopeChangePublic(BaseModel):
     actor_id: int | None
     item_number: int
     # Read from the domain's `kind`; shown as `change`.
-    change: Literal["added", "removed", "re_estimated"] = Field(validation_alias="kind")
+    change: ScopeChangeKind = Field(validation_alias="kind")
     points_before: float | None
     points_after: float | None
 

@@ -1,0 +1,72 @@
+"""Swagger UI at /docs and ReDoc at /redoc, with every asset served by this process."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import (
+    get_redoc_html,
+    get_swagger_ui_html,
+    get_swagger_ui_oauth2_redirect_html,
+)
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+DOCS_URL = "/docs"
+REDOC_URL = "/redoc"
+ASSETS_URL = "/docs/assets"
+
+# fastapi-offline ships Swagger UI 5, ReDoc 2 and FastAPI's favicon as package data, re-vendored
+# from swagger-ui-dist and redoc at each release: no CDN, so the docs also work offline.
+_ASSETS_PACKAGE = ("fastapi_offline", "static")
+
+SWAGGER_UI_PARAMETERS: dict[str, Any] = {
+    # A password login or a pasted token survives a reload of the page.
+    "persistAuthorization": True,
+    # The badge would load an image from validator.swagger.io; BaseLayout hides it anyway.
+    "validatorUrl": None,
+    # No tagsSorter or operationsSorter: Swagger UI keeps the document's order of both.
+}
+
+
+def install_docs(app: FastAPI) -> None:
+    """Serve the Swagger UI and ReDoc pages and their assets, kept out of the OpenAPI document."""
+    openapi_url = app.openapi_url
+    if openapi_url is None:
+        return
+    redirect_url = app.swagger_ui_oauth2_redirect_url
+    app.mount(ASSETS_URL, StaticFiles(packages=[_ASSETS_PACKAGE]), name="docs-assets")
+
+    def root_path(request: Request) -> str:
+        # Behind a proxy that serves the app under a prefix, every URL in the pages carries it.
+        return str(request.scope.get("root_path", "")).rstrip("/")
+
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = root_path(request)
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{openapi_url}",
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{root}{ASSETS_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{ASSETS_URL}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
+            oauth2_redirect_url=f"{root}{redirect_url}" if redirect_url else None,
+            init_oauth=app.swagger_ui_init_oauth,
+            swagger_ui_parameters={**SWAGGER_UI_PARAMETERS, **(app.swagger_ui_parameters or {})},
+        )
+
+    async def swagger_ui_redirect(request: Request) -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    async def redoc(request: Request) -> HTMLResponse:
+        root = root_path(request)
+        return get_redoc_html(
+            openapi_url=f"{root}{openapi_url}",
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{root}{ASSETS_URL}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
+            with_google_fonts=False,
+        )
+
+    app.add_route(DOCS_URL, swagger_ui, include_in_schema=False)
+    if redirect_url:
+        app.add_route(redirect_url, swagger_ui_redirect, include_in_schema=False)
+    app.add_route(REDOC_URL, redoc, include_in_schema=False)
