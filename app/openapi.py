@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.http.idempotency.middleware import MAX_KEY_LENGTH, SECRET_BEARING_PATHS
-from app.http.problems import PROBLEM_MEDIA_TYPE
+from app.http.problems import ACCEPT_HEADERS, PROBLEM_MEDIA_TYPE
 
 Json = dict[str, Any]
 
@@ -35,9 +35,10 @@ field in `errors`. Outsiders get 404 for projects they cannot see.
 **Lists** take `limit` and an opaque `cursor`, answer `{"data": [...], "next_cursor": ...}` and
 a `Link: <...>; rel="next"` header.
 
-**Versions and caching.** Resources carry a `version`, sent as a strong `ETag`; send it back in
-`If-Match` to change or delete them (412 when stale). Every GET has an `ETag` (weak on lists and
-live reports) and answers 304 to a matching `If-None-Match`.
+**Versions and caching.** Resources carry a `version`, and their strong `ETag` starts with it;
+send the `ETag` back in `If-Match` to change or delete them (412 when stale). Every successful
+GET has an `ETag` (weak on lists and live reports) and answers 304 to a matching
+`If-None-Match`.
 
 **Retries.** A POST with an `Idempotency-Key` header is applied once; a retry with the same key
 and body replays the first answer.
@@ -81,8 +82,8 @@ _HEADERS: Json = {
         "description": "The representation's entity tag. A versioned resource's starts with "
         'its version: `"3"` after a change, `"3.<digest>"` on a GET (the digest also covers '
         "what the resource shows of others, such as its status's name); send either back in "
-        "`If-Match`. Frozen reports have a strong tag, lists and live reports a weak one "
-        '(`W/"..."`). Send any of them back in `If-None-Match`.',
+        "`If-Match`. Frozen reports have a strong tag; lists, the board, live reports and "
+        'charts a weak one (`W/"..."`). Send any of them back in `If-None-Match`.',
         "schema": {"type": "string"},
     },
     "Link": {
@@ -109,6 +110,18 @@ _HEADERS: Json = {
         "description": "`true` when this is the stored answer to an earlier request with the "
         "same `Idempotency-Key`.",
         "schema": {"type": "string", "enum": ["true"]},
+    },
+    "AcceptPost": {
+        "description": "The media type this POST's body must have (on a 415).",
+        "schema": {"type": "string"},
+    },
+    "AcceptPatch": {
+        "description": "The media type this PATCH's body must have (on a 415).",
+        "schema": {"type": "string"},
+    },
+    "Accept": {
+        "description": "The media type this request's body must have (on a 415).",
+        "schema": {"type": "string"},
     },
     "WWWAuthenticate": {
         "required": True,
@@ -150,8 +163,9 @@ _PARAMETERS: Json = {
         "name": "X-Request-ID",
         "in": "header",
         "required": False,
-        "description": "Your id for this request, echoed back and written to the server's log.",
-        "schema": {"type": "string", "maxLength": 255},
+        "description": "Your id for this request, a UUID: echoed back and written to the "
+        "server's log. Anything else is replaced by a new id.",
+        "schema": {"type": "string", "format": "uuid"},
     },
 }
 
@@ -234,6 +248,9 @@ def _shape_responses(document: Json, path: str, method: str, operation: Json) ->
                 headers["WWW-Authenticate"] = _header("WWWAuthenticate")
             if status in (429, 503):
                 headers["Retry-After"] = _header("RetryAfter")
+            if status == 415:
+                name = ACCEPT_HEADERS.get(method.upper(), "Accept")
+                headers[name] = _header(name.replace("-", ""))
             continue
         if not 200 <= status < 300:
             continue

@@ -61,10 +61,15 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[index]
 
 
-async def run_workload(
-    client: httpx.AsyncClient, name: str, request: Request, concurrency: int, total: int
-) -> Result:
-    """Send `total` requests with `concurrency` in flight; time each one."""
+async def timed_requests(
+    client: httpx.AsyncClient,
+    request: Request,
+    concurrency: int,
+    total: int,
+    failed: Callable[[httpx.Response], bool],
+) -> tuple[list[float], float, int]:
+    """Send `total` requests with `concurrency` in flight: each latency (ms), the wall time (s)
+    and how many answers were `failed`."""
     latencies: list[float] = []
     errors = 0
     counter = iter(range(total))
@@ -75,15 +80,24 @@ async def run_workload(
             start = time.perf_counter()
             response = await request(client, i)
             latencies.append((time.perf_counter() - start) * 1000)
-            if response.status_code >= 400:
+            if failed(response):
                 errors += 1
 
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies, time.perf_counter() - start, errors
+
+
+async def run_workload(
+    client: httpx.AsyncClient, name: str, request: Request, concurrency: int, total: int
+) -> Result:
+    """Send `total` requests with `concurrency` in flight; time each one."""
     # A short warm-up so connection set-up and first-query planning are not measured.
     for i in range(min(10, total)):
         await request(client, i)
-    start = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - start
+    latencies, elapsed, errors = await timed_requests(
+        client, request, concurrency, total, lambda response: response.status_code >= 400
+    )
     return Result(
         name=name,
         concurrency=concurrency,

@@ -32,9 +32,17 @@ TRACKED_HEADERS = frozenset(
         "idempotency-replayed",
         "cache-control",
         "x-request-id",
+        "accept-post",
+        "accept-patch",
+        "accept",
     }
 )
 JSON_MEDIA = re.compile(r"^application/(.+\+)?json$")
+# Served beside the API and described by no operation: the interactive docs and their assets.
+UNDESCRIBED_PREFIXES = ("/docs", "/redoc", "/openapi.json")
+_UNROUTED_PROBLEM = {
+    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+}
 
 Json = dict[str, Any]
 
@@ -114,9 +122,13 @@ class Contract:
             method = "GET"
         found = self.operation(method, request.url.path)
         if found is None:
-            # No operation: the router's own 404/405 for paths and methods that do not exist,
-            # or OPTIONS (CORS preflight), which the document does not describe.
-            if response.status_code in (404, 405) or method == "OPTIONS":
+            # No operation: OPTIONS (CORS preflight) and the docs pages, which the document does
+            # not describe, or the router's own 404/405, which must still be problems.
+            if method == "OPTIONS":
+                return []
+            if response.status_code in (404, 405):
+                return self._unrouted_problems(method, response)
+            if request.url.path.startswith(UNDESCRIBED_PREFIXES):
                 return []
             return [f"{method} {request.url.path} is not in the document"]
         template, operation = found
@@ -130,6 +142,14 @@ class Contract:
         return self._header_problems(where, declared, response) + self._body_problems(
             where, declared, response
         )
+
+    def _unrouted_problems(self, method: str, response: httpx.Response) -> list[str]:
+        """A 404 or 405 for a path or method the API does not have: a problem, naming Allow."""
+        where = f"{method} {response.request.url.path} -> {response.status_code}"
+        found = self._body_problems(where, {"content": _UNROUTED_PROBLEM}, response)
+        if response.status_code == 405 and not response.headers.get("allow"):
+            found.append(f"{where}: a 405 without the methods it allows")
+        return found
 
     def _header_problems(self, where: str, declared: Json, response: httpx.Response) -> list[str]:
         headers = {

@@ -58,3 +58,17 @@ def test_literal_paths_win_over_templates_and_unknown_operations_are_caught() ->
     assert contract().problems(response) == [
         "PUT /api/v1/projects/WEB/items/7 is not in the document"
     ]
+
+
+def test_unrouted_answers_must_still_be_problems_and_a_405_names_its_methods() -> None:
+    url = "http://testserver/api/v1/nowhere"
+    plain = httpx.Response(
+        404, headers={"content-type": "text/plain"}, text="nope", request=httpx.Request("GET", url)
+    )
+    assert "content type 'text/plain' not declared" in contract().problems(plain)[0]
+    bare = _response("POST", ITEM, 405, headers=_problem_headers(), json=ITEM_BODY)
+    assert contract().problems(bare) == [
+        "POST /api/v1/projects/WEB/items/7 -> 405: a 405 without the methods it allows"
+    ]
+    allowed = {**_problem_headers(), "allow": "GET, HEAD, PATCH, DELETE"}
+    assert contract().problems(_response("PUT", ITEM, 405, headers=allowed, json=ITEM_BODY)) == []

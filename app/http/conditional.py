@@ -4,6 +4,7 @@ import hashlib
 import re
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # A route asks for a strong ETag (hashed from the body like the weak ones) with this response
@@ -14,7 +15,7 @@ CACHE_CONTROL = "private, no-cache"
 
 # RFC 9110 8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, and etagc excludes DQUOTE, so a
 # comma may sit inside a tag: lists are read tag by tag, never split on commas.
-_ENTITY_TAG = re.compile(r'\s*(?:W/)?"([^"]*)"\s*(?:,|$)')
+_ENTITY_TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*(?:,|$)')
 # Representation metadata that tells two bodies apart as much as their bytes do.
 _DIGESTED = ("content-type", "content-encoding", "content-language")
 # What a 304 carries of the 200 it stands for (RFC 9110 15.4.5); the rest described the body.
@@ -26,18 +27,32 @@ _KEPT_ON_304 = frozenset(
 _ROUTING_KEYS = ("route", "endpoint", "path_params")
 
 
-def opaque_tags(if_none_match: str) -> list[str] | None:
-    """The opaque parts of an If-None-Match list (W/ dropped); None when malformed."""
-    tags: list[str] = []
+def entity_tags(header: str) -> list[tuple[bool, str]] | None:
+    """Each tag of an If-Match or If-None-Match list as (weak, opaque part); None if malformed."""
+    tags: list[tuple[bool, str]] = []
     position = 0
-    value = if_none_match.strip()
+    value = header.strip()
     while position < len(value):
         match = _ENTITY_TAG.match(value, position)
         if match is None:
             return None
-        tags.append(match.group(1))
+        tags.append((match.group(1) is not None, match.group(2)))
         position = match.end()
     return tags
+
+
+def opaque_tags(header: str) -> list[str] | None:
+    """The opaque parts of an entity-tag list (W/ dropped); None when malformed."""
+    tags = entity_tags(header)
+    return None if tags is None else [opaque for _, opaque in tags]
+
+
+def not_modified_response(etag: str, *, authorized: bool) -> Response:
+    """The 304 a route answers itself, with the headers the middleware gives its 200s."""
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    if authorized:
+        headers["Vary"] = "Authorization"
+    return Response(status_code=304, headers=headers)
 
 
 def not_modified(if_none_match: str, etag: str | None) -> bool:
@@ -66,11 +81,14 @@ class ConditionalGetMiddleware:
     """ETags, If-None-Match and 304 for GET and HEAD; HEAD is answered as a GET without body.
 
     A 200 sent in one piece without an ETag gets one hashed from its body: weak, or strong when
-    the route asked (`STRONG_ETAG_HEADER`). An ETag the route set itself is the resource's
-    version (`"3"`), for If-Match; it does not cover what the representation embeds (an item's
-    status name, an epic's progress, the caller's role), so a GET's gets the body's digest
-    added (`"3.<digest>"`): a strong tag that changes with the bytes, whose version If-Match
-    still reads. Streamed bodies (server-sent events, downloads) pass through untouched.
+    the route asked (`STRONG_ETAG_HEADER`). A strong ETag the route set itself is the
+    resource's version (`"3"`), for If-Match; it does not cover what the representation embeds
+    (an item's status name, an epic's progress, the caller's role), so a GET's gets the body's
+    digest added (`"3.<digest>"`): a strong tag that changes with the bytes, whose version
+    If-Match still reads. A weak ETag the route set (`W/"..."`) is a validator it computed for
+    the whole representation (the board's): it is kept as it is and If-None-Match is answered
+    against it. Other answers than 200 (a 304 the route made itself) pass through as they are,
+    and so do streamed bodies (server-sent events, downloads).
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -140,6 +158,8 @@ class _Exchange:
         version = headers.get("etag")
         if version is None:
             etag = body_etag(headers, body, strong=strong)
+        elif version.startswith("W/"):
+            etag = version
         else:
             etag = version.removesuffix('"') + "." + body_etag(headers, body, strong=True)[1:]
         headers["etag"] = etag

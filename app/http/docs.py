@@ -20,8 +20,8 @@ ASSETS_URL = "/docs/assets"
 _ASSETS_PACKAGE = ("fastapi_offline", "static")
 
 SWAGGER_UI_PARAMETERS: dict[str, Any] = {
-    # A password login or a pasted token survives a reload of the page.
-    "persistAuthorization": True,
+    # No persistAuthorization: it would keep the token, and a typed password, in the browser's
+    # localStorage, where any script of the origin reads it long after the tab is closed.
     # The badge would load an image from validator.swagger.io; BaseLayout hides it anyway.
     "validatorUrl": None,
     # No tagsSorter or operationsSorter: Swagger UI keeps the document's order of both.

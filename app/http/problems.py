@@ -126,7 +126,7 @@ _JSON = "application/json"
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 # RFC 5789 (Accept-Patch) and the IANA-registered Accept-Post name what a method's body may be;
 # other methods get RFC 9110's Accept, which a response may carry for the same purpose.
-_ACCEPT_HEADER = {"POST": "Accept-Post", "PATCH": "Accept-Patch"}
+ACCEPT_HEADERS = {"POST": "Accept-Post", "PATCH": "Accept-Patch"}
 
 
 def _media_type(content_type: str) -> str:
@@ -150,7 +150,11 @@ def _unsupported_media_type(request: Request, exc: RequestValidationError) -> JS
     content_type = request.headers.get("content-type")
     if isinstance(route.body_field.field_info, params.Form):
         accepted = str(route.body_field.field_info.media_type)
-        if content_type is None or _media_type(content_type) in _FORM_TYPES:
+        if content_type is None:
+            # Without a Content-Type the form reads as empty: only a body makes that the cause.
+            if request.headers.get("content-length", "0") in ("", "0"):
+                return None
+        elif _media_type(content_type) in _FORM_TYPES:
             return None
     else:
         accepted = _JSON
@@ -163,7 +167,7 @@ def _unsupported_media_type(request: Request, exc: RequestValidationError) -> JS
         415,
         f"This endpoint reads a body of type {accepted}; the request has {sent}.",
         slug="unsupported-media-type",
-        headers={_ACCEPT_HEADER.get(request.method, "Accept"): accepted},
+        headers={ACCEPT_HEADERS.get(request.method, "Accept"): accepted},
         instance=request.url.path,
     )
 
@@ -194,8 +198,10 @@ def allowed_methods(request: Request) -> list[str]:
     methods: set[str] = set()
     # Included routers are kept whole; their routes are read as the app serves them.
     for route in iter_route_contexts(request.app.router.routes):
-        if route.methods and route.matches(request.scope)[0] != Match.NONE:
-            methods |= route.methods
+        if route.matches(request.scope)[0] == Match.NONE:
+            continue
+        # A mount (the docs' static assets) serves files: GET and HEAD.
+        methods |= getattr(route, "methods", None) or {"GET", "HEAD"}
     if "GET" in methods:
         # app.http.conditional answers HEAD for every GET route.
         methods.add("HEAD")

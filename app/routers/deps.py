@@ -11,12 +11,18 @@ from app.db import get_session
 from app.domain.kernel.errors import PreconditionFailed, Unauthorized
 from app.domain.kernel.inputs import ID_MAX
 from app.domain.kernel.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
+from app.domain.kernel.versioning import Versions
 from app.domain.projects.access import ProjectAccess, resolve_access
 from app.domain.projects.models import Role
 from app.domain.projects.schemas import KEY_PATTERN
 from app.domain.users import service as users
 from app.domain.users.models import ApiToken, User
-from app.http.conditional import STRONG_ETAG_HEADER
+from app.http.conditional import (
+    STRONG_ETAG_HEADER,
+    entity_tags,
+    not_modified,
+    not_modified_response,
+)
 from app.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -128,9 +134,9 @@ def set_location(response: Response, path: str) -> None:
 
 def set_etag(response: Response, version: int) -> None:
     """Expose a resource's version as its ETag, for If-Match."""
-    # Not a validator for If-None-Match: the version does not move when what the resource
-    # embeds does (a status name, an epic's progress), so app.http.conditional answers 304
-    # against it only for `If-None-Match: *`.
+    # The version does not move when what the resource shows of others does (a status name,
+    # an epic's progress): on a GET, app.http.conditional adds the body's digest (`"3.<digest>"`)
+    # before answering If-None-Match against it.
     response.headers["ETag"] = f'"{version}"'
 
 
@@ -144,24 +150,42 @@ def strong_etag(response: Response) -> None:
 _VERSION = re.compile(r"([0-9]{1,18})(?:\.[0-9a-f]{1,64})?")
 
 
-def if_match_version(
+def if_match_versions(
     if_match: Annotated[
         str | None,
         Header(description='The ETag you last saw, e.g. `"3"`; a stale one answers 412.'),
     ] = None,
-) -> int | None:
-    """The version named by If-Match; None when absent or `*`."""
+) -> Versions | None:
+    """The versions If-Match names; None when absent or `*`."""
     if if_match is None or if_match.strip() == "*":
         return None
-    # Accept strong or weak tags and lists; the first tag wins, since a resource has one version.
-    first = if_match.split(",")[0].strip().removeprefix("W/").strip('"')
-    matched = _VERSION.fullmatch(first)
-    if matched is None:
-        raise PreconditionFailed(f"If-Match {if_match!r} matches no version of this resource.")
-    return int(matched.group(1))
+    tags = entity_tags(if_match)
+    if not tags:
+        raise PreconditionFailed(f"If-Match {if_match!r} is not a list of entity tags.")
+    # If-Match compares strongly (RFC 9110 13.1.1): a weak tag never matches, and a list
+    # matches when any of its tags does.
+    named = (_VERSION.fullmatch(opaque) for weak, opaque in tags if not weak)
+    return frozenset(int(matched.group(1)) for matched in named if matched is not None)
 
 
-IfMatch = Annotated[int | None, Depends(if_match_version)]
+IfMatch = Annotated[Versions | None, Depends(if_match_versions)]
+
+
+def answer_by_validator(
+    request: Request, response: Response, validator: str | None
+) -> Response | None:
+    """Tag the answer with a weak ETag the route computed before building it; the 304 to send
+    at once when the caller's copy is still current, else None (build the answer)."""
+    if validator is None:
+        return None
+    # Weak: it names the rows the answer is built from, not its bytes. The middleware keeps a
+    # weak tag a route set, and answers If-None-Match against it as it is.
+    etag = f'W/"{validator}"'
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None and not_modified(if_none_match, etag):
+        return not_modified_response(etag, authorized="authorization" in request.headers)
+    response.headers["ETag"] = etag
+    return None
 
 
 SVG: dict[int | str, dict[str, Any]] = {

@@ -8,6 +8,8 @@ from app.db import Database
 from app.http.problems import problem_response, problem_responses
 
 router = APIRouter(tags=["ops"])
+# Seconds a load balancer or client waits before asking again.
+RETRY_READINESS = "5"
 
 
 class Health(BaseModel):
@@ -27,7 +29,9 @@ async def get_readiness(request: Request) -> Response:
     """Readiness: 200 when the database answers, else a 503 problem; route traffic on 200 only."""
     database: Database = request.app.state.database
     if not await database.ping():
-        return problem_response(503, "The database does not answer.")
+        return problem_response(
+            503, "The database does not answer.", headers={"Retry-After": RETRY_READINESS}
+        )
     return Response(Health(status="ready").model_dump_json(), media_type="application/json")
 
 

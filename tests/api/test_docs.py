@@ -151,11 +151,11 @@ async def test_oauth2_redirect_page_names_no_other_host(docs_client: httpx.Async
     assert ABSOLUTE_URL.findall(response.text) == []
 
 
-async def test_swagger_ui_keeps_authorization_and_document_order(
+async def test_swagger_ui_keeps_no_secret_and_the_document_order(
     docs_client: httpx.AsyncClient,
 ) -> None:
     page = (await docs_client.get("/docs")).text
-    assert '"persistAuthorization": true' in page
+    assert "persistAuthorization" not in page
     assert "tagsSorter" not in page and "operationsSorter" not in page
 
 

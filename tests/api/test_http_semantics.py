@@ -1,6 +1,10 @@
 """HTTP semantics: Allow on 405, 415 for bodies of the wrong type, where malformed JSON breaks,
 ETags (strong, weak and versions), If-None-Match and 304, and HEAD."""
 
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -8,6 +12,8 @@ import pytest
 from fastapi import FastAPI, params
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from app.domain.items import repository as items_repository
+from app.domain.items import service as items_service
 from tests.factories import Actor, Factory, Team
 from tests.helpers import PROJECTS, assert_problem, etag_version, login, status_ids
 
@@ -296,6 +302,295 @@ async def test_board_304_stops_when_the_board_changes(
     assert gone.json()["count"] == 0
 
 
+# --- the board: a validator taken before the board is built ----------------------------------
+
+BOARD = f"{WEB}/board"
+_BOARD_TAG = re.compile(r'W/"[0-9a-f]{32}"')
+
+
+@dataclass
+class BoardSetup:
+    """A board with something of everything a card shows: a parent, an assignee, labels,
+    points on a scale, a sprint, an empty extra column."""
+
+    team: Team
+    epic: int
+    other_epic: int
+    a: int  # backlog: epic's child, assigned to the member, 3 points, labelled
+    b: int  # backlog, after `a`
+    c: int  # in planned sprint 1, assigned to the member
+    sprint: int
+    statuses: dict[str, int]
+
+
+@pytest.fixture
+async def board_setup(client: httpx.AsyncClient, factory: Factory, team: Team) -> BoardSetup:
+    epic = await factory.item("WEB", team.owner, type="epic", title="Epic")
+    other_epic = await factory.item("WEB", team.owner, type="epic", title="Other epic")
+    a = await factory.item(
+        "WEB", team.owner, parent=epic, assignee_id=team.member.id, points=3, labels=["ux"]
+    )
+    b = await factory.item("WEB", team.owner)
+    c = await factory.item("WEB", team.owner, assignee_id=team.member.id, points=2)
+    sprint = await factory.sprint("WEB", team.owner, [c])
+    await factory.status("WEB", team.owner, "Blocked", "in_progress")
+    return BoardSetup(team, epic, other_epic, a, b, c, sprint, await status_ids(client, team.owner))
+
+
+async def board_read(
+    client: httpx.AsyncClient, actor: Actor, sprint: str = "backlog", **headers: str
+) -> httpx.Response:
+    """GET the board of a scope as `actor`."""
+    return await client.get(BOARD, params={"sprint": sprint}, headers={**actor.headers, **headers})
+
+
+async def test_a_board_304_is_answered_without_building_the_board(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, board_setup: BoardSetup
+) -> None:
+    viewer = board_setup.team.viewer
+    first = await board_read(client, viewer)
+    etag = first.headers["etag"]
+    assert _BOARD_TAG.fullmatch(etag), etag  # the route's own tag, left as it is
+    assert first.headers["cache-control"] == CACHE_CONTROL
+    assert "Authorization" in first.headers["vary"]
+    assert (await board_read(client, viewer)).headers["etag"] == etag
+
+    def unbuilt(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the board was built for a 304")
+
+    monkeypatch.setattr(items_service, "board", unbuilt)
+    monkeypatch.setattr(items_repository, "board_items", unbuilt)
+    for value in (etag, etag.removeprefix("W/"), f'"other", {etag}', "*"):
+        answer = await board_read(client, viewer, **{"If-None-Match": value})
+        assert_not_modified(answer, etag)
+        assert "Authorization" in answer.headers["vary"]
+    head = await client.head(
+        BOARD, params={"sprint": "backlog"}, headers={**viewer.headers, "If-None-Match": etag}
+    )
+    assert_not_modified(head, etag)
+
+    # The access check comes first: an outsider gets the 404, and nothing is computed for them.
+    monkeypatch.setattr(items_repository, "board_row_versions", unbuilt)
+    outsider = await board_read(client, board_setup.team.outsider, **{"If-None-Match": "*"})
+    assert_problem(outsider, 404)
+
+
+async def test_board_tags_differ_by_scope(
+    client: httpx.AsyncClient, board_setup: BoardSetup
+) -> None:
+    viewer = board_setup.team.viewer
+    scopes = ("backlog", "active", "1", "01")
+    tags = {scope: (await board_read(client, viewer, scope)).headers["etag"] for scope in scopes}
+    assert len(set(tags.values())) == len(scopes), tags
+    crossed = await board_read(client, viewer, "1", **{"If-None-Match": tags["backlog"]})
+    assert crossed.status_code == 200
+    assert crossed.headers["etag"] == tags["1"]
+    # A scope the board cannot draw is still its 422, whatever the client holds.
+    for scope in ("9", "soon"):
+        assert_problem(await board_read(client, viewer, scope, **{"If-None-Match": "*"}), 422)
+
+
+Change = Callable[[httpx.AsyncClient, BoardSetup], Awaitable[httpx.Response]]
+
+
+def _item(number: Callable[[BoardSetup], int], **body: Any) -> Change:
+    def change(client: httpx.AsyncClient, s: BoardSetup) -> Awaitable[httpx.Response]:
+        fields = {key: value(s) if callable(value) else value for key, value in body.items()}
+        return client.patch(f"{WEB}/items/{number(s)}", json=fields, headers=s.team.member.headers)
+
+    return change
+
+
+def _status(column: str, **body: Any) -> Change:
+    def change(client: httpx.AsyncClient, s: BoardSetup) -> Awaitable[httpx.Response]:
+        url = f"{WEB}/statuses/{s.statuses[column]}"
+        return client.patch(url, json=body, headers=s.team.owner.headers)
+
+    return change
+
+
+def _sprint_items(method: str, number: Callable[[BoardSetup], int]) -> Change:
+    def change(client: httpx.AsyncClient, s: BoardSetup) -> Awaitable[httpx.Response]:
+        url = f"{WEB}/sprints/{s.sprint}/items"
+        body = {"items": [number(s)]}
+        return client.request(method, url, json=body, headers=s.team.member.headers)
+
+    return change
+
+
+CHANGES: dict[str, tuple[str, Change]] = {
+    "item created": (
+        "backlog",
+        lambda c, s: c.post(f"{WEB}/items", json={"title": "New"}, headers=s.team.member.headers),
+    ),
+    "title edited": ("backlog", _item(lambda s: s.a, title="Renamed")),
+    "points edited": ("backlog", _item(lambda s: s.a, points=5)),
+    "assignee changed": ("backlog", _item(lambda s: s.a, assignee_id=lambda s: s.team.owner.id)),
+    "labels edited": ("backlog", _item(lambda s: s.a, labels=["ux", "api"])),
+    "priority edited": ("backlog", _item(lambda s: s.a, priority="highest")),
+    "moved to another status": (
+        "backlog",
+        _item(lambda s: s.a, status_id=lambda s: s.statuses["In Progress"]),
+    ),
+    "re-ranked": (
+        "backlog",
+        lambda c, s: c.post(
+            f"{WEB}/items/{s.b}/move", json={"top": True}, headers=s.team.member.headers
+        ),
+    ),
+    "deleted": (
+        "backlog",
+        lambda c, s: c.delete(f"{WEB}/items/{s.b}", headers=s.team.member.headers),
+    ),
+    "parent changed": ("backlog", _item(lambda s: s.a, parent=lambda s: s.other_epic)),
+    "parent removed": ("backlog", _item(lambda s: s.a, parent=None)),
+    "turned into an epic": ("backlog", _item(lambda s: s.b, type="epic")),
+    "added to the sprint (backlog)": ("backlog", _sprint_items("POST", lambda s: s.a)),
+    "added to the sprint (sprint)": ("1", _sprint_items("POST", lambda s: s.a)),
+    "removed from the sprint (sprint)": ("1", _sprint_items("DELETE", lambda s: s.c)),
+    "removed from the sprint (backlog)": ("backlog", _sprint_items("DELETE", lambda s: s.c)),
+    "sprint item edited": ("1", _item(lambda s: s.c, title="Renamed")),
+    "status renamed": ("backlog", _status("To Do", name="Ready")),
+    "status WIP limit changed": ("backlog", _status("To Do", wip_limit=1)),
+    "status moved": ("backlog", _status("Blocked", position=0)),
+    "status category changed": ("backlog", _status("Blocked", category="todo")),
+    "status added": (
+        "backlog",
+        lambda c, s: c.post(
+            f"{WEB}/statuses",
+            json={"name": "QA", "category": "in_progress"},
+            headers=s.team.owner.headers,
+        ),
+    ),
+    "status deleted": (
+        "backlog",
+        lambda c, s: c.delete(
+            f"{WEB}/statuses/{s.statuses['Blocked']}", headers=s.team.owner.headers
+        ),
+    ),
+    "assignee renamed": (
+        "backlog",
+        lambda c, s: c.patch(
+            "/api/v1/me", json={"display_name": "Renamed"}, headers=s.team.member.headers
+        ),
+    ),
+    "sprint assignee renamed": (
+        "1",
+        lambda c, s: c.patch(
+            "/api/v1/me", json={"display_name": "Renamed"}, headers=s.team.member.headers
+        ),
+    ),
+    "estimation scale changed": (
+        "backlog",
+        lambda c, s: c.patch(
+            WEB, json={"estimation_scale": "tshirt"}, headers=s.team.owner.headers
+        ),
+    ),
+    "sprint started": (
+        "active",
+        lambda c, s: c.post(f"{WEB}/sprints/{s.sprint}/start", headers=s.team.owner.headers),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CHANGES))
+async def test_every_change_the_board_shows_ends_its_304(
+    client: httpx.AsyncClient, board_setup: BoardSetup, name: str
+) -> None:
+    scope, change = CHANGES[name]
+    viewer = board_setup.team.viewer
+    before = await board_read(client, viewer, scope)
+    etag = before.headers["etag"]
+    assert_not_modified(await board_read(client, viewer, scope, **{"If-None-Match": etag}), etag)
+
+    done = await change(client, board_setup)
+    assert done.is_success, done.text
+    after = await board_read(client, viewer, scope, **{"If-None-Match": etag})
+    assert after.status_code == 200
+    assert after.json() != before.json()  # the board shows the change...
+    assert after.headers["etag"] != etag  # ...and its tag moved with it
+    again = await board_read(client, viewer, scope, **{"If-None-Match": after.headers["etag"]})
+    assert_not_modified(again, after.headers["etag"])
+
+
+def _hold(monkeypatch: pytest.MonkeyPatch, name: str, *, after: bool) -> tuple[Any, Any]:
+    """Stop the next call of `items_repository.name` (before or after it runs) until released;
+    returns the events (reached, release)."""
+    call = getattr(items_repository, name)
+    reached, release = asyncio.Event(), asyncio.Event()
+
+    async def held(*args: Any, **kwargs: Any) -> Any:
+        if not after:
+            reached.set()
+            await release.wait()
+        result = await call(*args, **kwargs)
+        if after:
+            reached.set()
+            await release.wait()
+        return result
+
+    monkeypatch.setattr(items_repository, name, held)
+    return reached, release
+
+
+async def _while_held(
+    client: httpx.AsyncClient,
+    reached: asyncio.Event,
+    release: asyncio.Event,
+    read: Awaitable[httpx.Response],
+    change: Awaitable[httpx.Response],
+) -> httpx.Response:
+    """Run `read` up to the hold, commit `change`, then let `read` finish."""
+    reading = asyncio.ensure_future(read)
+    async with asyncio.timeout(10):
+        await reached.wait()
+    done = await change
+    assert done.is_success, done.text
+    release.set()
+    return await reading
+
+
+async def test_a_change_after_the_tag_is_taken_never_earns_a_stale_304(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, board_setup: BoardSetup
+) -> None:
+    # The board's items are read, then an item changes: the body is older than the database,
+    # so its tag must be too (taken first), and the next poll must not be a 304.
+    s = board_setup
+    reached, release = _hold(monkeypatch, "board_items", after=True)
+    change = client.patch(
+        f"{WEB}/items/{s.a}", json={"title": "Late"}, headers=s.team.member.headers
+    )
+    read = await _while_held(client, reached, release, board_read(client, s.team.viewer), change)
+    assert read.status_code == 200
+    titles = [item["title"] for column in read.json()["columns"] for item in column["items"]]
+    assert "Late" not in titles
+    poll = await board_read(client, s.team.viewer, **{"If-None-Match": read.headers["etag"]})
+    assert poll.status_code == 200
+    assert "Late" in [
+        item["title"] for column in poll.json()["columns"] for item in column["items"]
+    ]
+
+
+async def test_the_caller_renamed_while_reading_their_own_cards_never_earns_a_stale_304(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, board_setup: BoardSetup
+) -> None:
+    # The caller is loaded with their token, before the tag; their cards show that object.
+    member = board_setup.team.member
+    reached, release = _hold(monkeypatch, "board_row_versions", after=False)
+    change = client.patch("/api/v1/me", json={"display_name": "Renamed"}, headers=member.headers)
+    read = await _while_held(client, reached, release, board_read(client, member), change)
+    assert read.status_code == 200
+    poll = await board_read(client, member, **{"If-None-Match": read.headers["etag"]})
+    assert poll.status_code == 200
+    names = {
+        item["assignee"]["display_name"]
+        for column in poll.json()["columns"]
+        for item in column["items"]
+        if item["assignee"]
+    }
+    assert names == {"Renamed"}
+
+
 async def test_svg_charts_get_weak_etags(client: httpx.AsyncClient, team: Team) -> None:
     url = f"{WEB}/velocity.svg"
     first = await read(client, team.viewer, url)
@@ -418,3 +713,22 @@ async def test_live_report_is_weak_and_the_frozen_one_strong(
     await client.patch(f"{WEB}/items/{b}", json={"points": 8}, headers=team.member.headers)
     later = await report(client, team.owner, sprint, **{"If-None-Match": f"W/{etag}"})
     assert_not_modified(later, etag)
+
+
+async def test_if_match_compares_strongly_and_a_list_matches_when_any_tag_does(
+    client: httpx.AsyncClient, factory: Factory, team: Team
+) -> None:
+    number = await factory.item("WEB", team.owner)
+    url = f"{WEB}/items/{number}"
+    etag = (await read(client, team.viewer, url)).headers["etag"]
+
+    async def patch(if_match: str, title: str) -> httpx.Response:
+        headers = {**team.member.headers, "If-Match": if_match}
+        return await client.patch(url, json={"title": title}, headers=headers)
+
+    assert_problem(await patch(f"W/{etag}", "weak"), 412)  # a weak tag never matches
+    assert_problem(await patch("not a tag", "malformed"), 412)
+    listed = await patch(f'"0", {etag}', "listed")
+    assert listed.status_code == 200, listed.text
+    assert listed.headers["etag"] == '"2"'
+    assert (await patch('"7", W/"2", "2"', "again")).status_code == 200

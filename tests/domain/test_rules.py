@@ -32,9 +32,12 @@ def test_roles_are_ordered() -> None:
 
 def test_check_version() -> None:
     check_version(3, None)
-    check_version(3, 3)
-    with pytest.raises(PreconditionFailed):
-        check_version(3, 2)
+    check_version(3, frozenset({3}))
+    check_version(3, frozenset({1, 3}))  # a list matches when any of its tags does
+    with pytest.raises(PreconditionFailed, match="not 2, 4"):
+        check_version(3, frozenset({4, 2}))
+    with pytest.raises(PreconditionFailed, match="not no version"):
+        check_version(3, frozenset())
 
 
 def test_tokens_are_random_and_hashed() -> None:

@@ -154,9 +154,7 @@ def test_a_whole_sprint_through_the_generated_client(sdk: Sdk, server: ServerPro
             if_match=fetched.headers["ETag"],
         )
         assert ok(moved).number == 3
-        backlog = api("items", "list_items").sync(
-            "WEB", client=client, sort=models.ItemSort.RANK
-        )
+        backlog = api("items", "list_items").sync("WEB", client=client, sort=models.ItemSort.RANK)
         assert isinstance(backlog, models.ItemPage)
         assert [item.number for item in backlog.data] == [3, 1, 2]
 

@@ -3,25 +3,31 @@ and the item event log."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import Any, Literal
 from typing import cast as type_cast
 
 from sqlalchemy import (
     BigInteger,
+    BindParameter,
     ColumnElement,
     Float,
     Row,
+    Text,
     any_,
     bindparam,
     cast,
     delete,
     false,
     func,
+    literal,
+    literal_column,
     select,
     text,
+    true,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG
+from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -30,7 +36,7 @@ from app.domain.items.models import SEARCH_CONFIG, Item, ItemEvent, ItemType
 from app.domain.kernel import clock
 from app.domain.kernel.inputs import is_number
 from app.domain.kernel.pagination import AnyRow, AnySelect, PageRequest, SortColumn, fetch_page
-from app.domain.sprints.models import Sprint
+from app.domain.sprints.models import Sprint, SprintState
 from app.domain.users.models import User
 from app.domain.workflow.models import Status, StatusCategory
 
@@ -206,6 +212,124 @@ async def board_items(session: AsyncSession, project_id: int, filters: ItemFilte
     """Every item in a board's scope, in backlog order (one query for the whole board)."""
     stmt = _apply_filter(_item_select(project_id), filters).order_by(col(Item.rank))
     return [_row(row) for row in (await session.execute(stmt)).all()]
+
+
+@dataclass(frozen=True)
+class BoardRowVersions:
+    """Digests of the row versions a board is built from, one per table, as `count:md5`."""
+
+    items: str
+    statuses: str
+    users: str
+    parents: str
+    sprints: str
+    caller_assigned: bool
+
+
+BoardScope = Literal["backlog", "active", "number"]
+
+
+def _row_versions(ids: Any, xmins: ColumnElement[Any]) -> ColumnElement[str]:
+    """`count:md5` of (id, xmin) over the rows a query selects, in id order."""
+    # `xmin` is the id of the transaction that wrote the row's version: any committed update
+    # moves it. An insert or a delete changes the set of ids (and the count).
+    entries = cast(ids, Text) + ":" + cast(xmins, Text)
+    aggregate = func.string_agg(entries, aggregate_order_by(literal(","), ids))
+    return cast(func.count(), Text) + ":" + func.coalesce(func.md5(aggregate), "")
+
+
+def _xmin(table: Any) -> ColumnElement[Any]:
+    """A table's `xmin` system column."""
+    return literal_column(f"{table.__tablename__}.xmin")
+
+
+@cache
+def _board_versions(scope: BoardScope) -> AnySelect:
+    """The query of `board_row_versions` for a kind of scope, built once (it is a big tree)."""
+    project_id: BindParameter[int] = bindparam("project_id")
+    number: BindParameter[int] = bindparam("number")
+    sprint = select(col(Sprint.id)).where(col(Sprint.project_id) == project_id)
+    if scope == "active":
+        in_scope = (
+            col(Item.sprint_id)
+            == sprint.where(col(Sprint.state) == SprintState.ACTIVE).scalar_subquery()
+        )
+    elif scope == "number":
+        in_scope = (
+            col(Item.sprint_id) == sprint.where(col(Sprint.number) == number).scalar_subquery()
+        )
+    else:
+        in_scope = col(Item.sprint_id).is_(None)
+    # The items `board_items` selects with the board's filter: no epics, in the scope.
+    scoped = (
+        select(
+            col(Item.id),
+            _xmin(Item).label("xmin"),
+            col(Item.status_id),
+            col(Item.assignee_id),
+            col(Item.parent_id),
+            col(Item.sprint_id),
+        )
+        .where(col(Item.project_id) == project_id, col(Item.type) != ItemType.EPIC, in_scope)
+        .cte("scoped")
+    )
+    found = (
+        select(col(Sprint.id))
+        .where(col(Sprint.project_id) == project_id, col(Sprint.number) == number)
+        .exists()
+        if scope == "number"
+        else true()
+    )
+    return select(
+        select(_row_versions(scoped.c.id, scoped.c.xmin)).scalar_subquery(),
+        select(_row_versions(col(Status.id), _xmin(Status)))
+        .where(
+            (col(Status.project_id) == project_id) | col(Status.id).in_(select(scoped.c.status_id))
+        )
+        .scalar_subquery(),
+        select(_row_versions(col(User.id), _xmin(User)))
+        .where(col(User.id).in_(select(scoped.c.assignee_id)))
+        .scalar_subquery(),
+        select(_row_versions(col(Parent.id), literal_column("parent_item.xmin")))
+        .where(col(Parent.id).in_(select(scoped.c.parent_id)))
+        .scalar_subquery(),
+        select(_row_versions(col(Sprint.id), _xmin(Sprint)))
+        .where(
+            (col(Sprint.project_id) == project_id) | col(Sprint.id).in_(select(scoped.c.sprint_id))
+        )
+        .scalar_subquery(),
+        select(scoped.c.id).where(scoped.c.assignee_id == bindparam("caller_id")).exists(),
+        found,
+    )
+
+
+async def board_row_versions(
+    session: AsyncSession, project_id: int, scope: BoardScope, number: int | None, caller_id: int
+) -> BoardRowVersions | None:
+    """The versions of every row a board reads, in one query; None for a sprint that is not."""
+    # This reads the items', statuses', users' and sprints' tables: it lives here, with the
+    # board's own query (`board_items`), whose joins it follows. It covers:
+    # - the items in scope (every field of a card, its rank, and which items there are);
+    # - the project's statuses (every column is drawn, empty ones too) and the items' statuses;
+    # - the assignees (a card shows their display name);
+    # - the parents (a card shows the parent's number);
+    # - the project's sprints and the items' sprints (a card shows its sprint's number, and
+    #   `active` resolves through which sprint is active).
+    # The project row is not here: the board reads it from `ProjectAccess`, loaded before this.
+    params: dict[str, Any] = {"project_id": project_id, "caller_id": caller_id}
+    if scope == "number":
+        params["number"] = number
+    row = (await session.execute(_board_versions(scope), params)).one()
+    if not row[6]:
+        return None
+    return BoardRowVersions(
+        items=str(row[0]),
+        statuses=str(row[1]),
+        users=str(row[2]),
+        parents=str(row[3]),
+        sprints=str(row[4]),
+        caller_assigned=bool(row[5]),
+    )
 
 
 async def get_item_row(session: AsyncSession, project_id: int, number: int) -> ItemRow | None:

@@ -1,23 +1,28 @@
 """Rules for backlog items: create (one or a batch), read, list, change, move and delete."""
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import __version__
 from app.domain.items import ranking, repository
 from app.domain.items.events import snapshot
-from app.domain.items.filters import ItemQuery, build_filter
+from app.domain.items.filters import BACKLOG, ItemQuery, build_filter
 from app.domain.items.models import EventKind, Item, ItemEvent, ItemType
 from app.domain.items.schemas import ItemBatch, ItemCreate, ItemFields, ItemMove, Position
 from app.domain.items.validation import resolve
 from app.domain.items.views import BoardView, ItemView, board_view, item_view
 from app.domain.items.writer import Writer, enter_status
 from app.domain.kernel.errors import Conflict, FieldError, InvalidInput, NotFound
+from app.domain.kernel.inputs import is_number
 from app.domain.kernel.pagination import PageRequest
-from app.domain.kernel.versioning import check_version
+from app.domain.kernel.versioning import Versions, check_version
 from app.domain.projects import repository as projects_repository
 from app.domain.projects.access import ProjectAccess
+from app.domain.sprints.models import SprintState
 from app.domain.workflow import repository as workflow_repository
 
 
@@ -140,7 +145,7 @@ async def update_item(
     access: ProjectAccess,
     number: int,
     data: ItemFields,
-    if_match: int | None,
+    if_match: Versions | None,
 ) -> ItemView:
     """Change an item's fields; every tracked change is logged."""
     writer = Writer(session, access)
@@ -159,7 +164,11 @@ async def update_item(
 
 
 async def move_item(
-    session: AsyncSession, access: ProjectAccess, number: int, data: ItemMove, if_match: int | None
+    session: AsyncSession,
+    access: ProjectAccess,
+    number: int,
+    data: ItemMove,
+    if_match: Versions | None,
 ) -> ItemView:
     """Re-rank an item before/after another item, or to the top or bottom."""
     writer = Writer(session, access)
@@ -197,7 +206,7 @@ async def move_item(
 
 
 async def delete_item(
-    session: AsyncSession, access: ProjectAccess, number: int, if_match: int | None
+    session: AsyncSession, access: ProjectAccess, number: int, if_match: Versions | None
 ) -> None:
     """Delete an item; an epic's children are detached first (each change logged)."""
     writer = Writer(session, access)
@@ -306,3 +315,47 @@ async def board(session: AsyncSession, access: ProjectAccess, sprint: str) -> Bo
     statuses = await workflow_repository.list_statuses(session, access.project_id)
     rows = await repository.board_items(session, access.project_id, filters)
     return board_view(sprint, statuses, await views(session, access, rows))
+
+
+async def board_validator(session: AsyncSession, access: ProjectAccess, sprint: str) -> str | None:
+    """A tag for the board `board` would build now, in one query; None for a scope it refuses."""
+    number: int | None = None
+    scope: repository.BoardScope
+    if sprint == BACKLOG:
+        scope = "backlog"
+    elif sprint == SprintState.ACTIVE:
+        scope = "active"
+    elif sprint.isascii() and sprint.isdigit() and len(sprint) <= 18 and is_number(int(sprint)):
+        scope, number = "number", int(sprint)
+    else:
+        return None
+    assert access.user.id is not None
+    # Taken before the board's own queries, each of which sees what is committed when it runs
+    # (READ COMMITTED): a change in between can only give a newer body this older tag, which
+    # costs one more 200 later. Taken after, it could give an older body a newer tag, and every
+    # later poll a 304 for what is no longer so.
+    versions = await repository.board_row_versions(
+        session, access.project_id, scope, number, access.user.id
+    )
+    if versions is None:
+        return None
+    digest = hashlib.blake2b(digest_size=16)
+    parts = [
+        # A deploy may change the representation, and `sprint=03` echoes its scope as given.
+        __version__,
+        sprint,
+        # The project as loaded with the access check, which is what the board shows of it
+        # (its key, its estimation scale), read before the rows above.
+        json.dumps(access.project.model_dump(mode="json"), sort_keys=True),
+        # The caller as loaded by authentication: the session hands the board that same object
+        # for the caller's cards, not the row as it is now.
+        f"{access.user.id}:{access.user.display_name}" if versions.caller_assigned else "",
+        versions.items,
+        versions.statuses,
+        versions.users,
+        versions.parents,
+        versions.sprints,
+    ]
+    for part in parts:
+        digest.update(part.encode() + b"\0")
+    return digest.hexdigest()

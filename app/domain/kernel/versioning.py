@@ -5,6 +5,9 @@ from typing import Any, Protocol
 from app.domain.kernel import clock
 from app.domain.kernel.errors import InvalidInput, PreconditionFailed
 
+# The versions an If-Match names: a change applies when the resource is at any of them.
+Versions = frozenset[int]
+
 
 class Versioned(Protocol):
     """A row with a version counter."""
@@ -12,11 +15,12 @@ class Versioned(Protocol):
     version: int
 
 
-def check_version(current: int, expected: int | None) -> None:
-    """412 when the caller's If-Match version is not the current one (None means no If-Match)."""
-    if expected is not None and expected != current:
+def check_version(current: int, expected: Versions | None) -> None:
+    """412 when If-Match names none of the current version (None means no If-Match, or `*`)."""
+    if expected is not None and current not in expected:
+        named = ", ".join(str(version) for version in sorted(expected)) or "no version"
         raise PreconditionFailed(
-            f"The resource is at version {current}, not {expected}; reload it and retry."
+            f"The resource is at version {current}, not {named}; reload it and retry."
         )
 
 

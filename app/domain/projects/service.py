@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.kernel.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.domain.kernel.pagination import PageRequest
-from app.domain.kernel.versioning import apply_changes, bump, check_version
+from app.domain.kernel.versioning import Versions, apply_changes, bump, check_version
 from app.domain.kernel.views import FromRow, RowView
 from app.domain.projects import repository
 from app.domain.projects.access import ProjectAccess
@@ -129,7 +129,7 @@ async def update_project(
     session: AsyncSession,
     access: ProjectAccess,
     data: ProjectUpdate,
-    if_match: int | None,
+    if_match: Versions | None,
     items: ProjectItems,
 ) -> ProjectView:
     """Change a project's settings; a new estimation scale must fit every item's estimate."""
@@ -163,7 +163,7 @@ async def update_project(
 
 
 async def delete_project(
-    session: AsyncSession, access: ProjectAccess, confirm: str | None, if_match: int | None
+    session: AsyncSession, access: ProjectAccess, confirm: str | None, if_match: Versions | None
 ) -> None:
     """Delete a project and all its data, once the caller confirms with its key."""
     if confirm != access.project.key:
@@ -223,7 +223,7 @@ async def update_member(
     access: ProjectAccess,
     user_id: int,
     data: MemberUpdate,
-    if_match: int | None,
+    if_match: Versions | None,
 ) -> MemberView:
     """Change a member's role; the last owner cannot be demoted."""
     member, user, owners = await _member_for_change(session, access, user_id)
@@ -242,7 +242,7 @@ async def remove_member(
     session: AsyncSession,
     access: ProjectAccess,
     user_id: int,
-    if_match: int | None,
+    if_match: Versions | None,
     items: ProjectItems,
 ) -> None:
     """Remove a member (their items become unassigned); the last owner cannot be removed."""

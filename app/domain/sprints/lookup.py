@@ -7,7 +7,7 @@ the row lock serialises concurrent changes, and the If-Match check runs under it
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.kernel.errors import NotFound
-from app.domain.kernel.versioning import check_version
+from app.domain.kernel.versioning import Versions, check_version
 from app.domain.projects.access import ProjectAccess
 from app.domain.sprints import repository
 from app.domain.sprints.models import Sprint
@@ -24,7 +24,7 @@ async def sprint_by_number(
 
 
 async def locked_sprint(
-    session: AsyncSession, access: ProjectAccess, number: int, if_match: int | None
+    session: AsyncSession, access: ProjectAccess, number: int, if_match: Versions | None
 ) -> Sprint:
     """A sprint locked for a change, after the If-Match check (412 when it is stale)."""
     sprint = await sprint_by_number(session, access, number, for_update=True)

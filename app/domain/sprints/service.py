@@ -18,7 +18,7 @@ from app.domain.items.writer import Writer
 from app.domain.kernel import calendar, clock
 from app.domain.kernel.errors import Conflict, FieldError, InvalidInput
 from app.domain.kernel.pagination import PageRequest
-from app.domain.kernel.versioning import apply_changes, bump
+from app.domain.kernel.versioning import Versions, apply_changes, bump
 from app.domain.kernel.views import FromRow, RowView
 from app.domain.projects import repository as projects_repository
 from app.domain.projects.access import ProjectAccess
@@ -140,7 +140,7 @@ async def update_sprint(
     access: ProjectAccess,
     number: int,
     data: SprintUpdate,
-    if_match: int | None,
+    if_match: Versions | None,
 ) -> SprintView:
     """Rename, re-goal or re-date a sprint (dates only while it is planned or active)."""
     changes = data.model_dump(exclude_unset=True)
@@ -165,7 +165,7 @@ async def update_sprint(
 
 
 async def delete_sprint(
-    session: AsyncSession, access: ProjectAccess, number: int, if_match: int | None
+    session: AsyncSession, access: ProjectAccess, number: int, if_match: Versions | None
 ) -> None:
     """Delete a planned sprint; its items go back to the backlog (each move logged)."""
     sprint = await locked_sprint(session, access, number, if_match)
@@ -259,7 +259,7 @@ async def remove_items(
 
 
 async def start_sprint(
-    session: AsyncSession, access: ProjectAccess, number: int, if_match: int | None
+    session: AsyncSession, access: ProjectAccess, number: int, if_match: Versions | None
 ) -> SprintView:
     """Start a planned sprint: at most one is active, and its commitment is frozen now."""
     sprint = await locked_sprint(session, access, number, if_match)
@@ -301,7 +301,7 @@ async def start_sprint(
 
 
 async def cancel_sprint(
-    session: AsyncSession, access: ProjectAccess, number: int, if_match: int | None
+    session: AsyncSession, access: ProjectAccess, number: int, if_match: Versions | None
 ) -> SprintView:
     """Cancel a planned or active sprint: its items return to the backlog, its dates free up."""
     sprint = await locked_sprint(session, access, number, if_match)
@@ -319,7 +319,7 @@ async def complete_sprint(
     access: ProjectAccess,
     number: int,
     data: SprintComplete,
-    if_match: int | None,
+    if_match: Versions | None,
 ) -> SprintView:
     """Complete the active sprint: freeze what was done, carry the rest over."""
     sprint = await locked_sprint(session, access, number, if_match)

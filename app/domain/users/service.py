@@ -16,7 +16,7 @@ from app.domain.kernel.errors import (
     Unauthorized,
 )
 from app.domain.kernel.pagination import PageRequest
-from app.domain.kernel.versioning import apply_changes, bump, check_version
+from app.domain.kernel.versioning import Versions, apply_changes, bump, check_version
 from app.domain.kernel.views import RowView
 from app.domain.users import repository
 from app.domain.users.models import ApiToken, TokenKind, User
@@ -117,7 +117,7 @@ async def list_users(session: AsyncSession, page: PageRequest) -> tuple[list[Use
 
 
 async def update_user(
-    session: AsyncSession, actor: User, user_id: int, data: UserUpdate, if_match: int | None
+    session: AsyncSession, actor: User, user_id: int, data: UserUpdate, if_match: Versions | None
 ) -> User:
     """An admin changes an account; deactivating revokes all its tokens at once."""
     changes = data.model_dump(exclude_unset=True)
@@ -152,7 +152,7 @@ async def update_me(
     user: User,
     current_token: ApiToken,
     data: MeUpdate,
-    if_match: int | None = None,
+    if_match: Versions | None = None,
 ) -> User:
     """A user changes their display name or password; a new password ends other logins."""
     # Lock the row so concurrent changes each see (and bump) the latest version.

@@ -5,7 +5,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.kernel.errors import Conflict, FieldError, InvalidInput, NotFound
-from app.domain.kernel.versioning import bump, check_version
+from app.domain.kernel.versioning import Versions, bump, check_version
 from app.domain.projects.access import ProjectAccess
 from app.domain.workflow import repository
 from app.domain.workflow.models import Status, StatusCategory
@@ -85,7 +85,7 @@ async def create_status(session: AsyncSession, access: ProjectAccess, data: Stat
 
 
 async def _locked_workflow(
-    session: AsyncSession, access: ProjectAccess, status_id: int, if_match: int | None
+    session: AsyncSession, access: ProjectAccess, status_id: int, if_match: Versions | None
 ) -> tuple[list[Status], Status]:
     """All statuses of the project, locked, and the one asked for (404, 412 as due)."""
     statuses = await repository.list_statuses(session, access.project_id, for_update=True)
@@ -101,7 +101,7 @@ async def update_status(
     access: ProjectAccess,
     status_id: int,
     data: StatusUpdate,
-    if_match: int | None,
+    if_match: Versions | None,
     items: StatusItems,
 ) -> Status:
     """Rename, recategorise, re-limit or move a status."""
@@ -141,7 +141,7 @@ async def delete_status(
     access: ProjectAccess,
     status_id: int,
     move_items_to: int | None,
-    if_match: int | None,
+    if_match: Versions | None,
     items: StatusItems,
 ) -> None:
     """Delete a status; items still in it need `move_items_to` (another status id)."""

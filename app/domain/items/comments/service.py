@@ -10,7 +10,7 @@ from app.domain.items.models import Comment
 from app.domain.kernel import clock
 from app.domain.kernel.errors import Forbidden, NotFound
 from app.domain.kernel.pagination import PageRequest
-from app.domain.kernel.versioning import bump, check_version
+from app.domain.kernel.versioning import Versions, bump, check_version
 from app.domain.kernel.views import RowView
 from app.domain.projects.access import ProjectAccess
 from app.domain.projects.models import Role
@@ -77,7 +77,7 @@ async def edit_comment(
     number: int,
     comment_id: int,
     body: str,
-    if_match: int | None,
+    if_match: Versions | None,
 ) -> CommentView:
     """Change your own comment."""
     view = await _comment(session, access, number, comment_id)
@@ -94,7 +94,11 @@ async def edit_comment(
 
 
 async def delete_comment(
-    session: AsyncSession, access: ProjectAccess, number: int, comment_id: int, if_match: int | None
+    session: AsyncSession,
+    access: ProjectAccess,
+    number: int,
+    comment_id: int,
+    if_match: Versions | None,
 ) -> None:
     """Delete your own comment, or any comment as an owner."""
     comment = (await _comment(session, access, number, comment_id)).comment

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.kernel.calendar import weekday_numbers
 from app.domain.kernel.errors import Conflict, FieldError, InvalidInput
-from app.domain.kernel.versioning import bump
+from app.domain.kernel.versioning import Versions, bump
 from app.domain.kernel.views import RowView
 from app.domain.metrics.capacity import (
     MAX_HISTORY,
@@ -225,7 +225,7 @@ async def replace_capacity(
     access: ProjectAccess,
     number: int,
     data: SprintCapacityReplace,
-    if_match: int | None = None,
+    if_match: Versions | None = None,
 ) -> SprintCapacityView:
     """Replace a planned or active sprint's whole capacity (an empty list clears it).
 
