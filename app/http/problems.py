@@ -272,12 +272,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI response entries for the given problem statuses."""
+    """OpenAPI response entries for the given problem statuses.
+
+    The model puts `Problem` among the document's schemas; `app.openapi` gives every error
+    response its problem+json content.
+    """
     return {
-        status: {
-            "model": Problem,
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-            "description": HTTPStatus(status).phrase,
-        }
-        for status in statuses
+        status: {"model": Problem, "description": HTTPStatus(status).phrase} for status in statuses
     }
