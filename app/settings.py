@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -55,6 +55,65 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0, description="Extra connections under load.")
     idempotency_ttl_hours: int = Field(
         default=24, ge=1, description="How long an Idempotency-Key response is replayed."
+    )
+    db_pool_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Longest wait for a pooled connection before answering 503 (Retry-After).",
+    )
+    db_connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Longest wait to open a database connection."
+    )
+    db_statement_timeout_ms: int = Field(
+        default=10_000,
+        ge=0,
+        description="PostgreSQL statement_timeout per statement (0: none); a 503 past it.",
+    )
+    db_lock_timeout_ms: int = Field(
+        default=3_000,
+        ge=0,
+        description="PostgreSQL lock_timeout: longest wait for a row or table lock (0: none).",
+    )
+    db_idle_in_transaction_timeout_ms: int = Field(
+        default=60_000,
+        ge=0,
+        description="PostgreSQL idle_in_transaction_session_timeout: ends a stuck transaction.",
+    )
+    retry_after_seconds: int = Field(
+        default=5, ge=1, description="Retry-After sent with a 503 while the database is away."
+    )
+    login_throttle_window_minutes: int = Field(
+        default=15, ge=1, description="The window the failed-login limits below count in."
+    )
+    login_failures_per_account_address: int = Field(
+        default=5, ge=1, description="Failed logins per account from one address per window."
+    )
+    login_failures_per_account: int = Field(
+        default=20, ge=1, description="Failed logins per account from all addresses per window."
+    )
+    login_failures_per_address: int = Field(
+        default=100, ge=1, description="Failed logins from one address, all accounts, per window."
+    )
+    registrations_per_address_per_hour: int = Field(
+        default=20, ge=1, description="Accounts one client address may register per hour."
+    )
+    password_hash_concurrency: int = Field(
+        default=1,
+        ge=1,
+        description="Password hashes (argon2) computed at once per process; the rest queue.",
+    )
+    password_hash_queue: int = Field(
+        default=16,
+        ge=0,
+        description="Password checks allowed to wait per process; beyond it, 503 (Retry-After).",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token that /metrics requires; unset: /metrics is off (404).",
+    )
+    metrics_public: bool = Field(
+        default=False,
+        description="Serve /metrics to anyone (only on a private network); overrides the token.",
     )
 
     @field_validator("cors_origins", mode="before")
