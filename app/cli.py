@@ -11,13 +11,16 @@ from typing import Annotated, TypeVar
 import httpx
 import typer
 import uvicorn
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import migrate as migrations
 from app.db import Database
 from app.demo.service import DemoExists, DemoResult, create_demo
+from app.domain.kernel.errors import InvalidInput
 from app.domain.users import repository as users_repository
 from app.domain.users import service as users
+from app.domain.users.passwords import check_password
 from app.domain.users.schemas import PersonalTokenCreate, UserCreate
 from app.embedded import EmbeddedPostgres
 from app.observability import configure_logging
@@ -128,16 +131,29 @@ def user_create(
     ] = False,
 ) -> None:
     """Create a user; the password is prompted for, or read from standard input."""
-    data = UserCreate(
-        email=email,
-        display_name=name or email.split("@")[0],
-        password=_read_password(),
-        is_admin=admin,
-    )
-    settings = get_settings()
-    with database_url(settings) as url:
-        migrations.upgrade(url)
-        user = _run_in_session(url, lambda session: users.create_user(session, data))
+    try:
+        data = UserCreate(
+            email=email,
+            display_name=name or email.split("@")[0],
+            password=_read_password(),
+            is_admin=admin,
+        )
+        # Refuse a weak password before starting or migrating any database (the service checks
+        # again, as it does for every caller).
+        asyncio.run(
+            check_password(data.password, "password", user_inputs=(data.email, data.display_name))
+        )
+        settings = get_settings()
+        with database_url(settings) as url:
+            migrations.upgrade(url)
+            user = _run_in_session(url, lambda session: users.create_user(session, data))
+    except ValidationError as exc:  # too short, or an email that is not one
+        refused = "; ".join(f"{error['loc'][0]}: {error['msg']}" for error in exc.errors())
+        typer.echo(f"refused: {refused}", err=True)
+        raise typer.Exit(1) from exc
+    except InvalidInput as exc:  # the password rule: too easy to guess, or only whitespace
+        typer.echo(f"refused: password: {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
     typer.echo(f"created user {user.id} {user.email}{' (admin)' if user.is_admin else ''}")
 
 

@@ -16,12 +16,18 @@ from app import __version__
 from app.db import Database
 from app.domain.kernel import clock
 from app.domain.users import repository as users_repository
+from app.domain.users.security import configure_password_hashing
 from app.http.conditional import ConditionalGetMiddleware
 from app.http.docs import install_docs
 from app.http.idempotency import repository as idempotency_repository
 from app.http.idempotency.middleware import DatabaseRef, IdempotencyMiddleware
-from app.http.middleware import BodySizeLimitMiddleware, UnhandledErrorMiddleware
-from app.http.problems import install_error_handlers
+from app.http.middleware import (
+    BodySizeLimitMiddleware,
+    SecurityHeadersMiddleware,
+    UnhandledErrorMiddleware,
+)
+from app.http.problems import install_error_handlers, is_database_unavailable
+from app.http.throttle import repository as throttle_repository
 from app.observability import Metrics, ObservabilityMiddleware, configure_logging
 from app.openapi import install_openapi
 from app.routers import (
@@ -32,6 +38,7 @@ from app.routers import (
     flow,
     forecast,
     health,
+    invitations,
     items,
     me,
     members,
@@ -55,8 +62,12 @@ async def _purge_expired(database: Database, ttl: timedelta) -> None:
             async with database.sessions() as session, session.begin():
                 await idempotency_repository.purge_older_than(session, clock.now() - ttl)
                 await users_repository.purge_dead_login_tokens(session, clock.now() - ttl)
-        except Exception:
-            logger.exception("purging expired records failed")
+                await throttle_repository.purge_idle(session, clock.now())
+        except Exception as exc:
+            if is_database_unavailable(exc):
+                logger.warning("purging expired records: the database is unavailable")
+            else:
+                logger.exception("purging expired records failed")
         await asyncio.sleep(_PURGE_INTERVAL_SECONDS)
 
 
@@ -103,6 +114,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
     app.state.settings = settings
     app.state.metrics = metrics
     install_error_handlers(app)
+    configure_password_hashing(settings.password_hash_concurrency, settings.password_hash_queue)
     install_docs(app)
 
     for module in (
@@ -112,6 +124,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         users,
         projects,
         members,
+        invitations,
         statuses,
         items,
         comments,
@@ -154,6 +167,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
                 "Idempotency-Replayed",
             ],
         )
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     return app

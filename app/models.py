@@ -1,11 +1,12 @@
 """Imports every table model so SQLModel.metadata (and Alembic) sees them all."""
 
 from app.domain.items.models import Comment, Item, ItemEvent
-from app.domain.projects.models import Project, ProjectMember
+from app.domain.projects.models import Project, ProjectInvitation, ProjectMember
 from app.domain.sprints.models import Sprint, SprintCapacity, SprintCommitment, SprintOutcome
 from app.domain.users.models import ApiToken, User
 from app.domain.workflow.models import Status
 from app.http.idempotency.models import IdempotencyRecord
+from app.http.throttle.models import ThrottleBucket
 
 __all__ = [
     "ApiToken",
@@ -14,11 +15,13 @@ __all__ = [
     "Item",
     "ItemEvent",
     "Project",
+    "ProjectInvitation",
     "ProjectMember",
     "Sprint",
     "SprintCapacity",
     "SprintCommitment",
     "SprintOutcome",
     "Status",
+    "ThrottleBucket",
     "User",
 ]

@@ -49,6 +49,11 @@ TAGS: list[Json] = [
     {"name": "me", "description": "Your own account and your personal access tokens."},
     {"name": "projects", "description": "Projects, addressed by their key (`WEB`)."},
     {"name": "members", "description": "Who belongs to a project, and their role."},
+    {
+        "name": "invitations",
+        "description": "Joining a project by email: owners invite an address, and whoever "
+        "signs in with it accepts or declines. Never reveals who has an account.",
+    },
     {"name": "statuses", "description": "A project's workflow columns and their WIP limits."},
     {
         "name": "items",
@@ -75,6 +80,8 @@ CONTACT: Json = {"name": "The Timebox team", "url": "https://timebox.dev"}
 
 BEARER_SCHEME = "BearerToken"
 LOGIN_SCHEME = "OAuth2PasswordBearer"
+METRICS_SCHEME = "MetricsToken"
+METRICS_PATH = "/metrics"
 
 _HEADERS: Json = {
     "ETag": {
@@ -98,6 +105,11 @@ _HEADERS: Json = {
     "RetryAfter": {
         "required": True,
         "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "RetryAfterInProgress": {
+        "description": "Sent when the first request with this `Idempotency-Key` is still "
+        "running: seconds to wait before retrying it.",
         "schema": {"type": "integer", "minimum": 0},
     },
     "RequestId": {
@@ -207,6 +219,10 @@ def _problem(status: int, description: str | None = None) -> Json:
     }
 
 
+# Operations that answer without touching the database (liveness): they never say 503.
+_WITHOUT_DATABASE = frozenset({"/healthz", METRICS_PATH})
+
+
 def _shape_responses(document: Json, path: str, method: str, operation: Json) -> None:
     """Errors as problems, success headers by what the answer is, and 304 on GETs."""
     responses: Json = operation["responses"]
@@ -229,6 +245,15 @@ def _shape_responses(document: Json, path: str, method: str, operation: Json) ->
     if "{key}" in path:
         responses.setdefault("404", _problem(404, "No such project, or you are not a member."))
     responses.setdefault("500", _problem(500, "An unexpected error; it has been logged."))
+    if path not in _WITHOUT_DATABASE:
+        responses.setdefault(
+            "503",
+            _problem(
+                503,
+                "The database is unreachable or too slow right now; nothing was written. "
+                "Retry after `Retry-After` seconds.",
+            ),
+        )
     if method == "get":
         responses["304"] = {
             "description": "Not Modified: the `ETag` in `If-None-Match` is still current.",
@@ -248,6 +273,8 @@ def _shape_responses(document: Json, path: str, method: str, operation: Json) ->
                 headers["WWW-Authenticate"] = _header("WWWAuthenticate")
             if status in (429, 503):
                 headers["Retry-After"] = _header("RetryAfter")
+            if status == 409 and method == "post" and path not in SECRET_BEARING_PATHS:
+                headers["Retry-After"] = _header("RetryAfterInProgress")
             if status == 415:
                 name = ACCEPT_HEADERS.get(method.upper(), "Accept")
                 headers[name] = _header(name.replace("-", ""))
@@ -285,9 +312,12 @@ def _shape_parameters(path: str, method: str, operation: Json) -> None:
     operation["parameters"] = parameters
 
 
-def _shape_security(operation: Json) -> None:
+def _shape_security(path: str, operation: Json) -> None:
     """A password-flow token or a pasted bearer token; public operations need neither."""
-    if "security" in operation:
+    if path == METRICS_PATH:
+        # Prometheus sends the operator's metrics token, not a user's.
+        operation["security"] = [{METRICS_SCHEME: []}]
+    elif "security" in operation:
         operation["security"] = [{LOGIN_SCHEME: []}, {BEARER_SCHEME: []}]
     else:
         operation["security"] = []
@@ -317,6 +347,11 @@ def build_openapi(app: FastAPI) -> Json:
         "description": "A login token from `POST /api/v1/auth/token` or a personal access "
         "token from `POST /api/v1/me/tokens`.",
     }
+    components["securitySchemes"][METRICS_SCHEME] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The operator's `TIMEBOX_METRICS_TOKEN`, for Prometheus.",
+    }
     components["securitySchemes"][LOGIN_SCHEME]["description"] = (
         "Log in with your email (as `username`) and password for a login token."
     )
@@ -324,7 +359,7 @@ def build_openapi(app: FastAPI) -> Json:
         for method, operation in operations.items():
             _shape_parameters(path, method, operation)
             _shape_responses(document, path, method, operation)
-            _shape_security(operation)
+            _shape_security(path, operation)
     return document
 
 

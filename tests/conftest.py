@@ -53,6 +53,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 _TRAVELLER = pytest.StashKey[time_machine.travel]()
 
 
+# The token the suite's app serves /metrics to.
+METRICS_TOKEN = "test-metrics-token"
+
+
 def _plain_url(url: str) -> str:
     """A URL asyncpg understands directly (no SQLAlchemy driver suffix)."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -135,7 +139,12 @@ def database_url(pg_server: PgTestServer) -> str:
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     """Settings for the app under test."""
-    return Settings(database_url=database_url, db_pool_size=5, db_max_overflow=20)
+    return Settings(
+        database_url=database_url,
+        db_pool_size=5,
+        db_max_overflow=20,
+        metrics_token=METRICS_TOKEN,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -75,3 +75,14 @@ def test_the_check_catches_links_out_of_the_repository_and_to_missing_files(
         "docs/gone.md#part: no such file",
         "docs/missing.svg: no such file",
     ]
+
+
+def test_the_readme_configuration_table_lists_every_setting() -> None:
+    """The README's table mirrors app.settings: a new setting is documented where users look."""
+    from app.settings import Settings
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## Configuration") :]
+    documented = set(re.findall(r"^\| `(TIMEBOX_[A-Z_]+)` \|", table, re.MULTILINE))
+    settings = {f"TIMEBOX_{name.upper()}" for name in Settings.model_fields}
+    assert settings == documented

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VERBS = [
     *("get", "list", "create", "update", "delete", "replace", "add", "remove", "edit", "move"),
     *("start", "cancel", "complete", "batch", "register", "login", "logout", "revoke"),
+    *("accept", "decline"),
 ]
 OPERATION_ID = re.compile(rf"^({'|'.join(VERBS)})(_[a-z]+)*$")
 
@@ -64,9 +65,11 @@ def test_every_error_is_a_problem_and_fastapi_validation_shapes_are_gone() -> No
 
 
 def test_public_operations_need_no_token_and_the_rest_take_either_scheme() -> None:
-    public = {"/healthz", "/readyz", "/metrics", "/api/v1/auth/register", "/api/v1/auth/token"}
+    public = {"/healthz", "/readyz", "/api/v1/auth/register", "/api/v1/auth/token"}
     for path, method, operation in _operations():
-        if path in public:
+        if path == "/metrics":
+            assert operation["security"] == [{"MetricsToken": []}]
+        elif path in public:
             assert operation["security"] == [], (method, path)
         else:
             assert operation["security"] == [{"OAuth2PasswordBearer": []}, {"BearerToken": []}]

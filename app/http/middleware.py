@@ -6,16 +6,22 @@ from fastapi import HTTPException
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.http.problems import problem_response
+from app.http.problems import problem_for_exception, problem_response
 
 logger = logging.getLogger("timebox.errors")
 
 
 async def send_problem(
-    scope: Scope, receive: Receive, send: Send, status: int, detail: str
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    status: int,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
 ) -> None:
     """Answer with a problem+json response from inside a middleware."""
-    response = problem_response(status, detail, instance=scope.get("path"))
+    response = problem_response(status, detail, headers=headers, instance=scope.get("path"))
     await response(scope, receive, send)
 
 
@@ -81,11 +87,53 @@ class UnhandledErrorMiddleware:
             if started:
                 raise
             await send_problem(scope, receive, send, exc.status_code, str(exc.detail))
-        except Exception:
-            # The trace goes to the log with the request id, never to the client.
-            logger.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+        except Exception as exc:
             if started:
                 raise
-            await send_problem(
-                scope, receive, send, 500, "An unexpected error occurred; it has been logged."
+            # A database outage or timeout is a 503, anything else a 500 whose trace is logged.
+            settings = scope["app"].state.settings
+            response = problem_for_exception(
+                exc,
+                method=scope["method"],
+                path=scope["path"],
+                retry_after=settings.retry_after_seconds,
             )
+            await response(scope, receive, send)
+
+
+# No scripts, frames, forms or plugins: the API serves data. Inline styles stay allowed so an
+# SVG chart opened on its own still renders; the docs pages send a policy of their own.
+API_CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'none'"
+)
+_SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+)
+
+
+class SecurityHeadersMiddleware:
+    """Adds nosniff, a referrer policy and, unless the route set one, the API's CSP."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                headers += [header for header in _SECURITY_HEADERS if header[0] not in names]
+                if b"content-security-policy" not in names:
+                    headers.append(
+                        (b"content-security-policy", API_CONTENT_SECURITY_POLICY.encode())
+                    )
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

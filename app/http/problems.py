@@ -3,7 +3,7 @@
 import email.message
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -13,7 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy import exc as sqlalchemy_exc
+from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -21,6 +22,8 @@ from app.domain.kernel.errors import DomainError, FieldError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://timebox.dev/problems/"
+# The one problem type of every unexpected server error.
+INTERNAL_ERROR_SLUG = "internal-error"
 
 logger = logging.getLogger("timebox.errors")
 
@@ -174,6 +177,17 @@ def _unsupported_media_type(request: Request, exc: RequestValidationError) -> JS
 
 async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI answers a JSON body that is not UTF-8 with a bare 400; it is malformed JSON
+        # (RFC 8259 requires UTF-8), so it is the same 422 naming the body as other bad JSON.
+        message = f"The body is not UTF-8 (byte {exc.__cause__.start}), so it is not JSON"
+        return problem_response(
+            422,
+            message + ".",
+            slug="invalid-input",
+            errors=[FieldError(field="body", message=message, type="json_invalid")],
+            instance=request.url.path,
+        )
     detail = exc.detail if isinstance(exc.detail, str) else None
     headers = dict(exc.headers) if exc.headers else {}
     if exc.status_code == 404 and detail == "Not Found":
@@ -208,57 +222,105 @@ def allowed_methods(request: Request) -> list[str]:
     return sorted(methods, key=lambda m: _METHOD_ORDER.get(m, len(_METHOD_ORDER)))
 
 
-def _is_bad_value(exc: BaseException) -> bool:
-    """Whether the database (or its driver) refused a value: SQLSTATE class 22 or bind-time."""
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+# SQLSTATEs that mean "the database cannot serve this now", not "this request is wrong":
+# 08 connection exceptions, 53 insufficient resources, 57 operator intervention (57014 is
+# statement_timeout, 57P01-03 shutdown and start-up), 55P03 lock_timeout, 25P03 an
+# idle-in-transaction timeout.
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
+_UNAVAILABLE_SQLSTATES = frozenset({"55P03", "25P03"})
+_UNAVAILABLE_ERRORS = (
+    sqlalchemy_exc.TimeoutError,  # no pooled connection came free in time
+    asyncpg.exceptions.InterfaceError,  # the connection is closed or broken
+    OSError,  # refused, reset, unreachable, or slower than the connect timeout
+)
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and the chain of exceptions that caused it."""
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, DataError | asyncpg.exceptions.DataError):
-            return True
+        yield seen
         seen = seen.__cause__ or seen.__context__
-    return False
 
 
-_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+def _sqlstates(exc: BaseException) -> set[str]:
+    return {state for cause in _causes(exc) if (state := getattr(cause, "sqlstate", None))}
+
+
+def _is_bad_value(exc: BaseException) -> bool:
+    """Whether the database (or its driver) refused a value: SQLSTATE class 22 or bind-time."""
+    return any(
+        isinstance(cause, DataError | asyncpg.exceptions.DataError) for cause in _causes(exc)
+    )
 
 
 def _is_retryable(exc: BaseException) -> bool:
     """Whether PostgreSQL aborted the transaction to break a conflict with another one."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if getattr(seen, "sqlstate", None) in _RETRYABLE_SQLSTATES:
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+    return bool(_sqlstates(exc) & _RETRYABLE_SQLSTATES)
 
 
-async def _database_error_handler(request: Request, exc: Exception) -> JSONResponse:
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Whether the database is unreachable, overloaded or too slow, rather than the input wrong."""
+    if any(
+        isinstance(cause, _UNAVAILABLE_ERRORS)
+        or (isinstance(cause, DBAPIError) and cause.connection_invalidated)
+        for cause in _causes(exc)
+    ):
+        return True
+    return any(
+        state in _UNAVAILABLE_SQLSTATES or state.startswith(_UNAVAILABLE_SQLSTATE_CLASSES)
+        for state in _sqlstates(exc)
+    )
+
+
+def problem_for_exception(
+    exc: Exception, *, method: str, path: str, retry_after: int
+) -> JSONResponse:
+    """The problem for an exception no handler expected: 503, 409, 422 or a logged 500."""
+    if is_database_unavailable(exc):
+        # Expected while PostgreSQL restarts or a lock is held: a warning, not a trace.
+        logger.warning("database unavailable on %s %s: %s", method, path, type(exc).__name__)
+        return problem_response(
+            503,
+            "The database is unavailable or too slow right now, and nothing was written; "
+            "retry after the seconds in Retry-After.",
+            slug="service-unavailable",
+            headers={"Retry-After": str(retry_after)},
+            instance=path,
+        )
     if _is_retryable(exc):
-        logger.warning("transaction conflict on %s %s: %s", request.method, request.url.path, exc)
+        logger.warning("transaction conflict on %s %s: %s", method, path, exc)
         return problem_response(
             409,
             "A concurrent change conflicted with this one; nothing was written. Retry.",
             slug="concurrent-change",
-            instance=request.url.path,
+            instance=path,
         )
-    if not _is_bad_value(exc):
-        return await _unexpected_error_handler(request, exc)
-    # e.g. a number beyond its column's range: the client's input, not our failure.
+    if _is_bad_value(exc):
+        # e.g. a number beyond its column's range: the client's input, not our failure.
+        return problem_response(
+            422,
+            "A value is out of range or of the wrong form for this field.",
+            slug="invalid-input",
+            instance=path,
+        )
+    # The trace goes to the log (with the request id), never to the client.
+    logger.error("unhandled error on %s %s", method, path, exc_info=exc)
     return problem_response(
-        422,
-        "A value is out of range or of the wrong form for this field.",
-        slug="invalid-input",
-        instance=request.url.path,
+        500,
+        "An unexpected error occurred; it has been logged.",
+        slug=INTERNAL_ERROR_SLUG,
+        instance=path,
     )
 
 
 async def _unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
-    # The trace goes to the log (with the request id), never to the client.
-    logger.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem_response(
-        500,
-        "An unexpected error occurred; it has been logged.",
-        slug="internal-error",
-        instance=request.url.path,
+    return problem_for_exception(
+        exc,
+        method=request.method,
+        path=request.url.path,
+        retry_after=request.app.state.settings.retry_after_seconds,
     )
 
 
@@ -267,7 +329,12 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)
-    app.add_exception_handler(DBAPIError, _database_error_handler)
+    # Database errors reach the handlers inside the middleware stack (so the response keeps
+    # its headers); anything else is answered by app.http.middleware.UnhandledErrorMiddleware.
+    app.add_exception_handler(SQLAlchemyError, _unexpected_error_handler)
+    app.add_exception_handler(asyncpg.PostgresError, _unexpected_error_handler)
+    app.add_exception_handler(asyncpg.exceptions.InterfaceError, _unexpected_error_handler)
+    app.add_exception_handler(OSError, _unexpected_error_handler)
     app.add_exception_handler(Exception, _unexpected_error_handler)
 
 

@@ -1,12 +1,12 @@
 """Flow metrics: cumulative flow, work in progress, throughput, cycle and lead time."""
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
 from app.domain.flow import service
 from app.domain.flow.schemas import FlowPublic
+from app.domain.kernel.inputs import IsoDate
 from app.domain.reports import service as reports
 from app.http.problems import problem_responses
 from app.routers.deps import API_PREFIX, SVG, SessionDep, ViewerAccess, svg
@@ -19,11 +19,11 @@ router = APIRouter(
 
 
 FromQuery = Annotated[
-    date | None,
+    IsoDate | None,
     Query(alias="from", description="First day (project time zone); default 29 days before `to`."),
 ]
 ToQuery = Annotated[
-    date | None, Query(description="Last day (project time zone); default and at most today.")
+    IsoDate | None, Query(description="Last day (project time zone); default and at most today.")
 ]
 
 

@@ -1,13 +1,12 @@
 """The Monte Carlo forecast: when will the backlog (or an epic) be done, and what K sprints do."""
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
 from app.domain.forecast import service
 from app.domain.forecast.schemas import ForecastPublic, ForecastScope, ForecastUnit
-from app.domain.kernel.inputs import ID_MAX, NUMBER_MAX, NUMBER_MIN
+from app.domain.kernel.inputs import ID_MAX, NUMBER_MAX, NUMBER_MIN, IsoDate
 from app.domain.reports import service as reports
 from app.http.problems import problem_responses
 from app.routers.deps import API_PREFIX, SVG, SessionDep, ViewerAccess, svg
@@ -63,7 +62,7 @@ def forecast_request(
         Query(ge=1, le=100, description="Also answer: what will this many sprints get done?"),
     ] = None,
     as_of: Annotated[
-        date | None,
+        IsoDate | None,
         Query(
             description="Replay the forecast as made at the end of this day (project time "
             "zone): the scope then, and only sprints completed by then."

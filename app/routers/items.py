@@ -18,6 +18,7 @@ from app.domain.items.schemas import (
     ItemPublic,
     ItemUpdate,
 )
+from app.domain.kernel.inputs import QueryBool
 from app.domain.workflow.models import StatusCategory
 from app.http.problems import problem_responses
 from app.routers.deps import (
@@ -56,7 +57,10 @@ async def list_items(
     label: Annotated[list[str] | None, Query(description="Items carrying all of these.")] = None,
     sprint: Annotated[str | None, Query(description="`backlog`, `active` or a number.")] = None,
     parent: Annotated[str | None, Query(description="Epic number or `none`.")] = None,
-    estimated: Annotated[bool | None, Query()] = None,
+    estimated: Annotated[
+        QueryBool | None,
+        Query(description="`true`: only items with an estimate; `false`: only those without."),
+    ] = None,
     q: Annotated[str | None, Query(max_length=200, description="Full-text search.")] = None,
     sort: Annotated[
         ItemSort | None,

@@ -9,6 +9,7 @@ from app.domain.users.schemas import (
     PersonalTokenCreated,
     PersonalTokenPage,
     PersonalTokenPublic,
+    TokensRevoked,
     UserPublic,
 )
 from app.http.problems import problem_responses
@@ -39,7 +40,11 @@ async def get_me(user: CurrentUser, response: Response) -> UserPublic:
 async def update_me(
     data: MeUpdate, found: CurrentToken, session: SessionDep, if_match: IfMatch, response: Response
 ) -> UserPublic:
-    """Change your display name or password (needs `current_password`; ends other logins)."""
+    """Change your display name or password (needs `current_password`).
+
+    A new password ends your other logins; personal access tokens keep working (revoke them
+    with `DELETE /me/tokens`). A weak or short new password is a 422 naming `body.password`.
+    """
     user, token = found
     updated = await users.update_me(session, user, token, data, if_match)
     set_etag(response, updated.version)
@@ -62,16 +67,30 @@ async def list_tokens(
     "/tokens",
     status_code=status.HTTP_201_CREATED,
     response_model=PersonalTokenCreated,
-    responses=problem_responses(422),
+    responses=problem_responses(409, 422),
 )
 async def create_token(
     data: PersonalTokenCreate, user: CurrentUser, session: SessionDep, response: Response
 ) -> PersonalTokenCreated:
-    """Create a named personal access token; the secret is in this response only."""
+    """Create a named personal access token; the secret is in this response only.
+
+    409 when you already hold as many live ones as an account may (the detail says how many).
+    """
     issued = await users.create_personal_token(session, user, data)
     set_location(response, f"/me/tokens/{issued.id}")
     response.headers["Cache-Control"] = "no-store"
     return PersonalTokenCreated.model_validate(issued)
+
+
+@router.delete("/tokens", response_model=TokensRevoked)
+async def revoke_all_tokens(found: CurrentToken, session: SessionDep) -> TokensRevoked:
+    """Revoke all your personal access tokens and all your other logins, at once.
+
+    The login token this request is made with keeps working; a personal access token it is
+    made with is revoked too. Answers how many tokens stopped working.
+    """
+    user, token = found
+    return TokensRevoked(revoked=await users.revoke_all_tokens(session, user, token))
 
 
 @router.delete(

@@ -4,6 +4,9 @@ from fastapi import APIRouter, Request, Response, status
 
 from app.domain.items import bulk as items_bulk
 from app.domain.projects import service as projects
+from app.domain.projects.invitations import service as invitations
+from app.domain.projects.invitations.schemas import InvitationPublic
+from app.domain.projects.invitations.service import InvitationView
 from app.domain.projects.schemas import MemberAdd, MemberPage, MemberPublic, MemberUpdate
 from app.http.problems import problem_responses
 from app.routers.deps import (
@@ -45,17 +48,37 @@ async def list_members(
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    response_model=MemberPublic,
-    responses=problem_responses(403, 409, 422),
+    # Two success shapes, one per status: each is declared below with its own model.
+    response_model=None,
+    responses={
+        201: {"model": MemberPublic, "description": "Added by `user_id`: a member now."},
+        202: {
+            "model": InvitationPublic,
+            "description": "Invited by `email`: the invitation, pending until its addressee "
+            "accepts. The same answer whether or not the address has an account.",
+            "headers": {"Location": {"$ref": "#/components/headers/Location"}},
+        },
+        **problem_responses(403, 409, 422),
+    },
 )
 async def add_member(
     data: MemberAdd, access: OwnerAccess, session: SessionDep, response: Response
-) -> MemberPublic:
-    """Add an active user by `user_id` or `email` with a role (owners); 409 if already a member."""
-    view = await projects.add_member(session, access, data)
-    set_location(response, f"/projects/{access.project.key}/members/{view.user_id}")
-    set_etag(response, view.version)
-    return MemberPublic.model_validate(view)
+) -> MemberPublic | InvitationPublic:
+    """Add an active user by `user_id` (201; 409 if already a member), or invite an `email`
+    address (202 with the invitation, renewed if one is open), with a role (owners).
+
+    An invitation never says whether the address has an account: whoever signs in with it
+    sees it under `GET /me/invitations` and can accept it within 14 days.
+    """
+    added = await invitations.add_member_or_invite(session, access, data)
+    if isinstance(added, InvitationView):
+        response.status_code = status.HTTP_202_ACCEPTED
+        set_location(response, f"/projects/{access.project.key}/invitations/{added.id}")
+        set_etag(response, added.version)
+        return InvitationPublic.model_validate(added)
+    set_location(response, f"/projects/{access.project.key}/members/{added.user_id}")
+    set_etag(response, added.version)
+    return MemberPublic.model_validate(added)
 
 
 @router.get("/{user_id}", response_model=MemberPublic)

@@ -56,7 +56,7 @@ async def create_project(
 ) -> ProjectPublic:
     """Create a project with the default workflow (To Do, In Progress, In Review, Done).
 
-    You become its owner; 409 when the key is taken.
+    You become its owner; 409 when the key is taken or you own 100 projects already.
     """
     access = await projects.create_project(session, user, data, workflow_defaults)
     set_etag(response, access.project.version)

@@ -52,6 +52,9 @@ ACCESS: dict[tuple[str, str], Rule] = {
         Role.OWNER, json={"role": "viewer"}
     ),
     ("DELETE", "/api/v1/projects/{key}/members/{user_id}"): Rule(Role.OWNER),
+    ("GET", "/api/v1/projects/{key}/invitations"): Rule(Role.OWNER),
+    ("GET", "/api/v1/projects/{key}/invitations/{invitation_id}"): Rule(Role.OWNER),
+    ("DELETE", "/api/v1/projects/{key}/invitations/{invitation_id}"): Rule(Role.OWNER),
     ("GET", "/api/v1/projects/{key}/statuses"): Rule(Role.VIEWER),
     ("POST", "/api/v1/projects/{key}/statuses"): Rule(
         Role.OWNER, json={"name": "QA", "category": "in_progress"}
@@ -167,10 +170,11 @@ class World:
     # Each member's and the owner's own comment on item `number`; others use the owner's.
     comments: dict[str, int]
     sprint: int
+    invitation_id: int
 
 
 @pytest.fixture
-async def world(factory: Factory) -> World:
+async def world(client: httpx.AsyncClient, factory: Factory) -> World:
     owner = await factory.user("owner@example.com")
     await factory.project(owner, "WEB")
     actors: dict[str, Actor | None] = {"anonymous": None, "owner": owner}
@@ -193,6 +197,12 @@ async def world(factory: Factory) -> World:
         for name, actor in actors.items()
         if name in ("owner", "member") and actor is not None
     }
+    invited = await client.post(
+        "/api/v1/projects/WEB/members",
+        headers=owner.headers,
+        json={"email": "invitee@example.com", "role": "viewer"},
+    )
+    assert invited.status_code == 202, invited.text
     return World(
         actors=actors,
         owner=owner,
@@ -201,6 +211,7 @@ async def world(factory: Factory) -> World:
         number=number,
         comments=comments,
         sprint=sprint,
+        invitation_id=invited.json()["id"],
     )
 
 
@@ -239,6 +250,7 @@ async def test_route_access(
         .replace("{status_id}", str(world.status_id))
         .replace("{number}", str(world.number))
         .replace("{comment_id}", str(comment_id))
+        .replace("{invitation_id}", str(world.invitation_id))
     )
     response = await client.request(
         method,

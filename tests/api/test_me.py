@@ -12,7 +12,10 @@ from sqlmodel import col
 
 from app.db import Database
 from app.domain.kernel import clock
+from app.domain.users import repository as users_repository
+from app.domain.users import service as users_service
 from app.domain.users.models import ApiToken
+from app.domain.users.schemas import PersonalTokenCreate
 from app.domain.users.security import hash_token
 from tests.factories import PASSWORD, Actor, Factory
 from tests.helpers import (
@@ -22,6 +25,8 @@ from tests.helpers import (
     etag_version,
     login,
     login_token,
+    pause_after,
+    rendezvous,
     set_expires_at,
     stored_user,
 )
@@ -371,6 +376,9 @@ async def test_create_personal_token_with_an_expiry(
         ({"name": "x", "expires_in_days": 3651}, "body.expires_in_days"),
         ({"name": "x", "expires_in_days": -1}, "body.expires_in_days"),
         ({"name": "x", "expires_in_days": "soon"}, "body.expires_in_days"),
+        ({"name": "x", "expires_in_days": True}, "body.expires_in_days"),
+        ({"name": "x", "expires_in_days": "30"}, "body.expires_in_days"),
+        ({"name": "x", "expires_in_days": 30.0}, "body.expires_in_days"),
         ({"name": ""}, "body.name"),
         ({"name": "x" * 101}, "body.name"),
         ({}, "body.name"),
@@ -381,6 +389,9 @@ async def test_create_personal_token_with_an_expiry(
         "3651-days",
         "negative-days",
         "string-days",
+        "boolean-days",
+        "numeric-string-days",
+        "float-days",
         "empty-name",
         "long-name",
         "missing-name",
@@ -600,3 +611,166 @@ async def test_password_change_racing_another_login_never_fails_the_server(
     for changer, other in zip(changers, others, strict=True):
         assert_unauthorized(await client.get(ME, headers=bearer(other)))
         assert (await client.get(ME, headers=bearer(changer))).status_code == 200
+
+
+# --- personal access tokens: at most 50 live ones -------------------------------------------
+
+
+async def add_personal_tokens(database: Database, actor: Actor, count: int) -> None:
+    """Give `actor` `count` more personal access tokens, straight through the service."""
+    async with database.sessions() as session, session.begin():
+        user = await users_repository.get_user(session, actor.id)
+        assert user is not None
+        for n in range(count):
+            await users_service.create_personal_token(
+                session, user, PersonalTokenCreate(name=f"bulk {n}")
+            )
+
+
+async def test_an_account_holds_at_most_50_live_personal_tokens(
+    client: httpx.AsyncClient, database: Database, factory: Factory
+) -> None:
+    assert users_service.MAX_PERSONAL_TOKENS == 50  # docs/api.md, "Limits"
+    user = await factory.user()  # holds one token already
+    await add_personal_tokens(database, user, 48)
+    last = await create_token(client, user, "the fiftieth")
+
+    refused = await client.post(TOKENS, headers=user.headers, json={"name": "one too many"})
+    problem = assert_problem(refused, 409)
+    assert "50 live personal access tokens" in problem["detail"]
+    assert "DELETE /api/v1/me/tokens" in problem["detail"]
+    assert len(await list_all_token_ids(client, user)) == 50
+    # Another account has room of its own.
+    await create_token(client, await factory.user(), "someone else's")
+
+    revoked = await client.delete(f"{TOKENS}/{last['id']}", headers=user.headers)
+    assert revoked.status_code == 204, revoked.text
+    await create_token(client, user, "room again")
+
+
+async def test_expired_personal_tokens_do_not_count_against_the_limit(
+    client: httpx.AsyncClient, database: Database, factory: Factory
+) -> None:
+    user = await factory.user()
+    await add_personal_tokens(database, user, 48)
+    expiring = await create_token(client, user, "expiring", expires_in_days=1)
+    assert_problem(await client.post(TOKENS, headers=user.headers, json={"name": "x"}), 409)
+
+    await set_expires_at(database, expiring["token"], clock.now() - timedelta(seconds=1))
+    await create_token(client, user, "in its place")
+
+
+async def test_concurrent_token_creations_cannot_pass_the_limit_together(
+    client: httpx.AsyncClient,
+    database: Database,
+    factory: Factory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    user = await factory.user()
+    await add_personal_tokens(database, user, 47)  # 48 live: room for two more
+    # All four requests are authenticated together, and each holds a moment after counting, so
+    # without the user row's lock every one would count 48 and insert.
+    rendezvous(monkeypatch, users_repository, "user_for_token", parties=4)
+    pause_after(monkeypatch, users_repository, "count_live_personal_tokens")
+
+    responses = await asyncio.gather(
+        *(client.post(TOKENS, headers=user.headers, json={"name": f"racer {n}"}) for n in range(4))
+    )
+
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [201, 201, 409, 409], [response.text for response in responses]
+    for response in responses:
+        if response.status_code == 409:
+            assert_problem(response, 409)
+    assert len(await list_all_token_ids(client, user)) == 50
+
+
+# --- DELETE /me/tokens: revoke them all -----------------------------------------------------
+
+
+async def test_revoke_all_tokens_from_a_login_keeps_only_that_login(
+    client: httpx.AsyncClient, database: Database, factory: Factory
+) -> None:
+    user = await factory.user()  # its "tests" token is a personal access token
+    bystander = await factory.user()
+    bystander_login = await login_token(client, bystander.email)
+    pats = [(await create_token(client, user, f"script {n}"))["token"] for n in range(2)]
+    expired = await create_token(client, user, "expired", expires_in_days=1)
+    await set_expires_at(database, expired["token"], clock.now() - timedelta(seconds=1))
+    current = await login_token(client, user.email)
+    other_login = await login_token(client, user.email)
+
+    response = await client.delete(TOKENS, headers=bearer(current))
+
+    assert response.status_code == 200, response.text
+    # Three personal access tokens and one other login stopped working; the expired one had.
+    assert response.json() == {"revoked": 4}
+    for token in [user.token, *pats, other_login]:
+        assert_unauthorized(await client.get(ME, headers=bearer(token)))
+    assert (await client.get(ME, headers=bearer(current))).status_code == 200
+    assert await list_all_token_ids(client, Actor(user.id, user.email, current)) == []
+    assert (await client.get(ME, headers=bystander.headers)).status_code == 200
+    assert (await client.get(ME, headers=bearer(bystander_login))).status_code == 200
+    # The password still works: a new login, and new tokens, as before.
+    fresh = await login_token(client, user.email)
+    assert (await client.get(ME, headers=bearer(fresh))).status_code == 200
+
+
+async def test_revoke_all_tokens_with_a_personal_token_revokes_that_one_too(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    user = await factory.user()
+    other = await create_token(client, user, "other")
+    logins = [await login_token(client, user.email) for _ in range(2)]
+
+    response = await client.delete(TOKENS, headers=user.headers)
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"revoked": 4}
+    for token in [user.token, other["token"], *logins]:
+        assert_unauthorized(await client.get(ME, headers=bearer(token)))
+
+    # Nothing left to revoke: a new login finds only itself, and keeps it.
+    fresh = await login_token(client, user.email)
+    again = await client.delete(TOKENS, headers=bearer(fresh))
+    assert again.status_code == 200, again.text
+    assert again.json() == {"revoked": 0}
+    assert (await client.get(ME, headers=bearer(fresh))).status_code == 200
+
+
+async def test_revoke_all_tokens_needs_a_token(client: httpx.AsyncClient, factory: Factory) -> None:
+    user = await factory.user()
+    assert_unauthorized(await client.delete(TOKENS))
+    assert (await client.get(ME, headers=user.headers)).status_code == 200
+
+
+async def test_revoke_all_tokens_makes_room_under_the_limit(
+    client: httpx.AsyncClient, database: Database, factory: Factory
+) -> None:
+    user = await factory.user()
+    await add_personal_tokens(database, user, 49)
+    current = await login_token(client, user.email)
+    assert_problem(await client.post(TOKENS, headers=bearer(current), json={"name": "x"}), 409)
+
+    response = await client.delete(TOKENS, headers=bearer(current))
+    assert response.status_code == 200, response.text
+    assert response.json() == {"revoked": 50}
+    created = await client.post(TOKENS, headers=bearer(current), json={"name": "fresh start"})
+    assert created.status_code == 201, created.text
+
+
+async def test_password_change_keeps_personal_tokens_until_they_are_revoked(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    user = await factory.user()
+    current = await login_token(client, user.email)
+    change = {"password": NEW_PASSWORD, "current_password": PASSWORD}
+    assert (await patch_me(client, bearer(current), change)).status_code == 200
+    # Scripts keep working after a password change (docs/api.md) ...
+    assert (await client.get(ME, headers=user.headers)).status_code == 200
+
+    # ... until their owner revokes them all.
+    response = await client.delete(TOKENS, headers=bearer(current))
+    assert response.status_code == 200, response.text
+    assert response.json() == {"revoked": 1}
+    assert_unauthorized(await client.get(ME, headers=user.headers))

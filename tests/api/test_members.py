@@ -75,32 +75,45 @@ async def test_role_defaults_to_member(
 
 
 @pytest.mark.parametrize("spelling", ["ann@example.com", "ANN@EXAMPLE.COM", "Ann@Example.Com"])
-async def test_owner_adds_member_by_email_case_insensitively(
+async def test_adding_by_email_invites_the_lower_cased_address(
     client: httpx.AsyncClient, factory: Factory, owner: Actor, spelling: str
 ) -> None:
     ann = await factory.user("ann@example.com")
     response = await client.post(
         members_url(), headers=owner.headers, json={"email": spelling, "role": "viewer"}
     )
-    assert response.status_code == 201, response.text
-    assert response.json()["user_id"] == ann.id
-    assert response.json()["email"] == "ann@example.com"
-    assert response.json()["role"] == "viewer"
-    assert await roles(client, owner) == {owner.id: "owner", ann.id: "viewer"}
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["email"] == "ann@example.com"
+    assert body["role"] == "viewer"
+    assert body["state"] == "pending"
+    assert response.headers["Location"] == f"{PROJECTS}/WEB/invitations/{body['id']}"
+    # An invitation, not a membership: Ann joins when she accepts.
+    assert await roles(client, owner) == {owner.id: "owner"}
+    mine = await client.get("/api/v1/me/invitations", headers=ann.headers)
+    assert [invitation["id"] for invitation in mine.json()["data"]] == [body["id"]]
 
 
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        ({"user_id": 987654}, "body.user_id"),
-        ({"email": "ghost@example.com"}, "body.email"),
-    ],
-)
-async def test_adding_an_unknown_user_is_422_naming_the_field(
-    client: httpx.AsyncClient, owner: Actor, body: dict[str, Any], field: str
+async def test_adding_an_unknown_user_id_is_422_naming_the_field(
+    client: httpx.AsyncClient, owner: Actor
 ) -> None:
-    response = await client.post(members_url(), headers=owner.headers, json=body)
-    assert_problem(response, 422, field)
+    response = await client.post(members_url(), headers=owner.headers, json={"user_id": 987654})
+    assert_problem(response, 422, "body.user_id")
+    assert await roles(client, owner) == {owner.id: "owner"}
+
+
+async def test_adding_an_unknown_email_invites_instead_of_revealing_it(
+    client: httpx.AsyncClient, owner: Actor
+) -> None:
+    # The probe's reproduction: this answered 422 "No active user matches", so any owner could
+    # tell which addresses have accounts.
+    response = await client.post(
+        members_url(), headers=owner.headers, json={"email": "ghost@example.com"}
+    )
+    assert response.status_code == 202, response.text
+    assert response.json()["email"] == "ghost@example.com"
+    assert response.json()["role"] == "member"
+    assert "No active user" not in response.text
     assert await roles(client, owner) == {owner.id: "owner"}
 
 
@@ -151,10 +164,11 @@ async def test_adding_an_existing_member_is_409(
         members_url(), headers=owner.headers, json={"user_id": viewer.id, "role": "owner"}
     )
     assert_problem(by_id, 409)
+    # By email it is an invitation like any other: the address is not looked up.
     by_email = await client.post(
         members_url(), headers=owner.headers, json={"email": viewer.email.upper()}
     )
-    assert_problem(by_email, 409)
+    assert by_email.status_code == 202, by_email.text
     myself = await client.post(members_url(), headers=owner.headers, json={"user_id": owner.id})
     assert_problem(myself, 409)
     # The existing role is not overwritten.

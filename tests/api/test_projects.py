@@ -1,14 +1,18 @@
 """Projects API: create, list, read, change settings, delete — over HTTP on real PostgreSQL."""
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
 
 from app.domain.kernel.pagination import encode_cursor
+from app.domain.projects import repository as projects_repository
+from app.domain.projects import service as projects_service
 from app.domain.projects.models import Role
+from app.domain.users import repository as users_repository
 from tests.factories import Actor, Factory
-from tests.helpers import assert_problem, etag_version
+from tests.helpers import assert_problem, etag_version, pause_after, rendezvous
 
 PROJECTS = "/api/v1/projects"
 PROBLEM = "application/problem+json"
@@ -202,6 +206,74 @@ async def test_create_rejects_duplicate_key_with_conflict(
     # The other user's project is untouched.
     theirs = (await client.get(f"{PROJECTS}/WEB", headers=other.headers)).json()
     assert theirs["name"] == "Project WEB"
+
+
+async def test_an_account_owns_at_most_100_projects(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    assert projects_service.MAX_OWNED_PROJECTS == 100
+    owner = await factory.user()
+    keys = [f"P{n:03d}" for n in range(100)]
+    for key in keys:
+        await factory.project(owner, key)
+
+    over = await create(client, owner, {"key": "ONEMORE", "name": "One more"})
+
+    problem = assert_problem(over, 409)
+    assert problem["detail"].startswith("You own 100 projects")
+    assert "at most 100" in problem["detail"]
+    assert await list_keys(client, owner) == keys
+    # Someone else is not held back by it.
+    other = await factory.user()
+    assert (await create(client, other, {"key": "ONEMORE", "name": "Theirs"})).status_code == 201
+    # Deleting one makes room.
+    deleted = await client.delete(
+        f"{PROJECTS}/P000", headers=owner.headers, params={"confirm": "P000"}
+    )
+    assert deleted.status_code == 204
+    assert (await create(client, owner, {"key": "NEXT", "name": "Next"})).status_code == 201
+
+
+async def test_only_owned_projects_count_towards_the_cap(
+    client: httpx.AsyncClient, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(projects_service, "MAX_OWNED_PROJECTS", 1)
+    someone = await factory.user()
+    other = await factory.owner("THEIRS")
+    await factory.member("THEIRS", other, someone, Role.MEMBER)
+
+    assert (await create(client, someone, {"key": "MINE", "name": "Mine"})).status_code == 201
+    assert_problem(await create(client, someone, {"key": "MORE", "name": "More"}), 409)
+    # Handing the project to another owner frees the slot.
+    await factory.member("MINE", someone, other, Role.OWNER)
+    demoted = await client.patch(
+        f"{PROJECTS}/MINE/members/{someone.id}", headers=other.headers, json={"role": "member"}
+    )
+    assert demoted.status_code == 200, demoted.text
+    assert (await create(client, someone, {"key": "MORE", "name": "More"})).status_code == 201
+
+
+async def test_concurrent_creations_cannot_pass_the_cap_together(
+    client: httpx.AsyncClient, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(projects_service, "MAX_OWNED_PROJECTS", 2)
+    owner = await factory.user()
+    await factory.project(owner, "FIRST")
+    # Both requests are past authentication together, and each holds a moment after counting,
+    # so without the lock on the caller's row both would count 1 and both create.
+    rendezvous(monkeypatch, users_repository, "user_for_token")
+    pause_after(monkeypatch, projects_repository, "count_owned")
+
+    responses = await asyncio.gather(
+        create(client, owner, {"key": "RACEA", "name": "A"}),
+        create(client, owner, {"key": "RACEB", "name": "B"}),
+    )
+
+    assert sorted(response.status_code for response in responses) == [201, 409], [
+        response.text for response in responses
+    ]
+    assert_problem(next(r for r in responses if r.status_code == 409), 409)
+    assert len(await list_keys(client, owner)) == 2
 
 
 async def test_create_rejects_malformed_json(client: httpx.AsyncClient, factory: Factory) -> None:

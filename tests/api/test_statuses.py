@@ -7,8 +7,10 @@ from typing import Any
 import httpx
 import pytest
 
+from app.domain.workflow import repository as workflow_repository
+from app.domain.workflow import service as workflow_service
 from tests.factories import Actor, Factory
-from tests.helpers import assert_problem, etag_version, get_item, history
+from tests.helpers import assert_problem, etag_version, get_item, history, pause_after
 
 PROJECT = "/api/v1/projects/WEB"
 STATUSES = f"{PROJECT}/statuses"
@@ -160,6 +162,10 @@ async def test_create_at_a_position_shifts_the_others(
         ({"name": "Blocked", "category": "todo", "wip_limit": 0}, "body.wip_limit"),
         ({"name": "Blocked", "category": "todo", "wip_limit": -1}, "body.wip_limit"),
         ({"name": "Blocked", "category": "todo", "position": -1}, "body.position"),
+        ({"name": "Blocked", "category": "todo", "wip_limit": True}, "body.wip_limit"),
+        ({"name": "Blocked", "category": "todo", "wip_limit": "3"}, "body.wip_limit"),
+        ({"name": "Blocked", "category": "todo", "position": True}, "body.position"),
+        ({"name": "Blocked", "category": "todo", "position": 1.0}, "body.position"),
         ({"name": "Blocked", "category": "todo", "colour": "red"}, "body.colour"),
     ],
     ids=[
@@ -172,6 +178,10 @@ async def test_create_at_a_position_shifts_the_others(
         "zero-wip",
         "negative-wip",
         "negative-position",
+        "boolean-wip",
+        "string-wip",
+        "boolean-position",
+        "float-position",
         "unknown-field",
     ],
 )
@@ -725,3 +735,69 @@ async def test_recategorising_a_status_keeps_its_items_done_at_in_step(
     assert reopened["done_at"] is None
     assert reopened["version"] == 3
     assert (await get_item(client, owner, numbers[0]))["done_at"] is not None
+
+
+# --- at most 50 statuses a project ----------------------------------------------------------
+
+
+async def add_statuses(factory: Factory, owner: Actor, count: int) -> None:
+    for n in range(count):
+        await factory.status("WEB", owner, f"Extra {n}")
+
+
+async def test_a_workflow_has_at_most_50_statuses(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    assert workflow_service.MAX_STATUSES == 50  # docs/api.md, "Limits"
+    owner, _, _, _ = await factory.team()
+    await factory.owner("APP")  # another project, with room of its own
+    await add_statuses(factory, owner, 45)  # 49 with the four defaults
+    fiftieth = await client.post(
+        STATUSES, headers=owner.headers, json={"name": "Fiftieth", "category": "todo"}
+    )
+    assert fiftieth.status_code == 201, fiftieth.text
+
+    refused = await client.post(
+        STATUSES, headers=owner.headers, json={"name": "One too many", "category": "todo"}
+    )
+    problem = assert_problem(refused, 409)
+    assert "50 statuses" in problem["detail"]
+    assert "move_items_to" in problem["detail"]
+    assert len(await workflow(client, owner)) == 50
+
+    deleted = await client.delete(f"{STATUSES}/{fiftieth.json()['id']}", headers=owner.headers)
+    assert deleted.status_code == 204, deleted.text
+    again = await client.post(
+        STATUSES, headers=owner.headers, json={"name": "One too many", "category": "todo"}
+    )
+    assert again.status_code == 201, again.text
+
+
+async def test_concurrent_creates_cannot_pass_the_status_limit_together(
+    client: httpx.AsyncClient, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner, _, _, _ = await factory.team()
+    await add_statuses(factory, owner, 44)  # 48: room for two more
+    # Each request holds a moment after reading the workflow, so without the project's
+    # workflow lock every one would read 48 statuses (the status rows it locks do not include
+    # the ones the others are adding) and insert.
+    pause_after(monkeypatch, workflow_repository, "list_statuses")
+
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                STATUSES,
+                headers=owner.headers,
+                json={"name": f"Racer {n}", "category": "in_progress", "position": 0},
+            )
+            for n in range(4)
+        )
+    )
+
+    codes = sorted(response.status_code for response in responses)
+    assert codes == [201, 201, 409, 409], [response.text for response in responses]
+    for response in responses:
+        if response.status_code == 409:
+            assert_problem(response, 409)
+    # `workflow` checks the positions are still 0..49, each status in a place of its own.
+    assert len(await workflow(client, owner)) == 50

@@ -15,7 +15,7 @@ from pydantic import (
 )
 
 from app.domain.items.models import ItemType
-from app.domain.kernel.inputs import InputModel
+from app.domain.kernel.inputs import BodyBool, BodyInt, InputModel
 from app.domain.kernel.pagination import Page
 from app.domain.workflow.models import StatusCategory
 
@@ -78,10 +78,10 @@ class ItemFields(InputModel):
     )
     priority: PriorityName | None = None
     labels: list[str] | None = None
-    assignee_id: int | None = Field(default=None, description="A member's user id, or null.")
-    parent: int | None = Field(default=None, description="Number of an epic in this project.")
-    status_id: int | None = None
-    sprint: int | None = Field(
+    assignee_id: BodyInt | None = Field(default=None, description="A member's user id, or null.")
+    parent: BodyInt | None = Field(default=None, description="Number of an epic in this project.")
+    status_id: BodyInt | None = None
+    sprint: BodyInt | None = Field(
         default=None, description="Number of a planned or active sprint, or null for the backlog."
     )
     external_id: str | None = Field(default=None, min_length=1, max_length=255)
@@ -161,10 +161,10 @@ class ItemMove(InputModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"before": 17}, {"top": True}]})
 
-    before: int | None = None
-    after: int | None = None
-    top: bool | None = None
-    bottom: bool | None = None
+    before: BodyInt | None = None
+    after: BodyInt | None = None
+    top: BodyBool | None = None
+    bottom: BodyBool | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "ItemMove":

@@ -94,3 +94,25 @@ class PreconditionRequired(DomainError):
 
     status = 428
     slug = "precondition-required"
+
+
+class TooManyRequests(DomainError):
+    """Too many attempts in a while; `Retry-After` says when one more is admitted."""
+
+    status = 429
+    slug = "too-many-requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+
+class ServiceUnavailable(DomainError):
+    """The server cannot take this request right now; `Retry-After` says when to try again."""
+
+    status = 503
+    slug = "service-unavailable"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after

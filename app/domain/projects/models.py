@@ -1,9 +1,9 @@
-"""Projects and their members."""
+"""Projects, their members and the invitations to join them."""
 
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, Index, String, Text
+from sqlalchemy import CheckConstraint, Column, DateTime, Index, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
@@ -83,3 +83,58 @@ class ProjectMember(SQLModel, table=True):
     role: Role = enum_field(Role, None, 10)
     version: int = version_field()
     created_at: datetime = created_at_field()
+
+
+class InvitationState(StrEnum):
+    """Where an invitation stands; `expired` is never stored, it is a pending one past expiry."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+    def at(self, expires_at: datetime, now: datetime) -> "InvitationState":
+        """The state as of `now`: a stored `pending` past its expiry reads as `expired`."""
+        if self is InvitationState.PENDING and expires_at <= now:
+            return InvitationState.EXPIRED
+        return self
+
+
+class ProjectInvitation(SQLModel, table=True):
+    """An invitation to join a project with a role, addressed to an email, not to an account."""
+
+    __tablename__ = "project_invitations"
+    __table_args__ = (
+        CheckConstraint("role IN ('owner', 'member', 'viewer')", name="role_valid"),
+        CheckConstraint(
+            "state IN ('pending', 'accepted', 'declined', 'revoked')", name="state_valid"
+        ),
+        # One open invitation per address and project: inviting again refreshes it.
+        Index(
+            "uq_project_invitations_pending_email",
+            "project_id",
+            "email",
+            unique=True,
+            postgresql_where=text("state = 'pending'"),
+        ),
+        Index("ix_project_invitations_project_id_id", "project_id", "id"),
+        # The invitee's inbox (GET /me/invitations) reads by address.
+        Index(
+            "ix_project_invitations_pending_by_email",
+            "email",
+            "id",
+            postgresql_where=text("state = 'pending'"),
+        ),
+    )
+
+    id: int | None = id_field()
+    project_id: int = fk_field("projects.id")
+    email: str = Field(sa_type=String(320))
+    role: Role = enum_field(Role, None, 10)
+    state: InvitationState = enum_field(InvitationState, InvitationState.PENDING, 10)
+    invited_by: int | None = fk_field("users.id", nullable=True, ondelete="SET NULL")
+    version: int = version_field()
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

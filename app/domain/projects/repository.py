@@ -74,6 +74,16 @@ async def list_for_user(
     return [(row[0], row[1]) for row in rows], cursor
 
 
+async def count_owned(session: AsyncSession, user_id: int) -> int:
+    """How many projects the user is an owner of."""
+    stmt = (
+        select(func.count())
+        .select_from(ProjectMember)
+        .where(col(ProjectMember.user_id) == user_id, col(ProjectMember.role) == Role.OWNER)
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
 async def delete_project(session: AsyncSession, project_id: int) -> None:
     """Delete a project; its members and everything project-scoped cascade."""
     await session.execute(delete(Project).where(col(Project.id) == project_id))

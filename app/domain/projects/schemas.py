@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from app.domain.kernel.calendar import WEEK_ORDER, Weekday
-from app.domain.kernel.inputs import InputModel
+from app.domain.kernel.inputs import BodyBool, BodyInt, InputModel
 from app.domain.kernel.pagination import Page
 from app.domain.projects.models import EstimationScale, Role
 
@@ -82,10 +82,10 @@ class ProjectCreate(InputModel):
     name: str = Field(min_length=1, max_length=120)
     description: str = Field(default="", max_length=10_000)
     estimation_scale: EstimationScale = EstimationScale.FIBONACCI
-    sprint_length_days: int = Field(default=14, ge=1, le=60)
+    sprint_length_days: BodyInt = Field(default=14, ge=1, le=60)
     working_days: WorkingDays = Field(default_factory=lambda: list(DEFAULT_WORKING_DAYS))
     time_zone: TimeZoneName = "UTC"
-    enforce_wip_limits: bool = Field(
+    enforce_wip_limits: BodyBool = Field(
         default=False, description="Refuse moves into a status that is at its WIP limit."
     )
 
@@ -106,10 +106,10 @@ class ProjectUpdate(InputModel):
     name: str | None = Field(default=None, min_length=1, max_length=120)
     description: str | None = Field(default=None, max_length=10_000)
     estimation_scale: EstimationScale | None = None
-    sprint_length_days: int | None = Field(default=None, ge=1, le=60)
+    sprint_length_days: BodyInt | None = Field(default=None, ge=1, le=60)
     working_days: WorkingDays | None = None
     time_zone: TimeZoneName | None = None
-    enforce_wip_limits: bool | None = None
+    enforce_wip_limits: BodyBool | None = None
 
     @field_validator("key")
     @classmethod
@@ -154,7 +154,7 @@ class ProjectPage(Page[ProjectPublic]):
 
 
 class MemberAdd(InputModel):
-    """Add a user to the project by id or by email (exactly one)."""
+    """Add a user by id, or invite an email address (exactly one of the two)."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -165,9 +165,14 @@ class MemberAdd(InputModel):
         }
     )
 
-    user_id: int | None = None
-    email: EmailStr | None = None
-    role: Role = Role.MEMBER
+    user_id: BodyInt | None = Field(
+        default=None, description="Add this user (someone you share a project with) at once."
+    )
+    email: EmailStr | None = Field(
+        default=None,
+        description="Invite this address: whoever signs in with it can accept within 14 days.",
+    )
+    role: Role = Field(default=Role.MEMBER, description="The role in the project.")
 
     @model_validator(mode="after")
     def _exactly_one_identity(self) -> "MemberAdd":

@@ -19,6 +19,9 @@ from app.domain.projects.schemas import MemberAdd, MemberUpdate, ProjectCreate, 
 from app.domain.users import repository as users_repository
 from app.domain.users.models import User
 
+# Every project a user creates makes them its owner; this bounds what one account can create.
+MAX_OWNED_PROJECTS = 100
+
 
 class ProjectWorkflow(Protocol):
     """What a new project needs from the workflow area: `app.domain.workflow.defaults`.
@@ -83,10 +86,18 @@ class MemberView(RowView):
 async def create_project(
     session: AsyncSession, user: User, data: ProjectCreate, workflow: ProjectWorkflow
 ) -> ProjectAccess:
-    """Create a project with the default workflow and make the caller its owner."""
+    """Create a project with the default workflow, owned by the caller; 409 past the cap."""
     assert user.id is not None
     if await repository.key_exists(session, data.key):
         raise _key_taken(data.key)
+    # The caller's row lock queues their concurrent creations, so two cannot both pass the cap.
+    await users_repository.get_user(session, user.id, for_update=True)
+    owned = await repository.count_owned(session, user.id)
+    if owned >= MAX_OWNED_PROJECTS:
+        raise Conflict(
+            f"You own {owned} projects and an account may own at most {MAX_OWNED_PROJECTS}; "
+            "delete one or hand it to another owner first."
+        )
     project = Project(
         key=data.key,
         name=data.name,
@@ -178,26 +189,32 @@ async def delete_project(
 
 
 async def add_member(session: AsyncSession, access: ProjectAccess, data: MemberAdd) -> MemberView:
-    """Add a user to the project with a role."""
-    if data.user_id is not None:
-        user = await users_repository.get_user(session, data.user_id)
-        field = "body.user_id"
-    else:
-        assert data.email is not None
-        user = await users_repository.get_user_by_email(session, data.email)
-        field = "body.email"
+    """Add an active user to the project by id with a role (by email is an invitation)."""
+    # `invitations.service.add_member_or_invite` sends the email form to an invitation, so no
+    # answer here ever says whether an address has an account.
+    assert data.user_id is not None, "adding by email goes through an invitation"
+    user = await users_repository.get_user(session, data.user_id)
     if user is None or not user.is_active:
-        raise InvalidInput.for_field(field, "No active user matches.", "unknown_user")
-    assert user.id is not None
-    if await repository.get_member(session, access.project_id, user.id) is not None:
-        raise Conflict(f"User {user.id} is already a member of {access.project.key}.")
-    member = ProjectMember(project_id=access.project_id, user_id=user.id, role=data.role)
+        raise InvalidInput.for_field("body.user_id", "No active user matches.", "unknown_user")
+    return await add_user(session, access.project, user, data.role)
+
+
+async def add_user(session: AsyncSession, project: Project, user: User, role: Role) -> MemberView:
+    """Make a user a member of a project: the one way a membership is written; 409 if one is."""
+    assert user.id is not None and project.id is not None
+    if await repository.get_member(session, project.id, user.id) is not None:
+        raise _already_member(project, user)
+    member = ProjectMember(project_id=project.id, user_id=user.id, role=role)
     try:
         async with session.begin_nested():
             await repository.add(session, member)
     except IntegrityError as exc:
-        raise Conflict(f"User {user.id} is already a member of {access.project.key}.") from exc
+        raise _already_member(project, user) from exc
     return MemberView(member, user)
+
+
+def _already_member(project: Project, user: User) -> Conflict:
+    return Conflict(f"User {user.id} is already a member of {project.key}.")
 
 
 async def _member_for_change(

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.domain.kernel.inputs import InputModel
+from app.domain.kernel.inputs import BodyInt, InputModel, IsoDate
 from app.domain.kernel.pagination import Page
 from app.domain.sprints.models import GoalOutcome, SprintState
 
@@ -29,8 +29,8 @@ class SprintCreate(InputModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=120)
     goal: str = Field(default="", max_length=10_000)
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: IsoDate | None = None
+    end_date: IsoDate | None = None
 
     @model_validator(mode="after")
     def _both_dates_or_neither(self) -> "SprintCreate":
@@ -53,8 +53,8 @@ class SprintUpdate(InputModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=120)
     goal: str | None = Field(default=None, max_length=10_000)
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: IsoDate | None = None
+    end_date: IsoDate | None = None
 
 
 class SprintItems(InputModel):
@@ -62,7 +62,7 @@ class SprintItems(InputModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"items": [12, 15, 18]}]})
 
-    items: list[int] = Field(min_length=1, max_length=500)
+    items: list[BodyInt] = Field(min_length=1, max_length=500)
 
 
 class SprintComplete(InputModel):
@@ -81,7 +81,7 @@ class SprintComplete(InputModel):
         }
     )
 
-    carry_over: Literal["backlog"] | int = Field(
+    carry_over: Literal["backlog"] | BodyInt = Field(
         default="backlog",
         description='`"backlog"` (top of the backlog, in their order) or a planned sprint number.',
     )

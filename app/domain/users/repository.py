@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, event, exists, select, text, update
+from sqlalchemy import ColumnElement, delete, event, exists, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -44,6 +44,13 @@ async def get_user(session: AsyncSession, user_id: int, *, for_update: bool = Fa
         # populate_existing: the caller's own row may already be loaded (unlocked) in this session.
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def lock_user(session: AsyncSession, user_id: int) -> None:
+    """Hold the user row until commit (FOR NO KEY UPDATE: new logins may still reference it)."""
+    await session.execute(
+        select(col(User.id)).where(col(User.id) == user_id).with_for_update(key_share=True)
+    )
 
 
 async def users_by_id(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, User]:
@@ -135,20 +142,45 @@ async def get_personal_token(session: AsyncSession, user_id: int, token_id: int)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+def _live(user_id: int, now: datetime) -> list[ColumnElement[bool]]:
+    """A user's tokens that still work: not revoked, not expired."""
+    return [
+        col(ApiToken.user_id) == user_id,
+        col(ApiToken.revoked_at).is_(None),
+        col(ApiToken.expires_at).is_(None) | (col(ApiToken.expires_at) > now),
+    ]
+
+
 async def list_personal_tokens(
     session: AsyncSession, user_id: int, page: PageRequest, now: datetime
 ) -> tuple[list[ApiToken], str | None]:
     """A user's live (not revoked, not expired) personal access tokens by id."""
-    stmt = select(ApiToken).where(
-        col(ApiToken.user_id) == user_id,
-        col(ApiToken.kind) == TokenKind.PERSONAL,
-        col(ApiToken.revoked_at).is_(None),
-        col(ApiToken.expires_at).is_(None) | (col(ApiToken.expires_at) > now),
-    )
+    stmt = select(ApiToken).where(*_live(user_id, now), col(ApiToken.kind) == TokenKind.PERSONAL)
     rows, cursor = await fetch_page(
         session, stmt, [col(ApiToken.id)], page, lambda row: [row[0].id]
     )
     return [row[0] for row in rows], cursor
+
+
+async def count_live_personal_tokens(session: AsyncSession, user_id: int, now: datetime) -> int:
+    """How many personal access tokens of a user still work."""
+    stmt = (
+        select(func.count())
+        .select_from(ApiToken)
+        .where(*_live(user_id, now), col(ApiToken.kind) == TokenKind.PERSONAL)
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def revoke_live_tokens(
+    session: AsyncSession, user_id: int, now: datetime, *, keep_token_id: int | None
+) -> int:
+    """Revoke every token of a user that still works but `keep_token_id`; returns how many."""
+    stmt = update(ApiToken).where(*_live(user_id, now))
+    if keep_token_id is not None:
+        stmt = stmt.where(col(ApiToken.id) != keep_token_id)
+    result = await session.execute(stmt.values(revoked_at=now))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def revoke_all_tokens(session: AsyncSession, user_id: int, now: datetime) -> None:

@@ -5,11 +5,19 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-from app.domain.kernel.inputs import InputModel
+from app.domain.kernel.inputs import BodyBool, BodyInt, InputModel
 from app.domain.kernel.pagination import Page
+from app.domain.users.passwords import MAX_LENGTH, MIN_LENGTH
 
-# Passwords are taken exactly as typed: the login form does not strip them either.
-Password = Annotated[str, StringConstraints(strip_whitespace=False, min_length=8, max_length=256)]
+# Passwords are taken exactly as typed: the login form does not strip them either. Their length
+# shows in the schema; `passwords.check_password` applies the whole rule (also guessability).
+Password = Annotated[
+    str, StringConstraints(strip_whitespace=False, min_length=MIN_LENGTH, max_length=MAX_LENGTH)
+]
+_PASSWORD_RULE = (
+    f"At least {MIN_LENGTH} characters, not only whitespace, and not easy to guess: common "
+    "passwords, keyboard patterns and ones built from your email or name are refused (422)."
+)
 
 
 class UserRegister(InputModel):
@@ -29,7 +37,7 @@ class UserRegister(InputModel):
 
     email: EmailStr = Field(max_length=320)
     display_name: str = Field(min_length=1, max_length=120)
-    password: Password
+    password: Password = Field(description=_PASSWORD_RULE)
 
 
 class UserCreate(UserRegister):
@@ -48,7 +56,7 @@ class UserCreate(UserRegister):
         }
     )
 
-    is_admin: bool = False
+    is_admin: BodyBool = False
 
 
 class UserUpdate(InputModel):
@@ -59,8 +67,8 @@ class UserUpdate(InputModel):
     )
 
     display_name: str | None = Field(default=None, min_length=1, max_length=120)
-    is_admin: bool | None = None
-    is_active: bool | None = None
+    is_admin: BodyBool | None = None
+    is_active: BodyBool | None = None
 
 
 class MeUpdate(InputModel):
@@ -79,7 +87,9 @@ class MeUpdate(InputModel):
     )
 
     display_name: str | None = Field(default=None, min_length=1, max_length=120)
-    password: Password | None = None
+    password: Password | None = Field(
+        default=None, description=f"A new password; needs `current_password`. {_PASSWORD_RULE}"
+    )
     current_password: Annotated[str, StringConstraints(strip_whitespace=False)] | None = Field(
         default=None, max_length=256
     )
@@ -142,7 +152,7 @@ class PersonalTokenCreate(InputModel):
     )
 
     name: str = Field(min_length=1, max_length=100)
-    expires_in_days: int | None = Field(
+    expires_in_days: BodyInt | None = Field(
         default=None, ge=1, le=3650, description="Omit for a token that lives until revoked."
     )
 
@@ -168,3 +178,11 @@ class PersonalTokenCreated(PersonalTokenPublic):
 
 class PersonalTokenPage(Page[PersonalTokenPublic]):
     """A page of personal access tokens."""
+
+
+class TokensRevoked(BaseModel):
+    """What `DELETE /me/tokens` revoked."""
+
+    revoked: int = Field(
+        description="How many tokens stopped working: personal access tokens and other logins."
+    )

@@ -20,6 +20,7 @@ from app.domain.kernel.versioning import Versions, apply_changes, bump, check_ve
 from app.domain.kernel.views import RowView
 from app.domain.users import repository
 from app.domain.users.models import ApiToken, TokenKind, User
+from app.domain.users.passwords import check_password
 from app.domain.users.schemas import (
     MeUpdate,
     PersonalTokenCreate,
@@ -37,6 +38,8 @@ from app.domain.users.security import (
 
 # Writing last_used_at on every request would turn reads into writes; a minute is precise enough.
 _TOUCH_INTERVAL = timedelta(minutes=1)
+# Live (unrevoked, unexpired) personal access tokens one account may hold at once.
+MAX_PERSONAL_TOKENS = 50
 
 
 @dataclass(frozen=True)
@@ -87,8 +90,15 @@ async def _insert_user(
     return user
 
 
+async def _check_new_password(data: UserRegister) -> None:
+    await check_password(
+        data.password, "body.password", user_inputs=(data.email, data.display_name)
+    )
+
+
 async def register(session: AsyncSession, data: UserRegister) -> User:
     """Open registration; the very first account becomes an instance admin."""
+    await _check_new_password(data)
     # Hash before taking the lock: argon2 is slow on purpose, the lock should not be.
     password_hash = await hash_password(data.password)
     await repository.lock_first_user_check(session)
@@ -98,6 +108,7 @@ async def register(session: AsyncSession, data: UserRegister) -> User:
 
 async def create_user(session: AsyncSession, data: UserCreate) -> User:
     """An admin creates an account."""
+    await _check_new_password(data)
     return await _insert_user(
         session, data, await hash_password(data.password), is_admin=data.is_admin
     )
@@ -155,6 +166,9 @@ async def update_me(
     if_match: Versions | None = None,
 ) -> User:
     """A user changes their display name or password; a new password ends other logins."""
+    if data.password is not None:
+        names = (user.email, user.display_name, data.display_name or "")
+        await check_password(data.password, "body.password", user_inputs=names)
     # Lock the row so concurrent changes each see (and bump) the latest version.
     await session.refresh(user, with_for_update=True)
     check_version(user.version, if_match)
@@ -216,10 +230,18 @@ async def issue_login_token(session: AsyncSession, user: User, ttl: timedelta) -
 async def create_personal_token(
     session: AsyncSession, user: User, data: PersonalTokenCreate
 ) -> IssuedToken:
-    """A named personal access token."""
-    expires_at = (
-        clock.now() + timedelta(days=data.expires_in_days) if data.expires_in_days else None
-    )
+    """A named personal access token; 409 once the account holds the most it may."""
+    assert user.id is not None
+    # The user row's lock makes counting and adding one step, however many requests race.
+    await repository.lock_user(session, user.id)
+    now = clock.now()
+    if await repository.count_live_personal_tokens(session, user.id, now) >= MAX_PERSONAL_TOKENS:
+        raise Conflict(
+            f"You hold {MAX_PERSONAL_TOKENS} live personal access tokens, the most an account "
+            "may. Revoke one you no longer use (DELETE /api/v1/me/tokens/{id}), or all of them "
+            "(DELETE /api/v1/me/tokens), to make room; expired ones do not count."
+        )
+    expires_at = now + timedelta(days=data.expires_in_days) if data.expires_in_days else None
     return await _issue(session, user, TokenKind.PERSONAL, data.name, expires_at)
 
 
@@ -257,6 +279,15 @@ async def revoke_personal_token(session: AsyncSession, user: User, token_id: int
     if token is None:
         raise NotFound(f"No personal access token with id {token_id}.")
     await revoke(session, token)
+
+
+async def revoke_all_tokens(session: AsyncSession, user: User, current_token: ApiToken) -> int:
+    """Revoke all the caller's personal access tokens and their other logins; how many."""
+    assert user.id is not None
+    # Lock order as in every revocation: the user row, then its tokens.
+    await repository.lock_user(session, user.id)
+    keep = current_token.id if current_token.kind == TokenKind.LOGIN else None
+    return await repository.revoke_live_tokens(session, user.id, clock.now(), keep_token_id=keep)
 
 
 def require_admin(user: User) -> None:

@@ -1,10 +1,22 @@
 """SQL for workflow statuses."""
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.domain.workflow.models import Status, StatusCategory
+
+# Namespace (first key) of the per-project advisory lock that serializes workflow changes.
+_WORKFLOW_LOCK_NAMESPACE = 0x53544154
+
+
+async def lock_workflow(session: AsyncSession, project_id: int) -> None:
+    """Take the project's workflow lock until the transaction ends."""
+    # Locking the status rows alone would not do: a status added meanwhile is not among them.
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:namespace, :project_id)"),
+        {"namespace": _WORKFLOW_LOCK_NAMESPACE, "project_id": project_id},
+    )
 
 
 async def list_statuses(

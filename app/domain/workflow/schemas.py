@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.domain.kernel.inputs import InputModel
+from app.domain.kernel.inputs import BodyInt, InputModel
 from app.domain.workflow.models import StatusCategory
 
 
@@ -20,8 +20,8 @@ class StatusCreate(InputModel):
 
     name: str = Field(min_length=1, max_length=60)
     category: StatusCategory
-    wip_limit: int | None = Field(default=None, ge=1, le=10_000)
-    position: int | None = Field(default=None, ge=0, description="0-based column position.")
+    wip_limit: BodyInt | None = Field(default=None, ge=1, le=10_000)
+    position: BodyInt | None = Field(default=None, ge=0, description="0-based column position.")
 
 
 class StatusUpdate(InputModel):
@@ -35,8 +35,8 @@ class StatusUpdate(InputModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=60)
     category: StatusCategory | None = None
-    wip_limit: int | None = Field(default=None, ge=1, le=10_000, description="null: no limit.")
-    position: int | None = Field(default=None, ge=0)
+    wip_limit: BodyInt | None = Field(default=None, ge=1, le=10_000, description="null: no limit.")
+    position: BodyInt | None = Field(default=None, ge=0)
 
 
 class StatusPublic(BaseModel):

@@ -11,6 +11,9 @@ from app.domain.workflow import repository
 from app.domain.workflow.models import Status, StatusCategory
 from app.domain.workflow.schemas import StatusCreate, StatusUpdate
 
+# Statuses one project's workflow may have: more columns than any board can show.
+MAX_STATUSES = 50
+
 
 class StatusItems(Protocol):
     """What status changes need from the items in a status: `app.domain.items.bulk`.
@@ -66,8 +69,16 @@ async def get_status(session: AsyncSession, access: ProjectAccess, status_id: in
 
 
 async def create_status(session: AsyncSession, access: ProjectAccess, data: StatusCreate) -> Status:
-    """Add a status (last unless a position is given)."""
+    """Add a status (last unless a position is given); 409 once the workflow has the most."""
+    # Under the lock, the statuses read are all there are: the count and positions hold.
+    await repository.lock_workflow(session, access.project_id)
     statuses = await repository.list_statuses(session, access.project_id, for_update=True)
+    if len(statuses) >= MAX_STATUSES:
+        raise Conflict(
+            f"{access.project.key} has {MAX_STATUSES} statuses, the most a workflow may have. "
+            "Delete one it does not need (DELETE .../statuses/{id}, moving its items with "
+            "?move_items_to=) to make room."
+        )
     if await repository.name_taken(session, access.project_id, data.name):
         raise _name_taken(data.name)
     status = Status(
@@ -88,6 +99,7 @@ async def _locked_workflow(
     session: AsyncSession, access: ProjectAccess, status_id: int, if_match: Versions | None
 ) -> tuple[list[Status], Status]:
     """All statuses of the project, locked, and the one asked for (404, 412 as due)."""
+    await repository.lock_workflow(session, access.project_id)
     statuses = await repository.list_statuses(session, access.project_id, for_update=True)
     status = next((s for s in statuses if s.id == status_id), None)
     if status is None:

@@ -1,19 +1,25 @@
-"""Idempotency-Key support for POST: a retry with the same key and body replays the response."""
+"""Idempotency-Key support for POST: a retry with the same key and body replays the response.
+
+The request runs inside a transaction this middleware opens (`app.db.REQUEST_SESSION`): the key
+is held by a transaction-level advisory lock, and a successful response is stored in the same
+transaction as the change it reports, before anything is sent. So a retry that arrives after the
+response always finds it; a request that fails (an error status, a crash, a lost connection)
+rolls back its change and its key together, and the retry simply runs again.
+"""
 
 import hashlib
-import logging
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.db import Database
+from app.db import REQUEST_SESSION, Database
 from app.domain.kernel import clock
 from app.domain.users import repository as users_repository
 from app.domain.users.security import hash_token
 from app.http.idempotency import repository
+from app.http.idempotency.models import IdempotencyRecord
 from app.http.middleware import send_problem
-
-logger = logging.getLogger("timebox.idempotency")
 
 HEADER = b"idempotency-key"
 REPLAYED_HEADER = "idempotency-replayed"
@@ -23,17 +29,58 @@ _PATH_COLUMN_LENGTH = 2048
 SECRET_BEARING_PATHS = frozenset({"/api/v1/auth/token", "/api/v1/me/tokens"})
 # Response headers worth replaying; per-request ones (request id, date) are not.
 _REPLAYED = frozenset({b"content-type", b"etag", b"location", b"link", b"cache-control"})
+# Seconds a client waits before retrying a key whose first request is still running.
+_IN_PROGRESS_RETRY_AFTER = "1"
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
+class BufferedResponse:
+    """An ASGI `send` that keeps the response until the transaction behind it has ended."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def __call__(self, message: Message) -> None:
+        self.messages.append(message)
+
+    @property
+    def status(self) -> int | None:
+        """The status sent, if a response was started."""
+        for message in self.messages:
+            if message["type"] == "http.response.start":
+                return int(message["status"])
+        return None
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether the response is a success (2xx), the only kind that is kept."""
+        return self.status is not None and 200 <= self.status < 300
+
+    def replayable_headers(self) -> list[list[str]]:
+        """The headers a replay repeats."""
+        return [
+            [name.decode("latin-1"), value.decode("latin-1")]
+            for message in self.messages
+            if message["type"] == "http.response.start"
+            for name, value in message.get("headers", [])
+            if name.lower() in _REPLAYED
+        ]
+
+    def body(self) -> bytes:
+        """The whole body sent."""
+        return b"".join(
+            message.get("body", b"")
+            for message in self.messages
+            if message["type"] == "http.response.body"
+        )
+
+    async def send_to(self, send: Send) -> None:
+        """Pass the kept response on to the client."""
+        for message in self.messages:
+            await send(message)
 
 
 class IdempotencyMiddleware:
-    """Stores the first response of each (caller, key) and replays it for identical retries."""
+    """Stores the first successful response of each (caller, key) and replays it for retries."""
 
     def __init__(self, app: ASGIApp, database: "DatabaseRef", ttl: timedelta) -> None:
         self.app = app
@@ -53,98 +100,92 @@ class IdempotencyMiddleware:
                 scope, receive, send, 400, f"Idempotency-Key must be 1–{MAX_KEY_LENGTH} characters."
             )
             return
-        database = self.database.get()
-        caller = await self._caller(database, scope)
+        body = await _read_body(receive)
+
+        async def receive_body() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        response = BufferedResponse()
+        async with self.database.get().sessions() as session:
+            with clock.transaction_time():
+                async with session.begin() as transaction:
+                    await self._answer(session, scope, receive_body, response, key, body)
+                    if not response.succeeded:
+                        # Nothing of a failed request is kept, its key included.
+                        await transaction.rollback()
+        # The transaction has ended, so a retry that follows this response finds what it made.
+        await response.send_to(send)
+
+    async def _answer(
+        self,
+        session: AsyncSession,
+        scope: Scope,
+        receive: Receive,
+        response: BufferedResponse,
+        key: str,
+        body: bytes,
+    ) -> None:
+        """Replay a stored response, refuse a conflicting use of the key, or run the request."""
+        # Every request below runs in this middleware's transaction (app.db.get_session).
+        scope[REQUEST_SESSION] = session
+        caller = await _caller(session, scope)
         if caller is None:
             # Only signed-in callers get stored responses: nobody else can fill the table, and
             # a replay never outlives the token that earned it.
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, response)
             return
-        body: bytes | None = await _read_body(receive)
-        assert body is not None
-        request_hash = request_fingerprint(scope, body)
-        path = scope["path"][:_PATH_COLUMN_LENGTH]
-
-        async with database.sessions() as session, session.begin():
-            claimed = await repository.claim(
-                session, caller, key, scope["method"], path, request_hash
+        if not await repository.try_lock(session, caller, key):
+            await send_problem(
+                scope,
+                receive,
+                response,
+                409,
+                "A request with this Idempotency-Key is in progress; retry shortly.",
+                headers={"Retry-After": _IN_PROGRESS_RETRY_AFTER},
             )
-            record = None if claimed else await repository.find(session, caller, key)
-            if record is not None and clock.now() - record.created_at > self.ttl:
-                await repository.release(session, caller, key)
-                claimed = await repository.claim(
-                    session, caller, key, scope["method"], path, request_hash
-                )
-                record = None
-        if not claimed:
-            assert record is not None
-            if record.request_hash != request_hash:
-                await send_problem(
-                    scope,
-                    receive,
-                    send,
-                    422,
-                    "This Idempotency-Key was used with a different request; use a new key.",
-                )
-            elif record.status_code is None:
-                await send_problem(
-                    scope, receive, send, 409, "A request with this Idempotency-Key is in progress."
-                )
-            else:
-                await _replay(
-                    send,
-                    record.status_code,
-                    record.response_headers or [],
-                    record.response_body or b"",
-                )
             return
+        request_hash = request_fingerprint(scope, body)
+        record = await repository.find(session, caller, key)
+        if record is not None and clock.now() - record.created_at > self.ttl:
+            await repository.forget(session, record)
+            record = None
+        if record is not None and record.request_hash != request_hash:
+            await send_problem(
+                scope,
+                receive,
+                response,
+                422,
+                "This Idempotency-Key was used with a different request; use a new key.",
+            )
+            return
+        if record is not None:
+            await _replay(response, record)
+            return
+        await self.app(scope, receive, response)
+        if response.succeeded:
+            await repository.store(
+                session,
+                IdempotencyRecord(
+                    scope=caller,
+                    key=key,
+                    method=scope["method"],
+                    path=scope["path"][:_PATH_COLUMN_LENGTH],
+                    request_hash=request_hash,
+                    status_code=response.status,
+                    response_headers=response.replayable_headers(),
+                    response_body=response.body(),
+                ),
+            )
 
-        status = 500
-        headers: list[list[str]] = []
-        chunks: list[bytes] = []
 
-        async def replay_receive() -> Message:
-            nonlocal body
-            if body is not None:
-                message: Message = {"type": "http.request", "body": body, "more_body": False}
-                body = None
-                return message
-            return await receive()
-
-        async def capture_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers.extend(
-                    [k.decode("latin-1"), v.decode("latin-1")]
-                    for k, v in message.get("headers", [])
-                    if k.lower() in _REPLAYED
-                )
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-            await send(message)
-
-        try:
-            await self.app(scope, replay_receive, capture_send)
-        finally:
-            async with database.sessions() as session, session.begin():
-                # Only successes are replayed; after an error the client may simply retry.
-                if 200 <= status < 300:
-                    await repository.complete(
-                        session, caller, key, status, headers, b"".join(chunks)
-                    )
-                else:
-                    await repository.release(session, caller, key)
-
-    async def _caller(self, database: Database, scope: Scope) -> str | None:
-        """The scope of a caller's keys (`user:<id>`), or None without a live token."""
-        authorization = _header(scope, b"authorization") or ""
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return None
-        async with database.sessions() as session:
-            found = await users_repository.user_for_token(session, hash_token(token), clock.now())
-        return f"user:{found[0].id}" if found else None
+async def _caller(session: AsyncSession, scope: Scope) -> str | None:
+    """The scope of a caller's keys (`user:<id>`), or None without a live token."""
+    authorization = _header(scope, b"authorization") or ""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    found = await users_repository.user_for_token(session, hash_token(token), clock.now())
+    return f"user:{found[0].id}" if found else None
 
 
 class DatabaseRef:
@@ -160,6 +201,13 @@ class DatabaseRef:
         return self.database
 
 
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
 async def _read_body(receive: Receive) -> bytes:
     chunks: list[bytes] = []
     while True:
@@ -173,6 +221,7 @@ async def _read_body(receive: Receive) -> bytes:
 
 
 def request_fingerprint(scope: Scope, body: bytes) -> str:
+    """A digest of what makes two requests the same: method, path, query and body."""
     digest = hashlib.sha256()
     digest.update(scope["method"].encode())
     digest.update(b"\0" + scope["path"].encode())
@@ -181,9 +230,15 @@ def request_fingerprint(scope: Scope, body: bytes) -> str:
     return digest.hexdigest()
 
 
-async def _replay(send: Send, status: int, headers: list[list[str]], body: bytes) -> None:
-    raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+async def _replay(send: Send, record: IdempotencyRecord) -> None:
+    body = record.response_body or b""
+    raw_headers = [
+        (name.encode("latin-1"), value.encode("latin-1"))
+        for name, value in record.response_headers or []
+    ]
     raw_headers.append((REPLAYED_HEADER.encode(), b"true"))
     raw_headers.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    assert record.status_code is not None
+    start = {"type": "http.response.start", "status": record.status_code, "headers": raw_headers}
+    await send(start)
     await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -2,58 +2,42 @@
 
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.http.idempotency.models import IdempotencyRecord
 
 
-async def claim(
-    session: AsyncSession, scope: str, key: str, method: str, path: str, request_hash: str
-) -> bool:
-    """Insert an in-progress record; False if the (scope, key) pair already has one."""
-    stmt = (
-        insert(IdempotencyRecord)
-        .values(scope=scope, key=key, method=method, path=path, request_hash=request_hash)
-        .on_conflict_do_nothing(index_elements=["scope", "key"])
-        .returning(col(IdempotencyRecord.id))
-    )
-    return (await session.execute(stmt)).scalar_one_or_none() is not None
+async def try_lock(session: AsyncSession, scope: str, key: str) -> bool:
+    """Take the (scope, key) pair's transaction-level advisory lock; False if another holds it.
+
+    The lock lives exactly as long as the transaction, so a request that crashes, or whose
+    connection dies, frees its key with it.
+    """
+    # A scope (`user:<id>`) has no space, so "<scope> <key>" names one pair only.
+    stmt = select(func.pg_try_advisory_xact_lock(func.hashtextextended(f"{scope} {key}", 0)))
+    return bool((await session.execute(stmt)).scalar_one())
 
 
 async def find(session: AsyncSession, scope: str, key: str) -> IdempotencyRecord | None:
-    """The record of a key."""
+    """The stored response of a key."""
     stmt = select(IdempotencyRecord).where(
         col(IdempotencyRecord.scope) == scope, col(IdempotencyRecord.key) == key
     )
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def complete(
-    session: AsyncSession,
-    scope: str,
-    key: str,
-    status_code: int,
-    headers: list[list[str]],
-    body: bytes,
-) -> None:
-    """Store the finished response of a key."""
-    await session.execute(
-        update(IdempotencyRecord)
-        .where(col(IdempotencyRecord.scope) == scope, col(IdempotencyRecord.key) == key)
-        .values(status_code=status_code, response_headers=headers, response_body=body)
-    )
+async def store(session: AsyncSession, record: IdempotencyRecord) -> None:
+    """Keep a finished response, in the transaction that made the change it answers."""
+    session.add(record)
+    await session.flush()
 
 
-async def release(session: AsyncSession, scope: str, key: str) -> None:
-    """Forget a key whose request failed, so the client may retry it."""
-    await session.execute(
-        delete(IdempotencyRecord).where(
-            col(IdempotencyRecord.scope) == scope, col(IdempotencyRecord.key) == key
-        )
-    )
+async def forget(session: AsyncSession, record: IdempotencyRecord) -> None:
+    """Drop a stored response (past its time to live)."""
+    await session.delete(record)
+    await session.flush()
 
 
 async def purge_older_than(session: AsyncSession, cutoff: datetime) -> int:

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from app.domain.kernel.inputs import ID_MAX, ID_MIN, InputModel
+from app.domain.kernel.inputs import ID_MAX, ID_MIN, BodyInt, InputModel, IsoDate
 
 MAX_MEMBERS = 200
 # Days off must be distinct dates inside the sprint; this only bounds the body before that check.
@@ -18,13 +18,11 @@ TwoDecimals = Annotated[float, AfterValidator(lambda value: round(value, 2))]
 class MemberCapacityEntry(InputModel):
     """One member's availability for the sprint."""
 
-    user_id: int = Field(
-        gt=ID_MIN - 1, lt=ID_MAX + 1, strict=True, description="A member of the project."
+    user_id: BodyInt = Field(gt=ID_MIN - 1, lt=ID_MAX + 1, description="A member of the project.")
+    availability: BodyInt = Field(
+        default=100, ge=0, le=100, description="Share of their time, in percent."
     )
-    availability: int = Field(
-        default=100, ge=0, le=100, strict=True, description="Share of their time, in percent."
-    )
-    days_off: list[date] = Field(
+    days_off: list[IsoDate] = Field(
         default_factory=list,
         max_length=MAX_DAYS_OFF,
         description="Distinct dates inside the sprint; those on non-working days do not count.",

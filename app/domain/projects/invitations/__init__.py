@@ -1,0 +1,1 @@
+"""Invitations: joining a project by email, without revealing who has an account."""
