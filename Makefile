@@ -69,6 +69,20 @@ bench: $(STAMP)  ## Run the load benchmarks (see bench/README.md).
 	$(BIN)/python -m bench.reports
 	$(BIN)/python -m bench.forecast
 	$(BIN)/python -m bench.conditional
+	$(BIN)/python -m bench.login_flood
+
+# The load, fault and fuzz suites (bench/README.md, "Load and faults"); each exits 1 on a failed
+# check. Arguments pass through: make load ARGS="--clients 20 --seconds 15".
+.PHONY: load faults fuzz
+
+load: $(STAMP)  ## 50 clients for 60 s on `timebox serve --workers 2`, then the invariants read from the database.
+	$(BIN)/python -m bench.load $(ARGS)
+
+faults: $(STAMP)  ## The load while PostgreSQL, a worker and the server are killed -9, and items is locked.
+	$(BIN)/python -m bench.faults $(ARGS)
+
+fuzz: $(STAMP)  ## Schemathesis over every operation of openapi.json as a project member (CI: ARGS=--ci).
+	$(BIN)/python -m bench.fuzz $(ARGS)
 
 clean:  ## Remove the virtualenv and caches (keeps .timebox data).
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .coverage htmlcov

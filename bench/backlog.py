@@ -15,7 +15,7 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from app.domain.items.ranking import keys_between
-from bench.harness import HEADER, Result, bench_database, run_workload, server
+from bench.harness import BENCH_PASSWORD, HEADER, Result, bench_database, run_workload, server
 
 ITEMS = 10_000
 WORDS = (
@@ -165,11 +165,11 @@ async def main(base: str, database_url: str) -> list[Result]:
             json={
                 "email": "bench@example.com",
                 "display_name": "Bench",
-                "password": "bench pass 1",
+                "password": BENCH_PASSWORD,
             },
         )
         login = await client.post(
-            "/api/v1/auth/token", data={"username": "bench@example.com", "password": "bench pass 1"}
+            "/api/v1/auth/token", data={"username": "bench@example.com", "password": BENCH_PASSWORD}
         )
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
         await seed_project(client, headers, "BIG", ITEMS)

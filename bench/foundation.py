@@ -8,26 +8,42 @@ import asyncio
 
 import httpx
 
-from bench.harness import HEADER, Result, bench_database, run_workload, server
+from bench.harness import BENCH_PASSWORD, HEADER, Result, bench_database, run_workload, server
 
 PROJECTS = 200
+# A user may own at most 100 projects (app.domain.projects), so two owners share the 200.
+OWNED_EACH = 100
+
+
+async def _login(client: httpx.AsyncClient, email: str) -> dict[str, str]:
+    await client.post(
+        "/api/v1/auth/register",
+        json={"email": email, "display_name": email.split("@")[0], "password": BENCH_PASSWORD},
+    )
+    login = await client.post(
+        "/api/v1/auth/token", data={"username": email, "password": BENCH_PASSWORD}
+    )
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
 
 
 async def seed(client: httpx.AsyncClient) -> dict[str, str]:
     """One user who belongs to PROJECTS projects; returns auth headers."""
-    await client.post(
-        "/api/v1/auth/register",
-        json={"email": "bench@example.com", "display_name": "Bench", "password": "bench pass 1"},
-    )
-    login = await client.post(
-        "/api/v1/auth/token", data={"username": "bench@example.com", "password": "bench pass 1"}
-    )
-    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    headers = await _login(client, "bench@example.com")
+    other = await _login(client, "owner@example.com")
+    bench_id = (await client.get("/api/v1/me", headers=headers)).json()["id"]
     for n in range(PROJECTS):
+        owner = headers if n < OWNED_EACH else other
         response = await client.post(
-            "/api/v1/projects", json={"key": f"P{n:03d}", "name": f"Project {n}"}, headers=headers
+            "/api/v1/projects", json={"key": f"P{n:03d}", "name": f"Project {n}"}, headers=owner
         )
         response.raise_for_status()
+        if owner is other:
+            added = await client.post(
+                f"/api/v1/projects/P{n:03d}/members",
+                json={"user_id": bench_id, "role": "member"},
+                headers=other,
+            )
+            added.raise_for_status()
     return headers
 
 

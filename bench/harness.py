@@ -5,7 +5,10 @@ fixed number of requests and reports median and p95 latency and requests/s.
 """
 
 import asyncio
+import contextlib
 import os
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -24,6 +27,8 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEBOX = str(Path(sys.executable).with_name("timebox"))
+# The benchmark accounts' password: long and uncommon enough for the password rule.
+BENCH_PASSWORD = "timebox bench passphrase 2026"
 
 Request = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
 
@@ -118,9 +123,10 @@ async def _sql(admin_url: str, statement: str) -> None:
 
 
 @contextmanager
-def bench_database() -> Iterator[str]:
-    """A throw-away database on TIMEBOX_BENCH_DATABASE_URL's server, or an embedded one."""
-    admin_url = os.environ.get("TIMEBOX_BENCH_DATABASE_URL")
+def bench_database(admin_url: str | None = None) -> Iterator[str]:
+    """A throw-away database on `admin_url`'s server (default TIMEBOX_BENCH_DATABASE_URL's),
+    or on an embedded one."""
+    admin_url = admin_url or os.environ.get("TIMEBOX_BENCH_DATABASE_URL")
     embedded = None
     if not admin_url:
         # The defining module: the package re-exports get_server without declaring it.
@@ -138,23 +144,99 @@ def bench_database() -> Iterator[str]:
             embedded.cleanup()
 
 
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """A `timebox serve` subprocess in its own process group, so that it and its workers can
+    be killed together (the fault scenarios) and started again on the same port."""
+
+    def __init__(
+        self,
+        database_url: str,
+        port: int = 8765,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
+        log_name: str = "server",
+    ) -> None:
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("TIMEBOX_")}
+        self.env.update({"TIMEBOX_DATABASE_URL": database_url, "TIMEBOX_LOG_LEVEL": "WARNING"})
+        self.env.update(env or {})
+        self.port = port
+        self.workers = workers
+        self.base = f"http://127.0.0.1:{port}"
+        self.log_path = ROOT / "bench" / "results" / f"{log_name}.log"
+        self.log_path.parent.mkdir(exist_ok=True)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> str:
+        """Start the server (appending to its log) and wait until /readyz answers 200."""
+        command = [TIMEBOX, "serve", "--port", str(self.port), "--workers", str(self.workers)]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        with self.log_path.open("rb") as log:
+            return _wait_ready(self.process, self.base, log)
+
+    def worker_pids(self) -> list[int]:
+        """The uvicorn worker processes (children of the supervisor that serve requests)."""
+        if self.process is None or self.process.poll() is not None:
+            return []
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        workers = []
+        for child in children:
+            try:
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            except FileNotFoundError:
+                continue
+            # multiprocessing's spawn children; its resource tracker is a child too.
+            if b"spawn_main" in cmdline:
+                workers.append(int(child))
+        return workers
+
+    def kill(self) -> None:
+        """kill -9 the supervisor and every worker at once, as a crash or an OOM kill would."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(30)
+
+    def stop(self) -> None:
+        """Stop gracefully (SIGTERM), killing the whole group if it takes too long."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        with contextlib.suppress(ProcessLookupError):
+            # Workers the supervisor could not reap (it was killed) must not outlive the run.
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+
 @contextmanager
-def server(database_url: str, port: int = 8765) -> Iterator[str]:
+def server(
+    database_url: str,
+    port: int = 8765,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+    log_name: str = "server",
+) -> Iterator[str]:
     """A `timebox serve` subprocess on `database_url`; yields its base URL."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIMEBOX_")}
-    env.update({"TIMEBOX_DATABASE_URL": database_url, "TIMEBOX_LOG_LEVEL": "WARNING"})
-    base = f"http://127.0.0.1:{port}"
-    log_path = ROOT / "bench" / "results" / "server.log"
-    log_path.parent.mkdir(exist_ok=True)
-    with log_path.open("w+b") as log:
-        process = subprocess.Popen(
-            [TIMEBOX, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        try:
-            yield _wait_ready(process, base, log)
-        finally:
-            process.terminate()
-            process.wait(30)
+    served = Server(database_url, port, workers, env, log_name)
+    # A fresh log per run; Server.start appends, so that a restart keeps what came before.
+    served.log_path.write_bytes(b"")
+    try:
+        yield served.start()
+    finally:
+        served.stop()
 
 
 def _wait_ready(process: "subprocess.Popen[bytes]", base: str, log: typing.IO[bytes]) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from app.domain.kernel import clock
 from bench.backlog import item_payload
-from bench.harness import HEADER, Result, bench_database, run_workload, server
+from bench.harness import BENCH_PASSWORD, HEADER, Result, bench_database, run_workload, server
 
 IN_SPRINT = 300
 SPARE = 100
@@ -27,10 +27,10 @@ async def login(client: httpx.AsyncClient) -> dict[str, str]:
     """Register the bench user and return its auth headers."""
     await client.post(
         "/api/v1/auth/register",
-        json={"email": "bench@example.com", "display_name": "Bench", "password": "bench pass 1"},
+        json={"email": "bench@example.com", "display_name": "Bench", "password": BENCH_PASSWORD},
     )
     token = await client.post(
-        "/api/v1/auth/token", data={"username": "bench@example.com", "password": "bench pass 1"}
+        "/api/v1/auth/token", data={"username": "bench@example.com", "password": BENCH_PASSWORD}
     )
     return {"Authorization": f"Bearer {token.json()['access_token']}"}
 
