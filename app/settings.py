@@ -70,7 +70,7 @@ class Settings(BaseSettings):
         description="PostgreSQL statement_timeout per statement (0: none); a 503 past it.",
     )
     db_lock_timeout_ms: int = Field(
-        default=3_000,
+        default=5_000,
         ge=0,
         description="PostgreSQL lock_timeout: longest wait for a row or table lock (0: none).",
     )

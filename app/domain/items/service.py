@@ -70,14 +70,15 @@ async def _insert(
     await writer.session.flush()
 
 
-async def _new_item(writer: Writer, data: ItemCreate, number: int, prefix: str) -> Item:
+async def _new_item(writer: Writer, data: ItemCreate, prefix: str) -> Item:
+    """A validated item, numbered by the caller before it is added to the session."""
     changes = await resolve(writer, data, None, prefix)
     status_id = changes.pop("status_id", None) or (await writer.default_status()).id
     assert status_id is not None
     await writer.check_wip(status_id, None, f"{prefix}.status_id")
     item = Item(
         project_id=writer.project_id,
-        number=number,
+        number=0,
         status_id=status_id,
         rank="",
         created_by=writer.actor_id,
@@ -91,14 +92,21 @@ async def _create_many(
     writer: Writer, inputs: Sequence[ItemCreate], prefixes: Sequence[str]
 ) -> list[Item]:
     """Validate and insert new items, ranked in input order at the top or bottom."""
+    if writer.access.project.enforce_wip_limits or any(data.external_id for data in inputs):
+        # Queue with the project's other writers first, in their lock order (project, then
+        # status and items), so the external_id and WIP checks below see every earlier write.
+        await projects_repository.lock_project(writer.session, writer.project_id)
+    items = [
+        await _new_item(writer, data, prefix) for data, prefix in zip(inputs, prefixes, strict=True)
+    ]
+    parent_numbers = [await writer.parent_number(item.parent_id) for item in items]
+    # Taking numbers locks the project row until commit, and every create of the project
+    # queues for it: taken after the checks, the lock covers the writes alone.
     first = await projects_repository.take_numbers(
         writer.session, writer.project_id, "item", len(inputs)
     )
-    items = [
-        await _new_item(writer, data, first + index, prefix)
-        for index, (data, prefix) in enumerate(zip(inputs, prefixes, strict=True))
-    ]
-    parent_numbers = [await writer.parent_number(item.parent_id) for item in items]
+    for index, item in enumerate(items):
+        item.number = first + index
     top = [item for item, data in zip(items, inputs, strict=True) if data.position == Position.TOP]
     bottom = [item for item in items if item not in top]
 

@@ -17,10 +17,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from app.domain.kernel.errors import ServiceUnavailable
 
 TOKEN_PREFIX = "tbx_"  # noqa: S105 - a public marker that makes leaked tokens greppable
-# How much nicer than the event loop the hashing threads run (Linux nice, 0-19). Measured by
-# bench/login_flood.py (median of runs): a login flood raised /me p95 6.3x at nice 0, 1.8x at
-# 10, 1.4x at 19. Idle CPU still hashes at full speed; contended, signed-in traffic comes first.
-HASH_THREAD_NICENESS = 19
+# How much nicer than the event loop the hashing threads run (Linux nice, 0-19). Measured on
+# 2 cores: bench/login_flood.py's /me p95 during a 30-client login flood rose 6x at nice 0,
+# 2.0x at 10, 1.35x at 15, 1.3x at 19; but at 19, `make load` (CPU saturated) starved logins
+# into 13 s waits and 503s, where 15 served every login. Idle CPU still hashes at full speed.
+HASH_THREAD_NICENESS = 15
 _RETRY_AFTER_SECONDS = 1
 
 _hasher = PasswordHasher()
