@@ -116,6 +116,14 @@ class Settings(BaseSettings):
         description="Serve /metrics to anyone (only on a private network); overrides the token.",
     )
 
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _empty_token_is_none(cls, value: object) -> object:
+        """An empty TIMEBOX_METRICS_TOKEN (an unset variable passed on) keeps /metrics off."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

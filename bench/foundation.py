@@ -8,7 +8,15 @@ import asyncio
 
 import httpx
 
-from bench.harness import BENCH_PASSWORD, HEADER, Result, bench_database, run_workload, server
+from bench.harness import (
+    BENCH_PASSWORD,
+    HEADER,
+    Result,
+    bench_database,
+    join,
+    run_workload,
+    server,
+)
 
 PROJECTS = 200
 # A user may own at most 100 projects (app.domain.projects), so two owners share the 200.
@@ -37,7 +45,10 @@ async def seed(client: httpx.AsyncClient) -> dict[str, str]:
             "/api/v1/projects", json={"key": f"P{n:03d}", "name": f"Project {n}"}, headers=owner
         )
         response.raise_for_status()
-        if owner is other:
+        if n == OWNED_EACH:
+            # The first time the two meet: an invitation; from then on they share a project.
+            await join(client, f"/api/v1/projects/P{n:03d}", other, headers, "bench@example.com")
+        elif owner is other:
             added = await client.post(
                 f"/api/v1/projects/P{n:03d}/members",
                 json={"user_id": bench_id, "role": "member"},

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from bench.backlog import item_payload
-from bench.harness import ROOT, bench_database, free_port, server
+from bench.harness import ROOT, bench_database, free_port, join, server
 from bench.load import Actor, admin_url, register, sign_in
 
 ST = str(Path(sys.executable).with_name("st"))
@@ -57,14 +57,10 @@ async def seed(base: str) -> dict[str, str]:
 
         async def project(key: str) -> str:
             await call(owner, "POST", "/api/v1/projects", json={"key": key, "name": key})
+            path = f"/api/v1/projects/{key}"
             for person in (member, other):
-                await call(
-                    owner,
-                    "POST",
-                    f"/api/v1/projects/{key}/members",
-                    json={"user_id": person.user_id, "role": "member"},
-                )
-            return f"/api/v1/projects/{key}"
+                await join(client, path, owner.headers, person.headers, person.email)
+            return path
 
         path = await project(KEY)
         spare_key = "FZX"

@@ -144,6 +144,25 @@ def bench_database(admin_url: str | None = None) -> Iterator[str]:
             embedded.cleanup()
 
 
+async def join(
+    client: httpx.AsyncClient,
+    project_path: str,
+    owner_headers: dict[str, str],
+    member_headers: dict[str, str],
+    email: str,
+    role: str = "member",
+) -> None:
+    """Bring a user into a project the way a stranger joins: invited by email, accepted."""
+    invited = await client.post(
+        f"{project_path}/members", json={"email": email, "role": role}, headers=owner_headers
+    )
+    invited.raise_for_status()
+    accepted = await client.post(
+        f"/api/v1/me/invitations/{invited.json()['id']}/accept", headers=member_headers
+    )
+    accepted.raise_for_status()
+
+
 def free_port() -> int:
     """A loopback TCP port nobody listens on right now."""
     with socket.socket() as sock:

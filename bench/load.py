@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 
 from app.domain.kernel import clock
 from bench.backlog import item_payload
-from bench.harness import bench_database, free_port, percentile, server
+from bench.harness import bench_database, free_port, join, percentile, server
 
 KEY = "LOAD"
 PROJECT = f"/api/v1/projects/{KEY}"
@@ -199,7 +199,7 @@ async def setup_team(client: httpx.AsyncClient, members: int = 4) -> Team:
 
     await call("POST", "/api/v1/projects", json={"key": KEY, "name": "Load"})
     for member in team:
-        await call("POST", f"{PROJECT}/members", json={"user_id": member.user_id, "role": "member"})
+        await join(client, PROJECT, headers, member.headers, member.email)
     await call("POST", f"{PROJECT}/statuses", json={"name": "Blocked", "category": "in_progress"})
     statuses = (await call("GET", f"{PROJECT}/statuses"))["data"]
     status_ids = [int(status["id"]) for status in statuses]

@@ -12,7 +12,7 @@ from app.domain.items.schemas import ItemCreate
 from app.domain.projects import service as projects
 from app.domain.projects.access import ProjectAccess, resolve_access
 from app.domain.projects.models import Role
-from app.domain.projects.schemas import MemberAdd, ProjectCreate
+from app.domain.projects.schemas import ProjectCreate
 from app.domain.sprints import service as sprints
 from app.domain.sprints.schemas import SprintCreate, SprintItems
 from app.domain.users import repository as users_repository
@@ -95,7 +95,16 @@ class Factory:
             owner_user = await users_repository.get_user(session, owner.id)
             assert owner_user is not None
             access = await resolve_access(session, key, owner_user, Role.OWNER)
-            await projects.add_member(session, access, MemberAdd(user_id=user.id, role=role))
+            member = await users_repository.get_user(session, user.id)
+            assert member is not None
+            # The write path itself: the HTTP form takes only people the owner knows already.
+            await projects.add_user(session, access.project, member, role)
+
+    async def acquaint(self, owner: Actor, user: Actor) -> None:
+        """Make `user` someone `owner` shares a project with, so owner may add them by id."""
+        key = f"ACQ{next(_counter)}"
+        await self.project(owner, key)
+        await self.member(key, owner, user, Role.VIEWER)
 
     async def owner(self, key: str = "WEB", **project_fields: object) -> Actor:
         """A new user who owns a new project `key`."""

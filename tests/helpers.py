@@ -202,3 +202,25 @@ async def set_expires_at(database: Database, token: str, expires_at: datetime) -
         )
         assert isinstance(result, CursorResult)
         assert result.rowcount == 1
+
+
+async def terminate_backend_waiting_for_lock(blocker: Any) -> None:
+    """Kill the PostgreSQL process of the one Timebox request waiting for `blocker`'s lock.
+
+    `blocker` is an asyncpg connection on the test's database; this is how a test makes a
+    request's connection die in the middle of its transaction.
+    """
+    # Generous: a first request on a new app, under a parallel suite with coverage, is slow.
+    async with asyncio.timeout(20):
+        while True:
+            # The blocker is inside its transaction, which would see one snapshot of the
+            # activity view for good: take a fresh one each time.
+            await blocker.execute("SELECT pg_stat_clear_snapshot()")
+            killed = await blocker.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = 'timebox' AND wait_event_type = 'Lock' "
+                "AND datname = current_database()"
+            )
+            if killed:
+                return
+            await asyncio.sleep(0.02)

@@ -27,7 +27,7 @@ from app.domain.projects import repository as projects_repository
 from app.domain.projects import service as projects
 from app.domain.projects.access import ProjectAccess, resolve_access
 from app.domain.projects.models import Role
-from app.domain.projects.schemas import DEFAULT_WORKING_DAYS, MemberAdd, ProjectCreate
+from app.domain.projects.schemas import DEFAULT_WORKING_DAYS, ProjectCreate
 from app.domain.sprints import service as sprints
 from app.domain.sprints.capacity import service as capacity
 from app.domain.sprints.capacity.schemas import MemberCapacityEntry, SprintCapacityReplace
@@ -191,7 +191,8 @@ async def create_demo(database: Database, *, reset: bool = False) -> DemoResult:
             workflow_defaults,
         )
         for user in team[1:]:
-            await projects.add_member(session, access, MemberAdd(user_id=user.id, role=Role.MEMBER))
+            # Straight onto the team: the HTTP form takes only people the owner already knows.
+            await projects.add_user(session, access.project, user, Role.MEMBER)
         token = await users.create_personal_token(
             session, owner, PersonalTokenCreate(name="demo", expires_in_days=30)
         )

@@ -226,14 +226,36 @@ _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, d
 # SQLSTATEs that mean "the database cannot serve this now", not "this request is wrong":
 # 08 connection exceptions, 53 insufficient resources, 57 operator intervention (57014 is
 # statement_timeout, 57P01-03 shutdown and start-up), 55P03 lock_timeout, 25P03 an
-# idle-in-transaction timeout.
+# idle-in-transaction timeout, 25006 a read-only server (a standby, mid-failover).
 _UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
-_UNAVAILABLE_SQLSTATES = frozenset({"55P03", "25P03"})
-_UNAVAILABLE_ERRORS = (
-    sqlalchemy_exc.TimeoutError,  # no pooled connection came free in time
-    asyncpg.exceptions.InterfaceError,  # the connection is closed or broken
-    OSError,  # refused, reset, unreachable, or slower than the connect timeout
-)
+_UNAVAILABLE_SQLSTATES = frozenset({"55P03", "25P03", "25006"})
+_DRIVER_MODULES = ("asyncpg", "sqlalchemy")
+
+
+def _raised_by_the_driver(exc: BaseException) -> bool:
+    """Whether the exception came out of the database driver or the pool (not our own code)."""
+    frame = exc.__traceback__
+    while frame is not None:
+        module = str(frame.tb_frame.f_globals.get("__name__", ""))
+        if module.startswith(_DRIVER_MODULES):
+            return True
+        frame = frame.tb_next
+    return False
+
+
+def _connection_lost(cause: BaseException) -> bool:
+    """A connection that could not be opened, broke, or was closed under a request."""
+    if isinstance(cause, sqlalchemy_exc.TimeoutError):
+        return True  # no pooled connection came free in time
+    if isinstance(cause, DBAPIError) and cause.connection_invalidated:
+        return True
+    if isinstance(cause, asyncpg.exceptions.ConnectionDoesNotExistError):
+        return True
+    if type(cause) is asyncpg.exceptions.InterfaceError and "closed" in str(cause):
+        return True  # its subclasses are client-side misuse (bad values, configuration)
+    # Refused, reset, unreachable or past the connect timeout: only when the driver says so,
+    # so an OSError of our own (a file, a timeout) stays a 500 with its trace.
+    return isinstance(cause, OSError) and _raised_by_the_driver(cause)
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
@@ -262,15 +284,19 @@ def _is_retryable(exc: BaseException) -> bool:
 
 def is_database_unavailable(exc: BaseException) -> bool:
     """Whether the database is unreachable, overloaded or too slow, rather than the input wrong."""
-    if any(
-        isinstance(cause, _UNAVAILABLE_ERRORS)
-        or (isinstance(cause, DBAPIError) and cause.connection_invalidated)
-        for cause in _causes(exc)
-    ):
+    # Only explicit causes (`raise ... from`, as SQLAlchemy wraps the driver's errors): an
+    # exception that merely happened while another was being handled is not caused by it.
+    causes: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None:
+        causes.append(seen)
+        seen = seen.__cause__
+    if any(_connection_lost(cause) for cause in causes):
         return True
+    states = {state for cause in causes if (state := getattr(cause, "sqlstate", None))}
     return any(
         state in _UNAVAILABLE_SQLSTATES or state.startswith(_UNAVAILABLE_SQLSTATE_CLASSES)
-        for state in _sqlstates(exc)
+        for state in states
     )
 
 
@@ -283,8 +309,8 @@ def problem_for_exception(
         logger.warning("database unavailable on %s %s: %s", method, path, type(exc).__name__)
         return problem_response(
             503,
-            "The database is unavailable or too slow right now, and nothing was written; "
-            "retry after the seconds in Retry-After.",
+            "The database is unavailable or too slow right now, so the request was not "
+            "completed; retry after the seconds in Retry-After.",
             slug="service-unavailable",
             headers={"Retry-After": str(retry_after)},
             instance=path,

@@ -64,7 +64,9 @@ async def get_metrics(request: Request) -> Response:
             raise NotFound("Metrics are off; set TIMEBOX_METRICS_TOKEN to serve them.")
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
         expected = settings.metrics_token.get_secret_value()
-        if scheme.lower() != "bearer" or not secrets.compare_digest(given, expected):
+        # Bytes: compare_digest refuses non-ASCII text, and a header may carry any.
+        matches = secrets.compare_digest(given.encode(), expected.encode())
+        if scheme.lower() != "bearer" or not matches:
             raise Unauthorized("/metrics needs the metrics token as a bearer token.")
     data = generate_latest(request.app.state.metrics.registry)
     return Response(data, media_type=CONTENT_TYPE_LATEST)

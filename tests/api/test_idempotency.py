@@ -13,9 +13,11 @@ from app.db import Database
 from app.domain.items.models import Item
 from app.http.idempotency import repository as idempotency_repository
 from app.http.idempotency.models import IdempotencyRecord
+from app.main import create_app
 from app.settings import Settings
+from tests.contract import checked_client
 from tests.factories import Actor, Factory
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, terminate_backend_waiting_for_lock
 
 
 @pytest.fixture
@@ -56,31 +58,27 @@ async def test_a_key_held_by_a_running_request_is_409_then_free_when_it_ends(
 
 
 async def test_a_request_whose_connection_dies_frees_its_key(
-    client: httpx.AsyncClient, owner: Actor, database: Database, settings: Settings
+    owner: Actor, database: Database, settings: Settings
 ) -> None:
     """The probe's kill -9 mid-request: the retry proceeds instead of 409 for 24 hours."""
-    blocker = await asyncpg.connect(str(settings.database_url))
-    try:
-        await blocker.execute("BEGIN; LOCK TABLE items IN ACCESS EXCLUSIVE MODE")
-        first = asyncio.create_task(
-            client.post(
-                "/api/v1/projects/WEB/items", json={"title": "A"}, headers=keyed(owner, "k1")
+    # No lock timeout: the request waits until its connection is killed.
+    app = create_app(settings.model_copy(update={"db_lock_timeout_ms": 0}))
+    async with app.router.lifespan_context(app), checked_client(app) as client:
+        blocker = await asyncpg.connect(str(settings.database_url))
+        try:
+            await blocker.execute("BEGIN; LOCK TABLE items IN ACCESS EXCLUSIVE MODE")
+            first = asyncio.create_task(
+                client.post(
+                    "/api/v1/projects/WEB/items", json={"title": "A"}, headers=keyed(owner, "k1")
+                )
             )
+            await terminate_backend_waiting_for_lock(blocker)
+            assert_problem(await first, 503)
+        finally:
+            await blocker.close()
+        retry = await client.post(
+            "/api/v1/projects/WEB/items", json={"title": "A"}, headers=keyed(owner, "k1")
         )
-        for _ in range(200):
-            if await blocker.fetchval(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE application_name = 'timebox' AND wait_event_type = 'Lock' "
-                "AND datname = current_database()"
-            ):
-                break
-            await asyncio.sleep(0.02)
-        assert_problem(await first, 503)
-    finally:
-        await blocker.close()
-    retry = await client.post(
-        "/api/v1/projects/WEB/items", json={"title": "A"}, headers=keyed(owner, "k1")
-    )
     assert retry.status_code == 201, retry.text
     assert "idempotency-replayed" not in retry.headers
     assert await item_count(database) == 1

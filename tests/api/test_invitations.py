@@ -145,6 +145,7 @@ async def test_adding_by_user_id_still_adds_at_once(
     client: httpx.AsyncClient, factory: Factory, team: Team
 ) -> None:
     newcomer = await factory.user()
+    await factory.acquaint(team.owner, newcomer)
     response = await client.post(
         members_url(), headers=team.owner.headers, json={"user_id": newcomer.id, "role": "viewer"}
     )

@@ -44,6 +44,7 @@ async def test_owner_adds_member_by_user_id(
     client: httpx.AsyncClient, factory: Factory, owner: Actor, role: str
 ) -> None:
     newcomer = await factory.user("Newcomer@Example.com")
+    await factory.acquaint(owner, newcomer)
     response = await client.post(
         members_url(), headers=owner.headers, json={"user_id": newcomer.id, "role": role}
     )
@@ -67,6 +68,7 @@ async def test_role_defaults_to_member(
     client: httpx.AsyncClient, factory: Factory, owner: Actor
 ) -> None:
     newcomer = await factory.user()
+    await factory.acquaint(owner, newcomer)
     response = await client.post(
         members_url(), headers=owner.headers, json={"user_id": newcomer.id}
     )
@@ -518,7 +520,8 @@ async def test_removing_a_member_makes_the_project_404_for_them(
     assert await roles(client, owner) == {owner.id: "owner"}
     assert_problem(await client.get(members_url(user_id=dev.id), headers=owner.headers), 404)
 
-    # They can be added back.
+    # They can be added back by id while the owner still shares another project with them.
+    await factory.acquaint(owner, dev)
     again = await client.post(
         members_url(), headers=owner.headers, json={"user_id": dev.id, "role": "viewer"}
     )
@@ -620,3 +623,25 @@ async def test_removing_a_member_unassigns_their_items_with_history(
     assert (history[-1]["old_value"], history[-1]["new_value"]) == (dev.id, None)
     kept = (await client.get(f"/api/v1/projects/WEB/items/{other}", headers=owner.headers)).json()
     assert kept["assignee"]["id"] == owner.id
+
+
+async def test_adding_by_id_takes_only_people_the_owner_shares_a_project_with(
+    client: httpx.AsyncClient, factory: Factory, owner: Actor
+) -> None:
+    """Found in review: counting up user ids returned every account's email."""
+    stranger = await factory.user("stranger@example.com")
+    strange = await client.post(
+        members_url(), headers=owner.headers, json={"user_id": stranger.id, "role": "viewer"}
+    )
+    nobody = await client.post(
+        members_url(), headers=owner.headers, json={"user_id": 999_999, "role": "viewer"}
+    )
+    assert assert_problem(strange, 422, "body.user_id") == {
+        **assert_problem(nobody, 422, "body.user_id"),
+    }
+    assert "stranger@example.com" not in strange.text
+    await factory.acquaint(owner, stranger)
+    known = await client.post(
+        members_url(), headers=owner.headers, json={"user_id": stranger.id, "role": "viewer"}
+    )
+    assert known.status_code == 201, known.text

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from app.db import Database
+from app.http.problems import problem_for_exception
 from app.main import create_app
 from app.routers.deps import SessionDep
 from app.settings import Settings
@@ -18,7 +19,7 @@ from tests.conftest import METRICS_TOKEN
 from tests.contract import checked_client
 from tests.e2e.server import free_port
 from tests.factories import Actor, Factory
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, terminate_backend_waiting_for_lock
 
 UNAVAILABLE = "https://timebox.dev/problems/service-unavailable"
 
@@ -122,7 +123,9 @@ async def test_a_connection_lost_mid_request_is_503_and_nothing_is_written(
     settings: Settings, database: Database, factory: Factory
 ) -> None:
     owner = await factory.owner("WEB")
-    async with running(settings) as app, checked_client(app) as http:
+    # No lock timeout: the request waits until its connection is killed.
+    patient = settings.model_copy(update={"db_lock_timeout_ms": 0})
+    async with running(patient) as app, checked_client(app) as http:
         blocker = await raw(str(settings.database_url))
         try:
             await blocker.execute("BEGIN; LOCK TABLE items IN ACCESS EXCLUSIVE MODE")
@@ -133,26 +136,12 @@ async def test_a_connection_lost_mid_request_is_503_and_nothing_is_written(
                     headers=owner.headers,
                 )
             )
-            await _terminate_waiting_backend(blocker)
+            await terminate_backend_waiting_for_lock(blocker)
             assert_unavailable(await create)
         finally:
             await blocker.close()
         listed = await http.get("/api/v1/projects/WEB/items", headers=owner.headers)
         assert listed.json()["data"] == []
-
-
-async def _terminate_waiting_backend(blocker: asyncpg.Connection) -> None:
-    """Kill the server process of the one request waiting for the blocker's lock."""
-    for _ in range(200):
-        killed = await blocker.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE application_name = 'timebox' AND wait_event_type = 'Lock' "
-            "AND datname = current_database()"
-        )
-        if killed:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("no request waited for the lock")
 
 
 @pytest.fixture
@@ -232,3 +221,41 @@ async def test_metrics_may_be_public_on_a_private_network(settings: Settings) ->
 @pytest.fixture
 async def ada(factory: Factory) -> Actor:
     return await factory.user("ada@example.com")
+
+
+async def test_an_empty_metrics_token_keeps_metrics_off(settings: Settings) -> None:
+    """Found in review: TIMEBOX_METRICS_TOKEN= (empty) opened /metrics to `Bearer `."""
+    empty = Settings(database_url=settings.database_url, metrics_token="")
+    assert empty.metrics_token is None
+    async with running(empty) as app, checked_client(app) as http:
+        assert_problem(await http.get("/metrics", headers={"Authorization": "Bearer "}), 404)
+
+
+async def test_a_non_ascii_metrics_token_is_401_not_500(client: httpx.AsyncClient) -> None:
+    token = "Bearer \xe9t\xe9".encode("latin-1")
+    response = await client.get("/metrics", headers={b"Authorization": token})
+    assert_problem(response, 401)
+
+
+def test_our_own_os_errors_are_500s_not_database_outages() -> None:
+    """Found in review: a FileNotFoundError (or one raised while handling another) read as 503."""
+    for exc in (_raised(FileNotFoundError("no such font")), _raised_while_handling_os_error()):
+        response = problem_for_exception(exc, method="GET", path="/x", retry_after=5)
+        assert response.status_code == 500
+
+
+def _raised(exc: Exception) -> Exception:
+    try:
+        raise exc
+    except Exception as caught:
+        return caught
+
+
+def _raised_while_handling_os_error() -> Exception:
+    try:
+        try:
+            raise ConnectionResetError("peer")
+        except OSError:
+            raise KeyError("ours")  # noqa: B904 - implicit chaining is the point
+    except KeyError as caught:
+        return caught

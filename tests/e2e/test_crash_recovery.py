@@ -16,6 +16,7 @@ PASSWORD = "crash recovery passphrase 7"
 
 async def _wait_for_a_request_blocked_on(blocker: asyncpg.Connection) -> None:
     for _ in range(500):
+        await blocker.execute("SELECT pg_stat_clear_snapshot()")  # a fresh view each time
         waiting = await blocker.fetchval(
             "SELECT count(*) FROM pg_stat_activity "
             "WHERE application_name = 'timebox' AND wait_event_type = 'Lock' "

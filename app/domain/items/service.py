@@ -88,13 +88,19 @@ async def _new_item(writer: Writer, data: ItemCreate, prefix: str) -> Item:
     return item
 
 
+def _locks_more(data: ItemCreate) -> bool:
+    """Whether validating a new item locks rows other writers lock after the project row."""
+    return bool(data.external_id) or data.sprint is not None or data.parent is not None
+
+
 async def _create_many(
     writer: Writer, inputs: Sequence[ItemCreate], prefixes: Sequence[str]
 ) -> list[Item]:
     """Validate and insert new items, ranked in input order at the top or bottom."""
-    if writer.access.project.enforce_wip_limits or any(data.external_id for data in inputs):
+    if writer.access.project.enforce_wip_limits or any(map(_locks_more, inputs)):
         # Queue with the project's other writers first, in their lock order (project, then
-        # status and items), so the external_id and WIP checks below see every earlier write.
+        # sprint, status and items), so the checks below see every earlier write and the
+        # locks they take cannot deadlock with a sprint's or an item's update.
         await projects_repository.lock_project(writer.session, writer.project_id)
     items = [
         await _new_item(writer, data, prefix) for data, prefix in zip(inputs, prefixes, strict=True)

@@ -3,8 +3,9 @@
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from app.domain.kernel.inputs import is_id
@@ -177,3 +178,17 @@ async def add(session: AsyncSession, row: Any) -> None:
     """Insert a row and flush."""
     session.add(row)
     await session.flush()
+
+
+async def share_a_project(session: AsyncSession, user_id: int, other_id: int) -> bool:
+    """Whether two users are members of at least one project together."""
+    mine = aliased(ProjectMember)
+    theirs = aliased(ProjectMember)
+    stmt = select(
+        exists().where(
+            col(mine.user_id) == user_id,
+            col(theirs.user_id) == other_id,
+            col(theirs.project_id) == col(mine.project_id),
+        )
+    )
+    return bool((await session.execute(stmt)).scalar_one())

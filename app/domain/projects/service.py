@@ -194,8 +194,20 @@ async def add_member(session: AsyncSession, access: ProjectAccess, data: MemberA
     # answer here ever says whether an address has an account.
     assert data.user_id is not None, "adding by email goes through an invitation"
     user = await users_repository.get_user(session, data.user_id)
-    if user is None or not user.is_active:
-        raise InvalidInput.for_field("body.user_id", "No active user matches.", "unknown_user")
+    # Only someone the caller already shares a project with (anyone, for an instance admin):
+    # otherwise counting up user ids would list every account's email. Any other id, existing
+    # or not, gets the same answer.
+    assert access.user.id is not None
+    known = user is not None and (
+        access.user.is_admin
+        or await repository.share_a_project(session, access.user.id, data.user_id)
+    )
+    if user is None or not user.is_active or not known:
+        raise InvalidInput.for_field(
+            "body.user_id",
+            "No active user you share a project with has this id; invite them by email.",
+            "unknown_user",
+        )
     return await add_user(session, access.project, user, data.role)
 
 

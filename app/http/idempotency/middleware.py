@@ -101,15 +101,32 @@ class IdempotencyMiddleware:
             )
             return
         body = await _read_body(receive)
+        if body is None:
+            return  # the client went away before it finished sending: nothing to answer
+        sent = False
 
         async def receive_body() -> Message:
+            # The body once, then whatever the client does next (a disconnect, say).
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
             return {"type": "http.request", "body": body, "more_body": False}
 
+        database = self.database.get()
+        # On a connection of its own, returned at once: a request that gets no stored response
+        # (no live token) must not hold a pooled connection while it hashes or queues.
+        caller = await _caller(database, scope)
+        if caller is None:
+            # Only signed-in callers get stored responses: nobody else can fill the table, and
+            # a replay never outlives the token that earned it.
+            await self.app(scope, receive_body, send)
+            return
         response = BufferedResponse()
-        async with self.database.get().sessions() as session:
+        async with database.sessions() as session:
             with clock.transaction_time():
                 async with session.begin() as transaction:
-                    await self._answer(session, scope, receive_body, response, key, body)
+                    await self._answer(session, scope, receive_body, response, caller, key, body)
                     if not response.succeeded:
                         # Nothing of a failed request is kept, its key included.
                         await transaction.rollback()
@@ -122,18 +139,13 @@ class IdempotencyMiddleware:
         scope: Scope,
         receive: Receive,
         response: BufferedResponse,
+        caller: str,
         key: str,
         body: bytes,
     ) -> None:
         """Replay a stored response, refuse a conflicting use of the key, or run the request."""
-        # Every request below runs in this middleware's transaction (app.db.get_session).
+        # The request below runs in this middleware's transaction (app.db.get_session).
         scope[REQUEST_SESSION] = session
-        caller = await _caller(session, scope)
-        if caller is None:
-            # Only signed-in callers get stored responses: nobody else can fill the table, and
-            # a replay never outlives the token that earned it.
-            await self.app(scope, receive, response)
-            return
         if not await repository.try_lock(session, caller, key):
             await send_problem(
                 scope,
@@ -178,13 +190,14 @@ class IdempotencyMiddleware:
             )
 
 
-async def _caller(session: AsyncSession, scope: Scope) -> str | None:
+async def _caller(database: Database, scope: Scope) -> str | None:
     """The scope of a caller's keys (`user:<id>`), or None without a live token."""
     authorization = _header(scope, b"authorization") or ""
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token:
         return None
-    found = await users_repository.user_for_token(session, hash_token(token), clock.now())
+    async with database.sessions() as session:
+        found = await users_repository.user_for_token(session, hash_token(token), clock.now())
     return f"user:{found[0].id}" if found else None
 
 
@@ -208,16 +221,16 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None if the client disconnected before sending it all."""
     chunks: list[bytes] = []
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            return None
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+            return b"".join(chunks)
 
 
 def request_fingerprint(scope: Scope, body: bytes) -> str:

@@ -205,16 +205,9 @@ class Throttle:
         back; a 401 keeps it counted.
         """
         buckets = self.login_buckets(email)
-        await _room_to_hash()
-        await _consume_or_refuse(
-            self.database, buckets, "Too many failed logins for this account or from this address."
-        )
-        try:
+        detail = "Too many failed logins for this account or from this address."
+        async with _counted(self.database, buckets, detail):
             yield
-        except ServiceUnavailable:
-            await give_back(self.database, buckets)
-            await refusals.pace()
-            raise
         await self._forgive(session, buckets)
 
     async def _forgive(self, session: AsyncSession, buckets: Sequence[Bucket]) -> None:
@@ -240,16 +233,24 @@ class Throttle:
         A 503 (nothing was hashed) gives the attempt back; any other outcome counts.
         """
         buckets = [Bucket.of(self.registrations, "register:address", self.address)]
-        await _room_to_hash()
-        await _consume_or_refuse(
-            self.database, buckets, "Too many registrations from this address."
-        )
-        try:
+        async with _counted(self.database, buckets, "Too many registrations from this address."):
             yield
-        except ServiceUnavailable:
-            await give_back(self.database, buckets)
-            await refusals.pace()
-            raise
+
+
+@asynccontextmanager
+async def _counted(
+    database: Database, buckets: Sequence[Bucket], detail: str
+) -> AsyncIterator[None]:
+    """Around a password hash: one attempt taken from every bucket first, or a 429; given back
+    if the hash never ran (a 503 from a full hashing line)."""
+    await _room_to_hash()
+    await _consume_or_refuse(database, buckets, detail)
+    try:
+        yield
+    except ServiceUnavailable:
+        await give_back(database, buckets)
+        await refusals.pace()
+        raise
 
 
 async def give_back(database: Database, buckets: Sequence[Bucket]) -> None:
