@@ -73,6 +73,8 @@ class Database:
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout_seconds,
             pool_pre_ping=True,
+            # Errors would otherwise quote bound values (password and token hashes) in logs.
+            hide_parameters=True,
             connect_args=_connect_args(settings),
         )
         probe_engine = create_async_engine(

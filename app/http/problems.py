@@ -316,7 +316,8 @@ def problem_for_exception(
             instance=path,
         )
     if _is_retryable(exc):
-        logger.warning("transaction conflict on %s %s: %s", method, path, exc)
+        # The exception's text would carry the statement's parameters: its type is enough.
+        logger.warning("transaction conflict on %s %s: %s", method, path, type(exc).__name__)
         return problem_response(
             409,
             "A concurrent change conflicted with this one; nothing was written. Retry.",

@@ -149,14 +149,17 @@ async def failing_sql_app(settings: Settings) -> AsyncIterator[FastAPI]:
     async with running(settings) as app:
 
         async def bad_sql(session: SessionDep) -> None:
-            await session.execute(text("SELECT no_such_column FROM projects"))
+            await session.execute(
+                text("SELECT no_such_column FROM projects WHERE key = :key"),
+                {"key": "tbx_secret_parameter"},
+            )
 
         app.add_api_route("/bad-sql", bad_sql, methods=["GET"])
         yield app
 
 
 async def test_an_unexpected_database_error_is_the_one_internal_error_type(
-    failing_sql_app: FastAPI,
+    failing_sql_app: FastAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
     transport = httpx.ASGITransport(app=failing_sql_app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
@@ -164,6 +167,9 @@ async def test_an_unexpected_database_error_is_the_one_internal_error_type(
     body = assert_problem(response, 500)
     assert body["type"] == "https://timebox.dev/problems/internal-error"
     assert "no_such_column" not in response.text
+    # Logged with its trace, but never with the statement's bound values (hashes, emails).
+    assert "no_such_column" in caplog.text
+    assert "tbx_secret_parameter" not in caplog.text
 
 
 async def test_every_response_says_nosniff_and_has_a_content_security_policy(

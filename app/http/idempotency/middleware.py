@@ -92,7 +92,9 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         key = _header(scope, HEADER)
-        if key is None or scope["path"] in SECRET_BEARING_PATHS:
+        # Behind a proxy's prefix (uvicorn --root-path) the path carries it: compare without.
+        route_path = scope["path"].removeprefix(scope.get("root_path", ""))
+        if key is None or route_path in SECRET_BEARING_PATHS:
             await self.app(scope, receive, send)
             return
         if not key or len(key) > MAX_KEY_LENGTH:
