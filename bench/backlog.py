@@ -10,12 +10,18 @@ import random
 import sys
 from typing import NotRequired, TypedDict
 
-import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
 
 from app.domain.items.ranking import keys_between
-from bench.harness import BENCH_PASSWORD, HEADER, Result, bench_database, run_workload, server
+from bench.harness import (
+    BENCH_PASSWORD,
+    HEADER,
+    Result,
+    bench_database,
+    connect_direct,
+    run_workload,
+    server,
+)
 
 ITEMS = 10_000
 WORDS = (
@@ -100,14 +106,7 @@ async def seed_project(
 
 async def seed_direct(database_url: str, key: str, count: int) -> None:
     """Insert `count` items straight into PostgreSQL (for the 100,000-item scale check)."""
-    parsed = make_url(database_url)
-    connection = await asyncpg.connect(
-        user=parsed.username,
-        password=parsed.password,
-        host=parsed.query.get("host") or parsed.host,
-        port=parsed.port,
-        database=parsed.database,
-    )
+    connection = await connect_direct(database_url)
     try:
         project_id, status_id = await connection.fetchrow(
             "SELECT p.id, s.id FROM projects p JOIN statuses s ON s.project_id = p.id "

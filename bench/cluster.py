@@ -18,7 +18,7 @@ from pathlib import Path
 
 import asyncpg
 
-from bench.harness import free_port
+from bench.harness import free_port, kill_group
 
 # PostgreSQL refuses to run as root; pgserver runs it as this user then, and so do we.
 SYSTEM_USER = "pgserver"
@@ -116,9 +116,7 @@ class Cluster:
 
     def kill(self) -> None:
         """kill -9 the postmaster and all its backends at once (a crash, or the OOM killer)."""
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(30)
+        kill_group(self.process)
 
     def stop(self) -> None:
         """Fast shutdown (SIGINT), then kill what is left of the group."""

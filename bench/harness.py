@@ -163,6 +163,25 @@ async def join(
     accepted.raise_for_status()
 
 
+async def connect_direct(database_url: str) -> asyncpg.Connection:
+    """A plain asyncpg connection to a database named by a (SQLAlchemy-style) URL."""
+    parsed = make_url(database_url)
+    return await asyncpg.connect(
+        user=parsed.username,
+        password=parsed.password,
+        host=parsed.query.get("host") or parsed.host,
+        port=parsed.port,
+        database=parsed.database,
+    )
+
+
+def kill_group(process: "subprocess.Popen[bytes] | None") -> None:
+    """kill -9 a child started in its own process group, with everything it started."""
+    if process is not None and process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(30)
+
+
 def free_port() -> int:
     """A loopback TCP port nobody listens on right now."""
     with socket.socket() as sock:
@@ -221,9 +240,7 @@ class Server:
 
     def kill(self) -> None:
         """kill -9 the supervisor and every worker at once, as a crash or an OOM kill would."""
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(30)
+        kill_group(self.process)
 
     def stop(self) -> None:
         """Stop gracefully (SIGTERM), killing the whole group if it takes too long."""

@@ -25,11 +25,10 @@ from typing import Any
 
 import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
 
 from app.domain.kernel import clock
 from bench.backlog import item_payload
-from bench.harness import bench_database, free_port, join, percentile, server
+from bench.harness import bench_database, connect_direct, free_port, join, percentile, server
 
 KEY = "LOAD"
 PROJECT = f"/api/v1/projects/{KEY}"
@@ -673,14 +672,7 @@ def answer_checks(
 
 async def connect(database_url: str) -> asyncpg.Connection:
     """A direct connection to the bench database, with JSON decoded."""
-    parsed = make_url(database_url)
-    connection = await asyncpg.connect(
-        user=parsed.username,
-        password=parsed.password,
-        host=parsed.query.get("host") or parsed.host,
-        port=parsed.port,
-        database=parsed.database,
-    )
+    connection = await connect_direct(database_url)
     await connection.set_type_codec(
         "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
     )
