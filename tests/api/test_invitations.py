@@ -599,3 +599,19 @@ async def test_concurrent_invitations_cannot_pass_the_cap_together(
     ]
     assert_problem(next(r for r in responses if r.status_code == 409), 409)
     assert len(await project_invitations(client, team.owner)) == 3
+
+
+async def test_an_invitation_does_not_outlive_its_inviters_ownership(
+    client: httpx.AsyncClient, factory: Factory, team: Team
+) -> None:
+    """Found in review: a removed owner could come back through an invitation sent earlier."""
+    co_owner = await factory.user()
+    await factory.member("WEB", team.owner, co_owner, Role.OWNER)
+    invitation = await invited(client, co_owner, "second-self@example.com", "owner")
+    removed = await client.delete(f"{members_url()}/{co_owner.id}", headers=team.owner.headers)
+    assert removed.status_code == 204, removed.text
+
+    second_self = await factory.user("second-self@example.com")
+    accepted = await client.post(f"{MINE}/{invitation['id']}/accept", headers=second_self.headers)
+    assert_problem(accepted, 404)
+    assert_problem(await client.get("/api/v1/projects/WEB", headers=second_self.headers), 404)

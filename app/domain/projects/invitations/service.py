@@ -193,6 +193,18 @@ async def _addressed_to(
 async def accept_invitation(session: AsyncSession, user: User, invitation_id: int) -> AcceptedView:
     """Join the project with the invited role; 409 if the caller is a member already."""
     invitation, project = await _addressed_to(session, user, invitation_id)
+    # An invitation speaks for an owner: once its inviter is no longer one (demoted, removed),
+    # it cannot let anyone in, so a removed owner cannot come back through one sent earlier.
+    inviter = (
+        await projects_repository.get_member(session, project.id, invitation.invited_by)
+        if invitation.invited_by is not None and project.id is not None
+        else None
+    )
+    if inviter is None or inviter[0].role is not Role.OWNER:
+        raise NotFound(
+            f"Invitation {invitation_id} no longer stands: whoever sent it is not an owner of "
+            f"{project.key} any more; ask an owner for a new one."
+        )
     try:
         member = await projects.add_user(session, project, user, invitation.role)
     except Conflict as exc:
