@@ -5,7 +5,6 @@ on 127.0.0.1 only, on a free port: never a shared server, never the machine's 54
 """
 
 import asyncio
-import contextlib
 import os
 import pwd
 import shutil
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import asyncpg
 
-from bench.harness import free_port, kill_group
+from bench.harness import free_port, kill_group, stop_group
 
 # PostgreSQL refuses to run as root; pgserver runs it as this user then, and so do we.
 SYSTEM_USER = "pgserver"
@@ -120,16 +119,7 @@ class Cluster:
 
     def stop(self) -> None:
         """Fast shutdown (SIGINT), then kill what is left of the group."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        stop_group(self.process, signal.SIGINT)
 
     def cleanup(self) -> None:
         """Stop the cluster and delete its directory."""

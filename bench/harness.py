@@ -182,6 +182,21 @@ def kill_group(process: "subprocess.Popen[bytes] | None") -> None:
         process.wait(30)
 
 
+def stop_group(process: "subprocess.Popen[bytes] | None", sig: int) -> None:
+    """Ask a process-group leader to stop with `sig`, then kill -9 whatever is left of it."""
+    if process is None:
+        return
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            kill_group(process)
+    with contextlib.suppress(ProcessLookupError):
+        # Children the leader could not reap (it was killed) must not outlive the run.
+        os.killpg(process.pid, signal.SIGKILL)
+
+
 def free_port() -> int:
     """A loopback TCP port nobody listens on right now."""
     with socket.socket() as sock:
@@ -244,17 +259,7 @@ class Server:
 
     def stop(self) -> None:
         """Stop gracefully (SIGTERM), killing the whole group if it takes too long."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        with contextlib.suppress(ProcessLookupError):
-            # Workers the supervisor could not reap (it was killed) must not outlive the run.
-            os.killpg(self.process.pid, signal.SIGKILL)
+        stop_group(self.process, signal.SIGTERM)
 
 
 @contextmanager

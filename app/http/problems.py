@@ -258,12 +258,12 @@ def _connection_lost(cause: BaseException) -> bool:
     return isinstance(cause, OSError) and _raised_by_the_driver(cause)
 
 
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """The exception and the chain of exceptions that caused it."""
+def _causes(exc: BaseException, *, implicit: bool = True) -> Iterator[BaseException]:
+    """The exception and the chain that caused it (`implicit`: also what it was raised during)."""
     seen: BaseException | None = exc
     while seen is not None:
         yield seen
-        seen = seen.__cause__ or seen.__context__
+        seen = seen.__cause__ or (seen.__context__ if implicit else None)
 
 
 def _sqlstates(exc: BaseException) -> set[str]:
@@ -286,11 +286,7 @@ def is_database_unavailable(exc: BaseException) -> bool:
     """Whether the database is unreachable, overloaded or too slow, rather than the input wrong."""
     # Only explicit causes (`raise ... from`, as SQLAlchemy wraps the driver's errors): an
     # exception that merely happened while another was being handled is not caused by it.
-    causes: list[BaseException] = []
-    seen: BaseException | None = exc
-    while seen is not None:
-        causes.append(seen)
-        seen = seen.__cause__
+    causes = list(_causes(exc, implicit=False))
     if any(_connection_lost(cause) for cause in causes):
         return True
     states = {state for cause in causes if (state := getattr(cause, "sqlstate", None))}
