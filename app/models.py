@@ -2,6 +2,7 @@
 
 from app.domain.items.models import Comment, Item, ItemEvent
 from app.domain.projects.models import Project, ProjectInvitation, ProjectMember
+from app.domain.retros.models import Retro
 from app.domain.sprints.models import Sprint, SprintCapacity, SprintCommitment, SprintOutcome
 from app.domain.users.models import ApiToken, User
 from app.domain.workflow.models import Status
@@ -17,6 +18,7 @@ __all__ = [
     "Project",
     "ProjectInvitation",
     "ProjectMember",
+    "Retro",
     "Sprint",
     "SprintCapacity",
     "SprintCommitment",

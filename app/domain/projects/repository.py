@@ -38,12 +38,24 @@ async def lock_project(session: AsyncSession, project_id: int) -> None:
     )
 
 
+# The counter each numbered series takes its next number from.
+_NUMBER_SERIES = {
+    "item": Project.next_item_number,
+    "sprint": Project.next_sprint_number,
+    "retro": Project.next_retro_number,
+    "action": Project.next_action_number,
+}
+
+
 async def take_numbers(
-    session: AsyncSession, project_id: int, series: Literal["item", "sprint"], count: int = 1
+    session: AsyncSession,
+    project_id: int,
+    series: Literal["item", "sprint", "retro", "action"],
+    count: int = 1,
 ) -> int:
-    """Reserve `count` item or sprint numbers; returns the first. Locks the project row until
-    commit."""
-    counter = col(Project.next_item_number if series == "item" else Project.next_sprint_number)
+    """Reserve `count` item, sprint, retro or action numbers; returns the first. Locks the
+    project row until commit."""
+    counter = col(_NUMBER_SERIES[series])
     stmt = (
         update(Project)
         .where(col(Project.id) == project_id)

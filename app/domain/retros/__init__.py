@@ -1,0 +1,1 @@
+"""Retrospectives: a board of cards per sprint or project, grouped, voted on and discussed."""

@@ -1,0 +1,24 @@
+"""Stand-ups and the ceremony calendar.
+
+Revision ID: d1ce0005ca74
+Revises: d1ce0004e573
+Create Date: 2026-12-01 15:40:00.000000+00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = 'd1ce0005ca74'
+down_revision: str | None = 'd1ce0004e573'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
