@@ -47,20 +47,20 @@ class RetroPhase(StrEnum):
     CLOSED = "closed"
 
     @property
-    def index(self) -> int:
+    def position(self) -> int:
         """Position in the order the phases run in."""
         return PHASE_ORDER.index(self)
 
     @property
     def next(self) -> "RetroPhase | None":
         """The phase after this one (None after `closed`)."""
-        later = PHASE_ORDER[self.index + 1 :]
+        later = PHASE_ORDER[self.position + 1 :]
         return later[0] if later else None
 
     @property
     def previous(self) -> "RetroPhase | None":
         """The phase before this one (None before `collecting`)."""
-        return PHASE_ORDER[self.index - 1] if self.index > 0 else None
+        return PHASE_ORDER[self.position - 1] if self.position > 0 else None
 
 
 PHASE_ORDER: tuple[RetroPhase, ...] = tuple(RetroPhase)
