@@ -31,22 +31,29 @@ from app.http.throttle import repository as throttle_repository
 from app.observability import Metrics, ObservabilityMiddleware, configure_logging
 from app.openapi import install_openapi
 from app.routers import (
+    actions,
     auth,
+    blockers,
     board,
     capacity,
     comments,
+    estimation,
     flow,
     forecast,
     health,
     invitations,
     items,
     me,
+    meetings,
     members,
     projects,
     reports,
+    retros,
     sprints,
+    standups,
     statuses,
     users,
+    workload,
 )
 from app.settings import Settings, get_settings
 
@@ -128,12 +135,19 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         statuses,
         items,
         comments,
+        blockers,
         board,
         sprints,
         capacity,
+        workload,
+        estimation,
         flow,
         reports,
         forecast,
+        standups,
+        meetings,
+        actions,
+        retros,
     ):
         app.include_router(module.router)
 

@@ -70,6 +70,32 @@ TAGS: list[Json] = [
         "description": "Velocity, burndown, burnup, cumulative flow, cycle time and forecasts, "
         "as JSON and as SVG charts.",
     },
+    {
+        "name": "actions",
+        "description": "Retro action items: owners, due dates and follow-up until done, the "
+        "backlog items made from them, and how well they are followed up.",
+    },
+    {
+        "name": "retros",
+        "description": "Retrospectives: a board per sprint or project whose phases (collecting, "
+        "grouping, voting, discussing, closed) the server enforces, with anonymous cards, vote "
+        "budgets, the sprint's headline as context, and a wiki export.",
+    },
+    {
+        "name": "estimation",
+        "description": "Planning poker on the project's scale: rounds with hidden votes, the "
+        "reveal with its statistics, re-votes, accepting an estimate, and estimation sessions.",
+    },
+    {
+        "name": "standups",
+        "description": "Async stand-ups: each member's entry per working day of the active "
+        "sprint (yesterday, today, blockers), and the team's day with who has not posted.",
+    },
+    {
+        "name": "calendar",
+        "description": "The ceremony schedule (planning, daily stand-up, review, retro) and an "
+        "iCalendar feed of every sprint's meetings, read with a rotatable feed token.",
+    },
     {"name": "users", "description": "Instance administration of accounts (admins only)."},
     {"name": "ops", "description": "Liveness, readiness and Prometheus metrics."},
 ]

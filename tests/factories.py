@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 from app.db import Database
 from app.domain.items import service as items
+from app.domain.items.blockers import service as blockers
 from app.domain.items.comments import service as comments
 from app.domain.items.schemas import ItemCreate
 from app.domain.projects import service as projects
@@ -184,3 +185,78 @@ class Factory:
         async with self.database.sessions() as session, session.begin():
             access = await self._access(session, key, actor)
             await sprints.start_sprint(session, access, number, None)
+
+    async def estimation_round(self, key: str, actor: Actor, number: int) -> int:
+        """A planning-poker round opened by `actor` on item `number`; returns its number."""
+        from app.domain.estimation import service as estimation
+
+        async with self.database.sessions() as session, session.begin():
+            access = await self._access(session, key, actor)
+            view = await estimation.open_round(session, access, number)
+        return view.round.number
+
+    async def estimation_vote(
+        self, key: str, actor: Actor, number: int, round_number: int, value: str
+    ) -> None:
+        """`actor`'s vote in a round of item `number`."""
+        from app.domain.estimation import service as estimation
+
+        async with self.database.sessions() as session, session.begin():
+            access = await self._access(session, key, actor)
+            await estimation.cast_vote(session, access, number, round_number, value)
+
+    async def estimation_session(self, key: str, actor: Actor, items: list[int]) -> int:
+        """An estimation session facilitated by `actor` over `items`; returns its id."""
+        from app.domain.estimation import service as estimation
+        from app.domain.estimation.schemas import SessionCreate
+
+        async with self.database.sessions() as session, session.begin():
+            access = await self._access(session, key, actor)
+            view = await estimation.create_session(session, access, SessionCreate(items=items))
+        assert view.row.id is not None
+        return view.row.id
+
+    async def retro(self, key: str, actor: Actor, **fields: object) -> int:
+        """A project-level retro opened by `actor` (its facilitator); returns its number."""
+        from app.domain.retros import service as retros
+        from app.domain.retros.schemas import RetroCreate
+
+        async with self.database.sessions() as session, session.begin():
+            access = await self._access(session, key, actor)
+            view = await retros.create_project_retro(
+                session, access, RetroCreate.model_validate(fields)
+            )
+        return view.retro.number
+
+    async def retro_card(
+        self, key: str, actor: Actor, number: int, text: str, column: str = "Start"
+    ) -> int:
+        """A card by `actor` on a collecting retro; returns its id."""
+        from app.domain.retros import service as retros
+        from app.domain.retros.schemas import CardCreate
+
+        async with self.database.sessions() as session, session.begin():
+            access = await self._access(session, key, actor)
+            view = await retros.add_card(
+                session, access, number, CardCreate(column=column, text=text)
+            )
+        assert view.card.id is not None
+        return view.card.id
+
+    async def blocker(self, key: str, actor: Actor, number: int, reason: str = "Blocked") -> int:
+        """A blocker raised by hand by `actor` on item `number`; returns its id."""
+        async with self.database.sessions() as session, session.begin():
+            access = await self._access(session, key, actor)
+            view = await blockers.add_blocker(session, access, number, reason)
+        assert view.blocker.id is not None
+        return view.blocker.id
+
+    async def action(self, key: str, actor: Actor, title: str = "Follow up") -> int:
+        """An action item created directly (not in a retro) by `actor`; returns its number."""
+        from app.domain.retros.actions import service as actions
+        from app.domain.retros.actions.schemas import ActionCreate
+
+        async with self.database.sessions() as session, session.begin():
+            access = await self._access(session, key, actor)
+            view = await actions.create_action(session, access, ActionCreate(title=title))
+        return view.number

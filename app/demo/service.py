@@ -7,27 +7,26 @@ timestamps are then moved back to that moment. A fixed random seed makes every r
 
 import random
 import secrets
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
-from app.demo import repository
+from app.demo import ceremonies
+from app.demo.simulation import KEY, TIME_ZONE, Simulation, Team, at, working_days
 from app.domain.items import service as items
 from app.domain.items.filters import ItemQuery
 from app.domain.items.models import Item, ItemType
 from app.domain.items.schemas import ItemCreate, ItemUpdate
-from app.domain.kernel import calendar, clock
+from app.domain.kernel import clock
 from app.domain.kernel.pagination import PageRequest
 from app.domain.projects import repository as projects_repository
 from app.domain.projects import service as projects
 from app.domain.projects.access import ProjectAccess, resolve_access
 from app.domain.projects.models import Role
-from app.domain.projects.schemas import DEFAULT_WORKING_DAYS, ProjectCreate
+from app.domain.projects.schemas import ProjectCreate
 from app.domain.sprints import service as sprints
 from app.domain.sprints.capacity import service as capacity
 from app.domain.sprints.capacity.schemas import MemberCapacityEntry, SprintCapacityReplace
@@ -42,8 +41,6 @@ from app.domain.workflow import defaults as workflow_defaults
 from app.domain.workflow import repository as workflow_repository
 from app.domain.workflow.models import StatusCategory
 
-KEY = "DEMO"
-TIME_ZONE = ZoneInfo("Europe/Berlin")
 TEAM = (
     ("Ada Lovelace", "ada"),
     ("Grace Hopper", "grace"),
@@ -84,55 +81,6 @@ class DemoExists(Exception):
     """The demo project exists already (re-create it with `reset`)."""
 
 
-@dataclass
-class _Team:
-    owner_id: int
-    member_ids: list[int] = field(default_factory=list)
-
-
-def _at(day: date, hour: int, minute: int = 0) -> datetime:
-    """A local time of the project on `day`, in UTC."""
-    return datetime.combine(day, time(hour, minute), TIME_ZONE).astimezone(UTC)
-
-
-def _working_days(start: date, end: date) -> list[date]:
-    # The demo project keeps the default working week.
-    return calendar.working_dates(start, end, calendar.weekday_numbers(DEFAULT_WORKING_DAYS))
-
-
-class _Simulation:
-    """Runs each simulated moment in its own transaction and back-dates what it wrote."""
-
-    def __init__(self, database: Database, rng: random.Random) -> None:
-        self.database, self.rng = database, rng
-        self.project_id = 0
-        self.team = _Team(owner_id=0)
-
-    async def moment(
-        self,
-        when: datetime,
-        work: Callable[[AsyncSession], Awaitable[T]],
-        since: datetime | None = None,
-    ) -> T:
-        """Run `work` in one transaction; what it (or anything since `since`) wrote is moved
-        to `when`."""
-        since = since or clock.now()
-        async with self.database.sessions() as session, session.begin():
-            with clock.transaction_time():
-                result = await work(session)
-                await session.flush()
-                if self.project_id:
-                    await repository.backdate(session, self.project_id, since, when)
-        return result
-
-    async def access(self, session: AsyncSession, user_id: int | None = None) -> ProjectAccess:
-        """Project access as one of the team (a random one unless given)."""
-        chosen = user_id or self.rng.choice([self.team.owner_id, *self.team.member_ids])
-        user = await users_repository.get_user(session, chosen)
-        assert user is not None
-        return await resolve_access(session, KEY, user, Role.MEMBER)
-
-
 async def _user(session: AsyncSession, name: str, handle: str, password: str) -> User:
     """The demo user for a team member: created, or given this run's password."""
     email = f"{handle}@{DOMAIN}"
@@ -166,11 +114,11 @@ async def create_demo(database: Database, *, reset: bool = False) -> DemoResult:
     password = secrets.token_urlsafe(12)
     # A fixed seed: every demo tells the same story (not for anything secret).
     rng = random.Random(20261127)  # noqa: S311
-    sim = _Simulation(database, rng)
+    sim = Simulation(database, rng)
     today = clock.today(TIME_ZONE)
     # The active sprint is half-way: it started five working days ago. Six full sprints of two
     # weeks came before it, back to back.
-    active_start = _working_days(today - timedelta(days=14), today - timedelta(days=1))[-5]
+    active_start = working_days(today - timedelta(days=14), today - timedelta(days=1))[-5]
     first_start = active_start - timedelta(weeks=SPRINT_WEEKS * COMPLETED_SPRINTS)
     kickoff = first_start - timedelta(days=7)
 
@@ -199,22 +147,27 @@ async def create_demo(database: Database, *, reset: bool = False) -> DemoResult:
         return access.project_id, [user.id or 0 for user in team], token.secret
 
     started = clock.now()
-    project_id, team_ids, token = await sim.moment(_at(kickoff, 9), found)
+    project_id, team_ids, token = await sim.moment(at(kickoff, 9), found)
     # The project did not exist when that moment began: back-date what it wrote now.
     sim.project_id = project_id
-    sim.team = _Team(owner_id=team_ids[0], member_ids=team_ids[1:])
-    await sim.moment(_at(kickoff, 9), _no_op, since=started)
+    sim.team = Team(owner_id=team_ids[0], member_ids=team_ids[1:])
+    await sim.moment(at(kickoff, 9), _no_op, since=started)
     await _fill_backlog(sim, kickoff)
-    statuses = await sim.moment(_at(kickoff, 12), lambda s: _statuses(s, project_id))
+    statuses = await sim.moment(at(kickoff, 12), lambda s: _statuses(s, project_id))
 
     next_number: int | None = None
     for index in range(COMPLETED_SPRINTS + 1):
         start = first_start + timedelta(weeks=SPRINT_WEEKS * index)
-        end = _working_days(start, start + timedelta(days=7 * SPRINT_WEEKS - 1))[-1]
+        end = working_days(start, start + timedelta(days=7 * SPRINT_WEEKS - 1))[-1]
         active = index == COMPLETED_SPRINTS
         next_number = await _run_sprint(
             sim, statuses, index + 1, start, end, today if active else None, next_number
         )
+        if index == COMPLETED_SPRINTS - 2:
+            first_retro_end = end
+        if index == COMPLETED_SPRINTS - 1:
+            last_retro_end = end
+    await _ceremonies(sim, first_retro_end, last_retro_end, active_start, today)
     return DemoResult(
         project_key=KEY,
         emails=[f"{handle}@{DOMAIN}" for _, handle in TEAM],
@@ -222,6 +175,30 @@ async def create_demo(database: Database, *, reset: bool = False) -> DemoResult:
         token=token,
         sprints=COMPLETED_SPRINTS + 1,
     )
+
+
+async def _ceremonies(
+    sim: Simulation, first_end: date, last_end: date, active_start: date, today: date
+) -> None:
+    """Retros of the last two completed sprints (the second anonymous) with their action items
+    (done, dropped, overdue, open, one taken to the backlog), planning poker on backlog
+    stories, and the active sprint's stand-ups."""
+    first_sprint, last_sprint = COMPLETED_SPRINTS - 1, COMPLETED_SPRINTS
+    await ceremonies.hold_retro(sim, first_sprint, first_end, anonymous=False, due_in_days=7)
+    await ceremonies.follow_up(sim, first_end + timedelta(days=4), first_action=1)
+    await ceremonies.hold_retro(sim, last_sprint, last_end, anonymous=True, due_in_days=21)
+    await ceremonies.take_to_backlog(sim, last_end, action=4)
+
+    async def pick(session: AsyncSession) -> tuple[list[int], int]:
+        access = await sim.access(session, sim.team.owner_id)
+        backlog = await _items_in(session, access, "backlog")
+        stories = ceremonies.estimable([(row.number, row.type, row.points) for row in backlog])
+        in_sprint = await _items_in(session, access, str(last_sprint + 1))
+        return stories, in_sprint[0].number
+
+    stories, blocked = await sim.moment(at(active_start, 12), pick)
+    await ceremonies.planning_poker(sim, active_start, stories)
+    await ceremonies.standup_week(sim, active_start, today, blocked)
 
 
 async def _items_in(session: AsyncSession, access: ProjectAccess, sprint: str) -> list[Item]:
@@ -245,7 +222,7 @@ async def _statuses(session: AsyncSession, project_id: int) -> dict[str, int]:
     return found
 
 
-async def _fill_backlog(sim: _Simulation, kickoff: date) -> None:
+async def _fill_backlog(sim: Simulation, kickoff: date) -> None:
     """Epics per theme, their stories, and a long tail of smaller work."""
     rng = sim.rng
 
@@ -283,11 +260,11 @@ async def _fill_backlog(sim: _Simulation, kickoff: date) -> None:
                 ),
             )
 
-    await sim.moment(_at(kickoff, 10), write)
+    await sim.moment(at(kickoff, 10), write)
 
 
 async def _run_sprint(
-    sim: _Simulation,
+    sim: Simulation,
     statuses: dict[str, int],
     number_hint: int,
     start: date,
@@ -330,11 +307,11 @@ async def _run_sprint(
             await sprints.add_items(session, access, number, SprintItems(items=chosen))
         return number
 
-    number = await sim.moment(_at(start, 9, 15), plan)
+    number = await sim.moment(at(start, 9, 15), plan)
 
     async def plan_capacity(session: AsyncSession) -> None:
         access = await sim.access(session, sim.team.owner_id)
-        days = _working_days(start, end)
+        days = working_days(start, end)
         entries = []
         for user_id in [sim.team.owner_id, *sim.team.member_ids]:
             off = sorted(rng.sample(days, rng.choice((0, 0, 1, 2))))
@@ -350,10 +327,10 @@ async def _run_sprint(
         )
         await sprints.start_sprint(session, access, number, None)
 
-    await sim.moment(_at(start, 9, 30), plan_capacity)
+    await sim.moment(at(start, 9, 30), plan_capacity)
 
     last_day = min(end, today - timedelta(days=1)) if today else end
-    for offset, day in enumerate(_working_days(start, last_day)):
+    for offset, day in enumerate(working_days(start, last_day)):
         await _work_day(sim, statuses, number, day, offset)
     if today is not None:
         return None
@@ -381,11 +358,11 @@ async def _run_sprint(
         )
         return following.number
 
-    return await sim.moment(_at(end, 16), complete)
+    return await sim.moment(at(end, 16), complete)
 
 
 async def _work_day(
-    sim: _Simulation, statuses: dict[str, int], number: int, day: date, offset: int
+    sim: Simulation, statuses: dict[str, int], number: int, day: date, offset: int
 ) -> None:
     """One working day: scope changes in the morning, progress on the board in the afternoon."""
     rng = sim.rng
@@ -448,5 +425,5 @@ async def _work_day(
                     None,
                 )
 
-    await sim.moment(_at(day, 10), morning)
-    await sim.moment(_at(day, 16), afternoon)
+    await sim.moment(at(day, 10), morning)
+    await sim.moment(at(day, 16), afternoon)

@@ -8,6 +8,7 @@ a role below the route's minimum -> 403, the minimum role and above -> allowed.
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
+from app.domain.kernel import clock
 from app.domain.projects.models import Role
 from app.main import create_app
 from app.settings import Settings
@@ -37,6 +39,12 @@ class Rule:
     # What an allowed caller gets where the world cannot give a success (e.g. 409: the world
     # has no completed sprints to forecast from); access was granted if the route got that far.
     allowed_status: int | None = None
+    # The calendar feed: it takes a feed token in the query too, so a caller with no
+    # credentials at all gets 404 (as for a project that does not exist), not 401.
+    feed_token: bool = False
+    # The route needs a stand-up day: WEB works every day, its sprint runs from today and is
+    # active, and the target, the member and the owner have posted today's entries.
+    standup_day: bool = False
 
 
 ACCESS: dict[tuple[str, str], Rule] = {
@@ -127,6 +135,130 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/projects/{key}/flow.svg"): Rule(Role.VIEWER),
     ("GET", "/api/v1/projects/{key}/forecast"): Rule(Role.VIEWER, allowed_status=409),
     ("GET", "/api/v1/projects/{key}/forecast.svg"): Rule(Role.VIEWER, allowed_status=409),
+    # Stand-ups, blockers and the ceremony calendar.
+    ("GET", "/api/v1/projects/{key}/standups"): Rule(Role.VIEWER),
+    ("GET", "/api/v1/projects/{key}/standups/history"): Rule(Role.VIEWER),
+    ("GET", "/api/v1/projects/{key}/standups/{date}/{user_id}"): Rule(
+        Role.VIEWER, standup_day=True
+    ),
+    ("PUT", "/api/v1/projects/{key}/standups/{date}/{user_id}"): Rule(
+        Role.MEMBER, json={"today": "Reviews"}, own=True, standup_day=True
+    ),
+    ("DELETE", "/api/v1/projects/{key}/standups/{date}/{user_id}"): Rule(
+        Role.MEMBER, own=True, standup_day=True
+    ),
+    ("GET", "/api/v1/projects/{key}/items/{number}/blockers"): Rule(Role.VIEWER),
+    ("POST", "/api/v1/projects/{key}/items/{number}/blockers"): Rule(
+        Role.MEMBER, json={"reason": "Waiting for keys"}
+    ),
+    ("GET", "/api/v1/projects/{key}/items/{number}/blockers/{blocker_id}"): Rule(Role.VIEWER),
+    ("POST", "/api/v1/projects/{key}/items/{number}/blockers/{blocker_id}/clear"): Rule(
+        Role.MEMBER
+    ),
+    ("GET", "/api/v1/projects/{key}/meetings"): Rule(Role.VIEWER),
+    ("PUT", "/api/v1/projects/{key}/meetings"): Rule(
+        Role.OWNER,
+        json={
+            meeting: {"start": "09:00", "duration_minutes": 30}
+            for meeting in ("planning", "standup", "review", "retro")
+        },
+    ),
+    ("POST", "/api/v1/projects/{key}/calendar/token"): Rule(Role.OWNER),
+    ("GET", "/api/v1/projects/{key}/calendar.ics"): Rule(Role.VIEWER, feed_token=True),
+    # Planning poker: the world has round 1 open on item `number` with the owner's vote, and a
+    # session facilitated by the owner. Facilitator-only routes: a member who is not the
+    # facilitator gets 403, so their minimum role is the owner's.
+    ("POST", "/api/v1/projects/{key}/items/{number}/estimation"): Rule(
+        Role.MEMBER, allowed_status=409
+    ),
+    ("GET", "/api/v1/projects/{key}/items/{number}/estimation"): Rule(Role.VIEWER),
+    ("GET", "/api/v1/projects/{key}/items/{number}/estimation/rounds/{round_number}"): Rule(
+        Role.VIEWER
+    ),
+    ("PUT", "/api/v1/projects/{key}/items/{number}/estimation/rounds/{round_number}/vote"): Rule(
+        Role.MEMBER, json={"value": "5"}
+    ),
+    ("DELETE", "/api/v1/projects/{key}/items/{number}/estimation/rounds/{round_number}/vote"): (
+        Rule(Role.MEMBER)
+    ),
+    ("POST", "/api/v1/projects/{key}/items/{number}/estimation/rounds/{round_number}/reveal"): (
+        Rule(Role.OWNER)
+    ),
+    ("POST", "/api/v1/projects/{key}/items/{number}/estimation/rounds/{round_number}/revote"): (
+        Rule(Role.OWNER, allowed_status=409)
+    ),
+    ("POST", "/api/v1/projects/{key}/items/{number}/estimation/rounds/{round_number}/accept"): (
+        Rule(Role.OWNER, json={}, allowed_status=409)
+    ),
+    ("GET", "/api/v1/projects/{key}/estimation-sessions"): Rule(Role.VIEWER),
+    ("POST", "/api/v1/projects/{key}/estimation-sessions"): Rule(
+        Role.MEMBER, json={"first_unestimated": 3}
+    ),
+    ("GET", "/api/v1/projects/{key}/estimation-sessions/{session_id}"): Rule(Role.VIEWER),
+    ("POST", "/api/v1/projects/{key}/estimation-sessions/{session_id}/next"): Rule(
+        Role.OWNER, json={"skip": True}
+    ),
+    ("POST", "/api/v1/projects/{key}/estimation-sessions/{session_id}/close"): Rule(Role.OWNER),
+    ("GET", "/api/v1/projects/{key}/sprints/{number}/workload"): Rule(Role.VIEWER),
+    # Retros: the world's retro `retro` is a project retro in `collecting` facilitated by the
+    # owner, with a card by the owner and by the member. The world's sprint has no retro (it is
+    # planned), so the sprint aliases answer an allowed caller 404; group and vote routes need
+    # another phase (409). Facilitator-only routes: a member who is not the facilitator gets 403.
+    ("POST", "/api/v1/projects/{key}/sprints/{number}/retro"): Rule(
+        Role.MEMBER, json={}, active_sprint=True
+    ),
+    ("GET", "/api/v1/projects/{key}/sprints/{number}/retro"): Rule(Role.VIEWER, allowed_status=404),
+    ("GET", "/api/v1/projects/{key}/sprints/{number}/retro/export"): Rule(
+        Role.VIEWER, allowed_status=404
+    ),
+    ("GET", "/api/v1/projects/{key}/retros"): Rule(Role.VIEWER),
+    ("POST", "/api/v1/projects/{key}/retros"): Rule(Role.MEMBER, json={}),
+    ("GET", "/api/v1/projects/{key}/retros/{number}"): Rule(Role.VIEWER),
+    ("PATCH", "/api/v1/projects/{key}/retros/{number}"): Rule(Role.OWNER, json={"notes": "x"}),
+    ("POST", "/api/v1/projects/{key}/retros/{number}/phase"): Rule(
+        Role.OWNER, json={"phase": "grouping"}
+    ),
+    ("GET", "/api/v1/projects/{key}/retros/{number}/export"): Rule(Role.VIEWER),
+    ("POST", "/api/v1/projects/{key}/retros/{number}/cards"): Rule(
+        Role.MEMBER, json={"column": "Start", "text": "New"}
+    ),
+    ("PATCH", "/api/v1/projects/{key}/retros/{number}/cards/{card_id}"): Rule(
+        Role.MEMBER, json={"text": "Edited"}, own=True
+    ),
+    ("DELETE", "/api/v1/projects/{key}/retros/{number}/cards/{card_id}"): Rule(
+        Role.MEMBER, own=True
+    ),
+    ("POST", "/api/v1/projects/{key}/retros/{number}/groups"): Rule(
+        Role.MEMBER, json={"name": "G", "card_ids": []}, allowed_status=409
+    ),
+    ("PATCH", "/api/v1/projects/{key}/retros/{number}/groups/{group_id}"): Rule(
+        Role.MEMBER, json={"name": "G"}, allowed_status=409
+    ),
+    ("DELETE", "/api/v1/projects/{key}/retros/{number}/groups/{group_id}"): Rule(
+        Role.MEMBER, allowed_status=409
+    ),
+    ("POST", "/api/v1/projects/{key}/retros/{number}/votes"): Rule(
+        Role.MEMBER, json={"card_id": 1}, allowed_status=409
+    ),
+    ("DELETE", "/api/v1/projects/{key}/retros/{number}/votes/{vote_id}"): Rule(
+        Role.MEMBER, allowed_status=409
+    ),
+    # Action items: the world's action `action` was created directly by the owner. The world's
+    # retro is collecting, so adding an action to it is a 409 for an allowed caller.
+    ("GET", "/api/v1/projects/{key}/actions"): Rule(Role.VIEWER),
+    ("POST", "/api/v1/projects/{key}/actions"): Rule(Role.MEMBER, json={"title": "New"}),
+    ("GET", "/api/v1/projects/{key}/actions/stats"): Rule(Role.VIEWER),
+    ("GET", "/api/v1/projects/{key}/actions/{number}"): Rule(Role.VIEWER),
+    ("PATCH", "/api/v1/projects/{key}/actions/{number}"): Rule(
+        Role.MEMBER, json={"status": "done"}
+    ),
+    ("DELETE", "/api/v1/projects/{key}/actions/{number}"): Rule(Role.MEMBER),
+    ("GET", "/api/v1/projects/{key}/actions/{number}/history"): Rule(Role.VIEWER),
+    ("POST", "/api/v1/projects/{key}/actions/{number}/to-item"): Rule(Role.MEMBER),
+    ("GET", "/api/v1/projects/{key}/retros/{number}/actions"): Rule(Role.VIEWER),
+    ("POST", "/api/v1/projects/{key}/retros/{number}/actions"): Rule(
+        Role.MEMBER, json={"title": "New"}, allowed_status=409
+    ),
 }
 
 
@@ -171,6 +303,13 @@ class World:
     comments: dict[str, int]
     sprint: int
     invitation_id: int
+    # The owner's estimation session over the item after `number`.
+    estimation_session: int = 0
+    # A project retro in `collecting` (owner facilitates) and the owner's and member's cards.
+    retro: int = 0
+    retro_cards: dict[str, int] = field(default_factory=dict)
+    # An action item the owner created directly.
+    action: int = 0
 
 
 @pytest.fixture
@@ -203,6 +342,17 @@ async def world(client: httpx.AsyncClient, factory: Factory) -> World:
         json={"email": "invitee@example.com", "role": "viewer"},
     )
     assert invited.status_code == 202, invited.text
+    # Planning poker: round 1 on item `number` with the owner's vote, and the owner's session
+    # over the item created after it ("Another").
+    await factory.estimation_round("WEB", owner, number)
+    await factory.estimation_vote("WEB", owner, number, 1, "3")
+    estimation_session = await factory.estimation_session("WEB", owner, [number + 1])
+    retro = await factory.retro("WEB", owner)
+    retro_cards = {
+        name: await factory.retro_card("WEB", actor, retro, f"{name}'s card")
+        for name, actor in actors.items()
+        if name in ("owner", "member") and actor is not None
+    }
     return World(
         actors=actors,
         owner=owner,
@@ -212,7 +362,36 @@ async def world(client: httpx.AsyncClient, factory: Factory) -> World:
         comments=comments,
         sprint=sprint,
         invitation_id=invited.json()["id"],
+        estimation_session=estimation_session,
+        retro=retro,
+        retro_cards=retro_cards,
+        action=await factory.action("WEB", owner),
     )
+
+
+async def open_standup_day(client: httpx.AsyncClient, world: World, factory: Factory) -> None:
+    """WEB works every day, its sprint runs from today and is active, and the target, the
+    member and the owner have posted today's stand-up."""
+    owner, today = world.owner, clock.today("UTC")
+    week = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    changed = await client.patch(
+        "/api/v1/projects/WEB", headers=owner.headers, json={"working_days": week}
+    )
+    assert changed.status_code == 200, changed.text
+    dates = {"start_date": today.isoformat(), "end_date": (today + timedelta(days=6)).isoformat()}
+    moved = await client.patch(
+        f"/api/v1/projects/WEB/sprints/{world.sprint}", headers=owner.headers, json=dates
+    )
+    assert moved.status_code == 200, moved.text
+    await factory.start_sprint("WEB", owner, world.sprint)
+    for actor in (world.target, world.actors["member"], owner):
+        assert actor is not None
+        posted = await client.put(
+            f"/api/v1/projects/WEB/standups/{today}/{actor.id}",
+            headers=actor.headers,
+            json={"today": "Work"},
+        )
+        assert posted.status_code == 201, posted.text
 
 
 CALLERS = ["anonymous", "outsider", "viewer", "member", "owner"]
@@ -222,7 +401,7 @@ RANK = {"viewer": Role.VIEWER.rank, "member": Role.MEMBER.rank, "owner": Role.OW
 def expected(caller: str, rule: Rule) -> int | None:
     """The status a caller must get, or None for `allowed`."""
     if caller == "anonymous":
-        return 401
+        return 404 if rule.feed_token else 401
     if caller == "outsider":
         return 404
     return 403 if RANK[caller] < rule.min_role.rank else None
@@ -243,14 +422,28 @@ async def test_route_access(
     if rule.active_sprint:
         await factory.start_sprint("WEB", world.owner, world.sprint)
     comment_id = world.comments.get(caller if rule.own else "owner", world.comments["owner"])
+    if rule.standup_day:
+        await open_standup_day(client, world, factory)
+    blocker_id = (
+        await factory.blocker("WEB", world.owner, world.number) if "{blocker_id}" in path else 0
+    )
     url = (
         path.replace("/sprints/{number}", f"/sprints/{world.sprint}")
+        .replace("/retros/{number}", f"/retros/{world.retro}")
+        .replace("/actions/{number}", f"/actions/{world.action}")
         .replace("{key}", "WEB")
-        .replace("{user_id}", str(world.target.id))
+        .replace("{user_id}", str(actor.id if rule.own and actor else world.target.id))
+        .replace("{date}", clock.today("UTC").isoformat())
+        .replace("{blocker_id}", str(blocker_id))
         .replace("{status_id}", str(world.status_id))
         .replace("{number}", str(world.number))
         .replace("{comment_id}", str(comment_id))
         .replace("{invitation_id}", str(world.invitation_id))
+        .replace("{round_number}", "1")
+        .replace("{session_id}", str(world.estimation_session))
+        .replace("{card_id}", str(world.retro_cards.get(caller if rule.own else "owner", 0)))
+        .replace("{group_id}", "1")
+        .replace("{vote_id}", "1")
     )
     response = await client.request(
         method,
@@ -271,9 +464,11 @@ async def test_route_access(
         assert response.headers["www-authenticate"] == "Bearer"
     if want == 404:
         # An outsider learns nothing: the same answer as for a project that does not exist.
-        assert actor is not None
         ghost = await client.request(
-            method, url.replace("/WEB", "/GHOST"), json=rule.json, headers=actor.headers
+            method,
+            url.replace("/WEB", "/GHOST"),
+            json=rule.json,
+            headers=actor.headers if actor else {},
         )
         assert ghost.status_code == 404
         assert ghost.json()["detail"].replace("GHOST", "WEB") == response.json()["detail"]

@@ -64,3 +64,67 @@ async def test_the_demo_has_a_team_a_backlog_and_seven_sprints(
         f"{project}/sprints", headers={"Authorization": f"Bearer {again.token}"}
     )
     assert len(listed.json()["data"]) == 7
+
+
+async def test_the_demo_holds_its_ceremonies(
+    client: httpx.AsyncClient, database: Database, time_machine: TimeMachineFixture
+) -> None:
+    time_machine.move_to(NOW, tick=False)
+    result = await create_demo(database)
+    headers = {"Authorization": f"Bearer {result.token}"}
+    project = f"/api/v1/projects/{result.project_key}"
+
+    retros = (await client.get(f"{project}/retros", headers=headers)).json()["data"]
+    assert [(r["sprint"], r["phase"], r["anonymous"]) for r in retros] == [
+        (5, "closed", False),
+        (6, "closed", True),
+    ]
+    anonymous = (await client.get(f"{project}/sprints/6/retro", headers=headers)).json()
+    # The second retro opens with the first one's action that is still open (and overdue).
+    open_before = anonymous["context"]["open_actions"]
+    assert [a["number"] for a in open_before] == [2]
+    assert open_before[0]["overdue"] is True
+    cards = [card for column in anonymous["board"] for card in column["cards"]]
+    assert cards and all(card.get("author") is None for card in cards)
+
+    actions = (await client.get(f"{project}/actions", headers=headers)).json()["data"]
+    assert [(a["number"], a["status"]) for a in actions] == [
+        (1, "done"),
+        (2, "open"),
+        (3, "dropped"),
+        (4, "open"),
+        (5, "open"),
+        (6, "open"),
+    ]
+    assert actions[3]["item"] is not None  # taken to the backlog as a task
+    overdue = await client.get(f"{project}/actions?overdue=true", headers=headers)
+    assert [a["number"] for a in overdue.json()["data"]] == [2]
+
+    # Planning poker: a split round and a re-vote, a round agreed at once, one still open.
+    async with database.engine.connect() as connection:
+        estimated: list[int] = list(
+            (
+                await connection.execute(
+                    text(
+                        "SELECT i.number FROM estimation_rounds r JOIN items i ON i.id = r.item_id "
+                        "GROUP BY i.number ORDER BY min(r.id)"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert len(estimated) == 3
+    states = []
+    for number in estimated:
+        rounds = await client.get(f"{project}/items/{number}/estimation", headers=headers)
+        states.append([r["state"] for r in rounds.json()["data"]])
+    assert states == [["accepted", "revealed"], ["accepted"], ["voting"]]
+
+    # A week of stand-ups: every working day of the active sprint before today (Nov 20-26).
+    for day in ("2026-11-20", "2026-11-23", "2026-11-24", "2026-11-25", "2026-11-26"):
+        entries = await client.get(f"{project}/standups?date={day}", headers=headers)
+        assert entries.status_code == 200, entries.text
+        assert len(entries.json()["entries"]) == 5, day
+    board = (await client.get(f"{project}/board?sprint=7", headers=headers)).json()
+    assert any(card["blocked"] for column in board["columns"] for card in column["items"])

@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.items import ranking, repository
 from app.domain.items.models import Item
 from app.domain.items.writer import Writer
+from app.domain.kernel import clock
 from app.domain.projects.access import ProjectAccess
+from app.domain.retros.actions import repository as actions_repository
 
 
 async def _write_each(
@@ -59,6 +61,11 @@ async def follow_status_category(
 ) -> None:
     """A status started (or stopped) counting as done: stamp (or clear) its items' done_at."""
     await repository.set_done_for_status(session, access.project_id, status_id, done=done)
+    if done:
+        # Its items just finished: so did the retro actions made from them.
+        await actions_repository.complete_for_status(
+            session, access.project_id, access.project.key, status_id, access.user.id, clock.now()
+        )
 
 
 async def to_top_of_backlog(

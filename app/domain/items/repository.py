@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
+from app.domain.items.blockers.models import ItemBlocker
 from app.domain.items.models import SEARCH_CONFIG, Item, ItemEvent, ItemType
 from app.domain.kernel import clock
 from app.domain.kernel.inputs import is_number
@@ -224,6 +225,8 @@ class BoardRowVersions:
     parents: str
     sprints: str
     caller_assigned: bool
+    # The open blockers of the items in scope: raising or clearing one flags or unflags a card.
+    blockers: str
 
 
 BoardScope = Literal["backlog", "active", "number"]
@@ -300,6 +303,13 @@ def _board_versions(scope: BoardScope) -> AnySelect:
         .scalar_subquery(),
         select(scoped.c.id).where(scoped.c.assignee_id == bindparam("caller_id")).exists(),
         found,
+        select(_row_versions(col(ItemBlocker.id), _xmin(ItemBlocker)))
+        .where(
+            col(ItemBlocker.project_id) == project_id,
+            col(ItemBlocker.item_id).in_(select(scoped.c.id)),
+            col(ItemBlocker.cleared_at).is_(None),
+        )
+        .scalar_subquery(),
     )
 
 
@@ -329,6 +339,7 @@ async def board_row_versions(
         parents=str(row[3]),
         sprints=str(row[4]),
         caller_assigned=bool(row[5]),
+        blockers=str(row[7]),
     )
 
 

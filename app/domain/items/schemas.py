@@ -14,6 +14,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.domain.items.blockers.schemas import BlockerBrief
 from app.domain.items.models import ItemType
 from app.domain.kernel.inputs import BodyBool, BodyInt, InputModel
 from app.domain.kernel.pagination import Page
@@ -321,6 +322,13 @@ class ItemEventPage(Page[ItemEventPublic]):
     """A page of an item's history, oldest first."""
 
 
+class BoardItem(ItemPublic):
+    """An item as a board card: the item, and whether anything blocks it."""
+
+    blocked: bool = Field(description="Whether the item has an open blocker.")
+    blockers: list[BlockerBrief] = Field(description="Its open blockers, oldest first.")
+
+
 class BoardColumn(BaseModel):
     """One board column: a status with its items in backlog order."""
 
@@ -332,7 +340,7 @@ class BoardColumn(BaseModel):
     over_wip_limit: bool
     count: int
     points: float
-    items: list[ItemPublic]
+    items: list[BoardItem]
 
 
 class Board(BaseModel):

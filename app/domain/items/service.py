@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import __version__
 from app.domain.items import ranking, repository
+from app.domain.items.blockers import repository as blockers_repository
 from app.domain.items.events import snapshot
 from app.domain.items.filters import BACKLOG, ItemQuery, build_filter
 from app.domain.items.models import EventKind, Item, ItemEvent, ItemType
@@ -328,7 +329,10 @@ async def board(session: AsyncSession, access: ProjectAccess, sprint: str) -> Bo
     filters.exclude_epics = True
     statuses = await workflow_repository.list_statuses(session, access.project_id)
     rows = await repository.board_items(session, access.project_id, filters)
-    return board_view(sprint, statuses, await views(session, access, rows))
+    blocked = await blockers_repository.open_blockers(
+        session, access.project_id, [row.item.id for row in rows if row.item.id is not None]
+    )
+    return board_view(sprint, statuses, await views(session, access, rows), blocked)
 
 
 async def board_validator(session: AsyncSession, access: ProjectAccess, sprint: str) -> str | None:
@@ -369,6 +373,7 @@ async def board_validator(session: AsyncSession, access: ProjectAccess, sprint: 
         versions.users,
         versions.parents,
         versions.sprints,
+        versions.blockers,
     ]
     for part in parts:
         digest.update(part.encode() + b"\0")

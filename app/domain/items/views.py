@@ -1,8 +1,9 @@
 """Items and boards as the API shows them: rows plus the values computed for their shapes."""
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
+from app.domain.items.blockers.models import ItemBlocker
 from app.domain.items.models import PRIORITY_NAMES, Item, ItemType, Priority
 from app.domain.items.repository import EpicTotals, ItemRow
 from app.domain.kernel.views import FromRow, RowView
@@ -26,6 +27,8 @@ class ItemView(RowView):
     parent: int | None
     sprint: int | None
     epic: EpicTotals | None
+    # Its open blockers, oldest first: only the board loads them.
+    blockers: Sequence[ItemBlocker] = ()
 
     number = FromRow[int]()
     version = FromRow[int]()
@@ -34,6 +37,11 @@ class ItemView(RowView):
     def priority(self) -> str:
         """The priority by name."""
         return PRIORITY_NAMES[Priority(self.item.priority)]
+
+    @property
+    def blocked(self) -> bool:
+        """Whether an open blocker is on the item."""
+        return bool(self.blockers)
 
 
 def item_view(project: Project, row: ItemRow, progress: dict[int, EpicTotals]) -> ItemView:
@@ -92,8 +100,20 @@ class BoardView(ItemTotals):
     items: Sequence[ItemView]
 
 
-def board_view(scope: str, statuses: Sequence[Status], items: Sequence[ItemView]) -> BoardView:
-    """Group a board's items into its columns, keeping backlog order within each."""
+def board_view(
+    scope: str,
+    statuses: Sequence[Status],
+    items: Sequence[ItemView],
+    blockers: Mapping[int, Sequence[ItemBlocker]],
+) -> BoardView:
+    """Group a board's items into its columns, keeping backlog order within each; cards
+    carry their open blockers (by item id)."""
+    items = [
+        replace(item, blockers=blockers[item.item.id or 0])
+        if (item.item.id or 0) in blockers
+        else item
+        for item in items
+    ]
     columns = [
         BoardColumnView(status, [item for item in items if item.item.status_id == status.id])
         for status in statuses

@@ -17,6 +17,7 @@ from app.domain.kernel import clock
 from app.domain.kernel.errors import Conflict, FieldError, InvalidInput
 from app.domain.kernel.versioning import bump
 from app.domain.projects.access import ProjectAccess
+from app.domain.retros.actions import repository as actions_repository
 from app.domain.sprints import repository as sprints_repository
 from app.domain.workflow import repository as workflow_repository
 from app.domain.workflow.models import Status, StatusCategory
@@ -126,13 +127,15 @@ class Writer:
 
         This is the only way item fields change after creation.
         """
-        changed = False
+        changed = finished = False
         for column, value in changes.items():
             old = getattr(item, column)
             if old == value:
                 continue
             if column == "status_id":
+                was_done = item.done_at is not None
                 enter_status(item, (await self.load_statuses())[value])
+                finished = item.done_at is not None and not was_done
             setattr(item, column, value)
             changed = True
             if column in TRACKED:
@@ -148,6 +151,17 @@ class Writer:
                 self.event(item, kind, TRACKED[column], old_value, new_value)
         if changed:
             bump(item)
+        if finished:
+            # Finishing the item finishes the retro action made from it (logged over there).
+            assert item.id is not None and item.done_at is not None
+            await actions_repository.complete_for_items(
+                self.session,
+                self.project_id,
+                self.access.project.key,
+                [item.id],
+                self.actor_id,
+                item.done_at,
+            )
         return changed
 
     async def check_wip(self, status_id: int, item_id: int | None, field_name: str) -> None:

@@ -29,9 +29,10 @@ def now() -> datetime:
 
 
 @contextmanager
-def transaction_time() -> Iterator[datetime]:
-    """Hold `now()` at this moment for the work inside: one transaction, one time."""
-    token = _transaction_began.set(_wall())
+def transaction_time(at: datetime | None = None) -> Iterator[datetime]:
+    """Hold `now()` at this moment (or at `at`, for the demo's simulated past) for the work
+    inside: one transaction, one time."""
+    token = _transaction_began.set(at or _wall())
     try:
         yield now()
     finally:

@@ -116,3 +116,70 @@ class Retro(SQLModel, table=True):
     version: int = version_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
+
+
+# Caps on what members can create without bound, and on text lengths.
+CARD_TEXT_MAX = 2000
+GROUP_NAME_MAX = 120
+COLUMN_NAME_MAX = 60
+MAX_CARDS_PER_MEMBER = 100
+MAX_GROUPS_PER_RETRO = 200
+MAX_CARDS_PER_GROUP = 200
+
+
+class RetroGroup(SQLModel, table=True):
+    """A named group of a retro's cards, made in the grouping phase (no author is kept)."""
+
+    __tablename__ = "retro_groups"
+    __table_args__ = (Index("ix_retro_groups_retro_id_id", "retro_id", "id"),)
+
+    id: int | None = id_field()
+    project_id: int = fk_field("projects.id")
+    retro_id: int = fk_field("retros.id")
+    name: str = Field(sa_type=String(GROUP_NAME_MAX))
+    version: int = version_field()
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()
+
+
+class RetroCard(SQLModel, table=True):
+    """A card on a retro's board; its author is stored (to let them edit it), never shown when
+    the retro is anonymous."""
+
+    __tablename__ = "retro_cards"
+    __table_args__ = (
+        Index("ix_retro_cards_retro_id_id", "retro_id", "id"),
+        Index("ix_retro_cards_retro_id_author_id", "retro_id", "author_id"),
+        Index("ix_retro_cards_group_id", "group_id"),
+    )
+
+    id: int | None = id_field()
+    project_id: int = fk_field("projects.id")
+    retro_id: int = fk_field("retros.id")
+    column: str = Field(sa_type=String(COLUMN_NAME_MAX))
+    text: str = Field(sa_type=String(CARD_TEXT_MAX))
+    author_id: int | None = fk_field("users.id", nullable=True, ondelete="SET NULL")
+    group_id: int | None = fk_field("retro_groups.id", nullable=True, ondelete="SET NULL")
+    version: int = version_field()
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()
+
+
+class RetroVote(SQLModel, table=True):
+    """One vote of a member on a card or a group (a member may put several on one)."""
+
+    __tablename__ = "retro_votes"
+    __table_args__ = (
+        CheckConstraint("(card_id IS NULL) <> (group_id IS NULL)", name="one_target"),
+        Index("ix_retro_votes_retro_id_user_id", "retro_id", "user_id"),
+        Index("ix_retro_votes_card_id", "card_id"),
+        Index("ix_retro_votes_group_id", "group_id"),
+    )
+
+    id: int | None = id_field()
+    project_id: int = fk_field("projects.id")
+    retro_id: int = fk_field("retros.id")
+    user_id: int = fk_field("users.id")
+    card_id: int | None = fk_field("retro_cards.id", nullable=True)
+    group_id: int | None = fk_field("retro_groups.id", nullable=True)
+    created_at: datetime = created_at_field()

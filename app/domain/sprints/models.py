@@ -108,6 +108,8 @@ class Sprint(SQLModel, table=True):
     )
     # The sprint report as computed at completion, kept verbatim so it never changes later.
     report: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
+    # Who carried what (the workload) as computed at completion, kept verbatim likewise.
+    workload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
     version: int = version_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()

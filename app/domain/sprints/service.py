@@ -28,6 +28,7 @@ from app.domain.sprints.lookup import locked_sprint, sprint_by_number
 from app.domain.sprints.models import Sprint, SprintCommitment, SprintOutcome, SprintState
 from app.domain.sprints.report import service as report
 from app.domain.sprints.schemas import SprintComplete, SprintCreate, SprintItems, SprintUpdate
+from app.domain.sprints.workload import service as workload
 from app.domain.workflow import repository as workflow_repository
 
 
@@ -355,6 +356,7 @@ async def complete_sprint(
     carried_to: int | str = target.number if target is not None else "backlog"
     # Computed with the items locked and before carry-over, then kept verbatim.
     kept = await report.freeze(session, access.project_id, sprint, carried_to)
+    await workload.freeze(session, access, sprint)
     session.add_all(
         SprintOutcome(
             sprint_id=sprint.id,

@@ -8,6 +8,7 @@ rolls back its change and its key together, and the retry simply runs again.
 """
 
 import hashlib
+import re
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,8 +26,12 @@ HEADER = b"idempotency-key"
 REPLAYED_HEADER = "idempotency-replayed"
 MAX_KEY_LENGTH = 255
 _PATH_COLUMN_LENGTH = 2048
-# Responses of these carry a secret (a bearer token) that must never be stored.
-SECRET_BEARING_PATHS = frozenset({"/api/v1/auth/token", "/api/v1/me/tokens"})
+# Responses of these carry a secret (a bearer or calendar feed token) that must never be stored.
+SECRET_BEARING_PATHS = frozenset(
+    {"/api/v1/auth/token", "/api/v1/me/tokens", "/api/v1/projects/{key}/calendar/token"}
+)
+# A project's path with its key as the route template has it, to compare with the above.
+_PROJECT_KEY = re.compile(r"^/api/v1/projects/[^/]+/")
 # Response headers worth replaying; per-request ones (request id, date) are not.
 _REPLAYED = frozenset({b"content-type", b"etag", b"location", b"link", b"cache-control"})
 # Seconds a client waits before retrying a key whose first request is still running.
@@ -94,7 +99,8 @@ class IdempotencyMiddleware:
         key = _header(scope, HEADER)
         # Behind a proxy's prefix (uvicorn --root-path) the path carries it: compare without.
         route_path = scope["path"].removeprefix(scope.get("root_path", ""))
-        if key is None or route_path in SECRET_BEARING_PATHS:
+        templated = _PROJECT_KEY.sub("/api/v1/projects/{key}/", route_path, count=1)
+        if key is None or route_path in SECRET_BEARING_PATHS or templated in SECRET_BEARING_PATHS:
             await self.app(scope, receive, send)
             return
         if not key or len(key) > MAX_KEY_LENGTH:

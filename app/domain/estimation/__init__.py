@@ -1,0 +1,1 @@
+"""Planning poker: estimation rounds on items, hidden votes, reveals, and sessions."""

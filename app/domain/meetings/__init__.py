@@ -1,0 +1,1 @@
+"""The ceremony schedule of a project and its iCalendar feed."""

@@ -1,0 +1,1 @@
+"""Retro action items: numbered per project, followed up until done (or dropped)."""

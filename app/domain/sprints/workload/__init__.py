@@ -1,0 +1,1 @@
+"""Sprint workload: who carries which items and points against their capacity."""
