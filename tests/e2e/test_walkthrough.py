@@ -54,8 +54,10 @@ def test_readme_walkthrough_runs_verbatim(server: ServerProcess) -> None:
     # The last commands print: the first project's key, the team mate's role, how many items
     # the batch created, the key of the item moved to the top, the top item's title; then the
     # sprint's name, its item count, the committed points, WEB-2's status category, WEB-3's
-    # sprint, the completed points, say/do (5 / 8) and how many items joined after the start.
-    assert out.rstrip().splitlines()[-13:] == [
+    # sprint, the completed points, say/do (5 / 8) and how many items joined after the start;
+    # then the retro: its first phase, the card's column, the three phases it moved through,
+    # the action item's number and its owner on the list of open actions.
+    assert out.rstrip().splitlines()[-20:] == [
         "WEB",
         "member",
         "3",
@@ -69,4 +71,11 @@ def test_readme_walkthrough_runs_verbatim(server: ServerProcess) -> None:
         "5.0",
         "0.625",
         "1",
+        "collecting",
+        "To improve",
+        "grouping",
+        "voting",
+        "discussing",
+        "1",
+        "Grace",
     ]

@@ -4,7 +4,7 @@ import re
 from datetime import datetime, time
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from app.domain.kernel.inputs import BodyInt, InputModel
@@ -26,7 +26,8 @@ def _clock_time(value: Any) -> Any:
 ClockTime = Annotated[
     time,
     BeforeValidator(_clock_time),
-    Field(json_schema_extra={"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}),
+    # The whole schema is replaced: a `time` would document `format: time` (HH:MM:SS).
+    WithJsonSchema({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}),
 ]
 
 
