@@ -196,7 +196,7 @@ def demo(
         typer.Option(help="Port `timebox serve` listens on, for the URLs shown [TIMEBOX_PORT]."),
     ] = None,
 ) -> None:
-    """Create the DEMO project: a team of five, ~120 items and seven sprints of history."""
+    """Create the DEMO project: a team of five, ~120 items, seven sprints of history, retros."""
     settings = get_settings()
 
     async def _create(url: str) -> DemoResult:
@@ -244,6 +244,9 @@ def demo(
                 f"/sprints/{result.sprints - 1}/report",
                 "/forecast",
                 "/flow",
+                f"/sprints/{result.sprints - 1}/retro/export",
+                "/actions",
+                "/actions/stats",
             )
         ),
     ]

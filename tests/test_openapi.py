@@ -120,6 +120,13 @@ def test_tags_are_listed_once_with_descriptions_and_every_operation_uses_one() -
     assert document["servers"] and document["info"]["license"]["identifier"] == "MIT"
 
 
+def test_schema_names_are_plain_and_unique() -> None:
+    # Two models of one name get module-qualified (`app__domain__...`) or `-Input`/`-Output`
+    # names, which generated SDKs turn into clashing or unreadable classes.
+    names = list(_document()["components"]["schemas"])
+    assert [name for name in names if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", name)] == []
+
+
 def test_charts_are_declared_as_svg() -> None:
     charts = [path for path, _, _ in _operations() if path.endswith(".svg")]
     assert len(charts) == 5

@@ -22,7 +22,7 @@ from app.domain.retros.schemas import (
     RetroPhaseMove,
     RetroPublic,
     RetroUpdate,
-    VoteCast,
+    RetroVoteCast,
     VoteCreate,
 )
 from app.domain.retros.service import BoardView
@@ -322,7 +322,7 @@ async def delete_retro_group(
 
 @router.post(
     "/retros/{number}/votes",
-    response_model=VoteCast,
+    response_model=RetroVoteCast,
     status_code=status.HTTP_201_CREATED,
     responses=problem_responses(403, 409, 422),
 )
@@ -332,7 +332,7 @@ async def add_retro_vote(
     access: MemberAccess,
     session: SessionDep,
     response: Response,
-) -> VoteCast:
+) -> RetroVoteCast:
     """Cast one vote on a card or a group while the retro is voting (members).
 
     A card inside a group takes its votes through the group (422 on `card_id`). 409 once your
@@ -340,7 +340,7 @@ async def add_retro_vote(
     """
     view = await retros.cast_vote(session, access, number, data)
     set_location(response, f"/projects/{access.project.key}/retros/{number}/votes/{view.vote.id}")
-    return VoteCast.model_validate(view)
+    return RetroVoteCast.model_validate(view)
 
 
 @router.delete(

@@ -7,7 +7,6 @@ from sqlmodel import col
 
 from app.domain.meetings.models import MeetingSchedule
 from app.domain.projects.models import Project
-from app.domain.sprints.models import Sprint, SprintState
 
 
 async def get_schedule(session: AsyncSession, project_id: int) -> MeetingSchedule | None:
@@ -44,20 +43,3 @@ async def project_by_feed_token(
     )
     row = (await session.execute(stmt)).one_or_none()
     return (row[0], row[1]) if row else None
-
-
-async def feed_sprints(session: AsyncSession, project_id: int) -> list[Sprint]:
-    """The sprints a feed shows: planned, active or completed, with dates, by start."""
-    # Read here rather than in the sprints repository only to keep issue 12's slices apart;
-    # it belongs there (sprints own the table) and can move as is.
-    stmt = (
-        select(Sprint)
-        .where(
-            col(Sprint.project_id) == project_id,
-            col(Sprint.state) != SprintState.CANCELLED,
-            col(Sprint.start_date).is_not(None),
-            col(Sprint.end_date).is_not(None),
-        )
-        .order_by(col(Sprint.start_date), col(Sprint.number))
-    )
-    return list((await session.execute(stmt)).scalars().all())

@@ -14,6 +14,7 @@ from app.domain.meetings.models import MEETINGS, MeetingSchedule
 from app.domain.meetings.schemas import MeetingScheduleReplace
 from app.domain.projects.access import ProjectAccess, not_found, resolve_access
 from app.domain.projects.models import Project, Role
+from app.domain.sprints import repository as sprints_repository
 from app.domain.users.models import User
 from app.domain.users.security import hash_token
 
@@ -185,5 +186,5 @@ async def calendar_feed(
     """The project's ceremonies as an iCalendar document."""
     project, schedule = await _feed_project(session, key, user, token)
     assert project.id is not None
-    sprints = await repository.feed_sprints(session, project.id)
+    sprints = await sprints_repository.dated_sprints(session, project.id)
     return feed.render(project, schedule, sprints)

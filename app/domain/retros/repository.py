@@ -1,7 +1,9 @@
 """SQL for retros and their boards: cards, groups and votes."""
 
 from collections.abc import Sequence
-from typing import Literal
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, Literal, cast
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -82,23 +84,57 @@ async def add(session: AsyncSession, row: Retro | RetroCard | RetroGroup | Retro
 # --- cards ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class CardRow:
+    """A card as the board shows it: its columns, read without building an ORM object."""
+
+    id: int
+    column: str
+    text: str
+    author_id: int | None
+    group_id: int | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class VoteRow:
+    """A vote as the board lists it."""
+
+    id: int
+    card_id: int | None
+    group_id: int | None
+    created_at: datetime
+
+
+_CARD_COLUMNS = tuple(col(getattr(RetroCard, field.name)) for field in fields(CardRow))
+_VOTE_COLUMNS = tuple(col(getattr(RetroVote, field.name)) for field in fields(VoteRow))
+
+
 async def board_cards(
     session: AsyncSession, project_id: int, retro_id: int, *, with_authors: bool
-) -> list[tuple[RetroCard, User | None]]:
+) -> list[tuple[CardRow, User | None]]:
     """A retro's cards by id, with their authors' accounts unless `with_authors` is off."""
+    # Plain rows, not ORM objects: a board reads hundreds of cards and changes none.
+    scope = (col(RetroCard.project_id) == project_id, col(RetroCard.retro_id) == retro_id)
     if not with_authors:
-        stmt = select(RetroCard).where(
-            col(RetroCard.project_id) == project_id, col(RetroCard.retro_id) == retro_id
-        )
-        cards = (await session.execute(stmt.order_by(col(RetroCard.id)))).scalars().all()
-        return [(card, None) for card in cards]
+        stmt = select(*_CARD_COLUMNS).where(*scope).order_by(col(RetroCard.id))
+        return [
+            (CardRow(*cast("tuple[Any, ...]", row)), None)
+            for row in (await session.execute(stmt)).all()
+        ]
     joined = (
-        select(RetroCard, User)
+        select(*_CARD_COLUMNS, User)
         .outerjoin(User, col(User.id) == col(RetroCard.author_id))
-        .where(col(RetroCard.project_id) == project_id, col(RetroCard.retro_id) == retro_id)
+        .where(*scope)
         .order_by(col(RetroCard.id))
     )
-    return [(row[0], row[1]) for row in (await session.execute(joined)).all()]
+    width = len(_CARD_COLUMNS)
+    return [
+        (CardRow(*cast("tuple[Any, ...]", row)[:width]), row[width])
+        for row in (await session.execute(joined)).all()
+    ]
 
 
 async def get_card(
@@ -263,10 +299,10 @@ async def lock_voter(session: AsyncSession, retro_id: int, user_id: int) -> None
 
 async def votes_of(
     session: AsyncSession, project_id: int, retro_id: int, user_id: int
-) -> list[RetroVote]:
+) -> list[VoteRow]:
     """One member's votes on a retro, by id."""
     stmt = (
-        select(RetroVote)
+        select(*_VOTE_COLUMNS)
         .where(
             col(RetroVote.project_id) == project_id,
             col(RetroVote.retro_id) == retro_id,
@@ -274,7 +310,7 @@ async def votes_of(
         )
         .order_by(col(RetroVote.id))
     )
-    return list((await session.execute(stmt)).scalars().all())
+    return [VoteRow(*cast("tuple[Any, ...]", row)) for row in (await session.execute(stmt)).all()]
 
 
 async def vote_counts(
@@ -298,6 +334,31 @@ async def vote_counts(
     )
     total, on_target = (await session.execute(stmt)).one()
     return int(total), int(on_target)
+
+
+async def vote_maxima(session: AsyncSession, project_id: int, retro_id: int) -> tuple[int, int]:
+    """The most votes one member holds on a retro, and the most one member holds on one card
+    or group (0, 0 with no votes)."""
+    per_target = (
+        select(
+            col(RetroVote.user_id),
+            func.count().label("on_target"),
+        )
+        .where(col(RetroVote.project_id) == project_id, col(RetroVote.retro_id) == retro_id)
+        .group_by(col(RetroVote.user_id), col(RetroVote.card_id), col(RetroVote.group_id))
+        .subquery()
+    )
+    per_member = (
+        select(func.sum(per_target.c.on_target).label("total"))
+        .group_by(per_target.c.user_id)
+        .subquery()
+    )
+    stmt = select(
+        select(func.coalesce(func.max(per_member.c.total), 0)).scalar_subquery(),
+        select(func.coalesce(func.max(per_target.c.on_target), 0)).scalar_subquery(),
+    )
+    most, most_on_one = (await session.execute(stmt)).one()
+    return int(cast(int, most)), int(cast(int, most_on_one))
 
 
 async def tallies(

@@ -231,7 +231,7 @@ class RetroVotePublic(BaseModel):
     created_at: datetime
 
 
-class VoteCast(BaseModel):
+class RetroVoteCast(BaseModel):
     """A vote just cast, and how many you have left."""
 
     model_config = ConfigDict(from_attributes=True)

@@ -35,7 +35,7 @@ from app.domain.retros.models import (
     RetroPhase,
     RetroVote,
 )
-from app.domain.retros.repository import RetroLock
+from app.domain.retros.repository import CardRow, RetroLock, VoteRow
 from app.domain.retros.schemas import (
     CardCreate,
     CardUpdate,
@@ -73,7 +73,7 @@ class CardView(RowView):
 
     ROW = "card"
 
-    card: RetroCard
+    card: RetroCard | CardRow
     mine: bool
     author: User | None
     votes: int | None
@@ -153,7 +153,7 @@ class BoardView(RetroView):
 
     board: list[ColumnView]
     groups: list[GroupView]
-    my_votes: list[RetroVote]
+    my_votes: list[VoteRow]
     votes_remaining: int | None
     tallies_visible: bool
     context: ContextView
@@ -374,6 +374,20 @@ async def update_retro(
     budget = changes.get("vote_budget") or retro.vote_budget
     per_card = changes.get("max_votes_per_card", retro.max_votes_per_card)
     _check_vote_settings(budget, per_card)
+    if voting:
+        # Votes cast before a move back to an earlier phase stay: new limits must hold them.
+        most, most_on_one = await repository.vote_maxima(
+            session, access.project_id, _retro_id(retro)
+        )
+        if budget < most:
+            raise Conflict(
+                f"A member holds {most} votes on retro {number}; the budget cannot go below that."
+            )
+        if per_card is not None and per_card < most_on_one:
+            raise Conflict(
+                f"A member holds {most_on_one} votes on one card or group; the per-card maximum "
+                "cannot go below that."
+            )
     apply_changes(retro, changes, nullable=frozenset({"max_votes_per_card"}))
     await session.flush()
     return await _board(session, access, RetroView(retro, view.sprint, facilitator))

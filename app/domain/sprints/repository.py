@@ -178,3 +178,18 @@ async def completed_sprints(
     if before is not None:
         stmt = stmt.where(col(Sprint.completed_at) < before)
     return list(reversed((await session.execute(stmt)).scalars().all()))
+
+
+async def dated_sprints(session: AsyncSession, project_id: int) -> list[Sprint]:
+    """The sprints that were not cancelled and have dates, by start (the calendar feed's)."""
+    stmt = (
+        select(Sprint)
+        .where(
+            col(Sprint.project_id) == project_id,
+            col(Sprint.state) != SprintState.CANCELLED,
+            col(Sprint.start_date).is_not(None),
+            col(Sprint.end_date).is_not(None),
+        )
+        .order_by(col(Sprint.start_date), col(Sprint.number))
+    )
+    return list((await session.execute(stmt)).scalars().all())
