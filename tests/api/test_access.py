@@ -313,7 +313,12 @@ class World:
 
 
 @pytest.fixture
-async def world(client: httpx.AsyncClient, factory: Factory) -> World:
+async def world(
+    client: httpx.AsyncClient, factory: Factory, request: pytest.FixtureRequest
+) -> World:
+    # The ceremonies' parts of the world are built only for the routes that use them: the
+    # table has several hundred cases, and each builds its world afresh.
+    path: str = request.node.callspec.params["path"]
     owner = await factory.user("owner@example.com")
     await factory.project(owner, "WEB")
     actors: dict[str, Actor | None] = {"anonymous": None, "owner": owner}
@@ -344,15 +349,19 @@ async def world(client: httpx.AsyncClient, factory: Factory) -> World:
     assert invited.status_code == 202, invited.text
     # Planning poker: round 1 on item `number` with the owner's vote, and the owner's session
     # over the item created after it ("Another").
-    await factory.estimation_round("WEB", owner, number)
-    await factory.estimation_vote("WEB", owner, number, 1, "3")
-    estimation_session = await factory.estimation_session("WEB", owner, [number + 1])
-    retro = await factory.retro("WEB", owner)
-    retro_cards = {
-        name: await factory.retro_card("WEB", actor, retro, f"{name}'s card")
-        for name, actor in actors.items()
-        if name in ("owner", "member") and actor is not None
-    }
+    estimation_session = retro = 0
+    retro_cards: dict[str, int] = {}
+    if "/estimation" in path:
+        await factory.estimation_round("WEB", owner, number)
+        await factory.estimation_vote("WEB", owner, number, 1, "3")
+        estimation_session = await factory.estimation_session("WEB", owner, [number + 1])
+    if "/retro" in path:
+        retro = await factory.retro("WEB", owner)
+        retro_cards = {
+            name: await factory.retro_card("WEB", actor, retro, f"{name}'s card")
+            for name, actor in actors.items()
+            if name in ("owner", "member") and actor is not None
+        }
     return World(
         actors=actors,
         owner=owner,
@@ -365,7 +374,7 @@ async def world(client: httpx.AsyncClient, factory: Factory) -> World:
         estimation_session=estimation_session,
         retro=retro,
         retro_cards=retro_cards,
-        action=await factory.action("WEB", owner),
+        action=await factory.action("WEB", owner) if "/actions/" in path else 0,
     )
 
 

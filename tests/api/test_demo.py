@@ -14,7 +14,7 @@ from app.demo.service import DemoExists, create_demo
 NOW = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
 
 
-async def test_the_demo_has_a_team_a_backlog_and_seven_sprints(
+async def test_the_demo_has_a_team_a_backlog_seven_sprints_and_their_ceremonies(
     client: httpx.AsyncClient, database: Database, time_machine: TimeMachineFixture
 ) -> None:
     time_machine.move_to(NOW, tick=False)
@@ -56,6 +56,8 @@ async def test_the_demo_has_a_team_a_backlog_and_seven_sprints(
     for path in ("/forecast", "/flow", "/velocity.svg", "/sprints/7/burnup.svg"):
         assert (await client.get(f"{project}{path}", headers=headers)).status_code == 200, path
 
+    await _check_ceremonies(client, database, headers, project)
+
     with pytest.raises(DemoExists):
         await create_demo(database)
     again = await create_demo(database, reset=True)
@@ -66,14 +68,11 @@ async def test_the_demo_has_a_team_a_backlog_and_seven_sprints(
     assert len(listed.json()["data"]) == 7
 
 
-async def test_the_demo_holds_its_ceremonies(
-    client: httpx.AsyncClient, database: Database, time_machine: TimeMachineFixture
+async def _check_ceremonies(
+    client: httpx.AsyncClient, database: Database, headers: dict[str, str], project: str
 ) -> None:
-    time_machine.move_to(NOW, tick=False)
-    result = await create_demo(database)
-    headers = {"Authorization": f"Bearer {result.token}"}
-    project = f"/api/v1/projects/{result.project_key}"
-
+    """Two retros (one anonymous) with their action items, planning poker, a week of
+    stand-ups."""
     retros = (await client.get(f"{project}/retros", headers=headers)).json()["data"]
     assert [(r["sprint"], r["phase"], r["anonymous"]) for r in retros] == [
         (5, "closed", False),
