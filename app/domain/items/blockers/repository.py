@@ -9,7 +9,22 @@ from sqlmodel import col
 
 from app.domain.items.blockers.models import ItemBlocker
 from app.domain.items.models import Item
+from app.domain.kernel.inputs import is_number
 from app.domain.kernel.pagination import PageRequest, fetch_page
+
+
+async def item_by_number(
+    session: AsyncSession, project_id: int, number: int, *, for_update: bool = False
+) -> Item | None:
+    """The item a blocker is on, by number (locked if asked)."""
+    # Not items.repository.get_item: the items repository reads blockers for the board, so
+    # this sub-package does not import it back.
+    if not is_number(number):
+        return None
+    stmt = select(Item).where(col(Item.project_id) == project_id, col(Item.number) == number)
+    if for_update:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def open_blockers(

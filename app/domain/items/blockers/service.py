@@ -5,7 +5,6 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.items import repository as items_repository
 from app.domain.items.blockers import repository
 from app.domain.items.blockers.models import ItemBlocker
 from app.domain.items.blockers.schemas import MAX_OPEN_PER_ITEM, MAX_REASON
@@ -35,7 +34,7 @@ class BlockerView(RowView):
 async def _item(
     session: AsyncSession, access: ProjectAccess, number: int, *, for_update: bool = False
 ) -> Item:
-    item = await items_repository.get_item(
+    item = await repository.item_by_number(
         session, access.project_id, number, for_update=for_update
     )
     if item is None:
