@@ -226,6 +226,6 @@ async def standup_week(sim: Simulation, start: date, today: date, blocked: int) 
         await sim.moment(at(day, 9, 35), post, pinned=True)
 
 
-def estimable(rows: list[tuple[int, ItemType, float | None]]) -> list[int]:
+def estimable(rows: list[tuple[int, ItemType]]) -> list[int]:
     """Numbers of backlog stories to estimate in the demo's planning poker: three of them."""
-    return [number for number, kind, _ in rows if kind == ItemType.STORY][:3]
+    return [number for number, kind in rows if kind == ItemType.STORY][:3]

@@ -192,7 +192,7 @@ async def _ceremonies(
     async def pick(session: AsyncSession) -> tuple[list[int], int]:
         access = await sim.access(session, sim.team.owner_id)
         backlog = await _items_in(session, access, "backlog")
-        stories = ceremonies.estimable([(row.number, row.type, row.points) for row in backlog])
+        stories = ceremonies.estimable([(row.number, row.type) for row in backlog])
         in_sprint = await _items_in(session, access, str(last_sprint + 1))
         return stories, in_sprint[0].number
 

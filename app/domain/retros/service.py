@@ -187,6 +187,18 @@ async def _writable(session: AsyncSession, access: ProjectAccess, number: int) -
     return view
 
 
+async def _facilitated(
+    session: AsyncSession, access: ProjectAccess, number: int, if_match: Versions | None
+) -> RetroView:
+    """The open retro locked for a change only its facilitator or an owner makes."""
+    # FOR UPDATE: waits for board writes holding the row FOR SHARE, and they for it.
+    view = await _retro(session, access, number, "update")
+    _facilitating(access, view.retro)
+    _open(view.retro)
+    check_version(view.retro.version, if_match)
+    return view
+
+
 def _open(retro: Retro) -> None:
     if retro.phase == RetroPhase.CLOSED:
         raise Conflict(f"Retro {retro.number} is closed; it is read-only.")
@@ -348,11 +360,8 @@ async def update_retro(
     if_match: Versions | None,
 ) -> BoardView:
     """Change a retro's title, notes, facilitator, or (before voting) its vote settings."""
-    view = await _retro(session, access, number, "update")
+    view = await _facilitated(session, access, number, if_match)
     retro = view.retro
-    _facilitating(access, retro)
-    _open(retro)
-    check_version(retro.version, if_match)
     changes = data.model_dump(exclude_unset=True)
     voting = {"vote_budget", "max_votes_per_card"} & changes.keys()
     voting_began = retro.phase.position >= RetroPhase.VOTING.position
@@ -401,12 +410,8 @@ async def move_phase(
     if_match: Versions | None,
 ) -> BoardView:
     """Move a retro one phase forward, or (until closed) one back."""
-    # FOR UPDATE: waits for board writes holding the row FOR SHARE, and they for it.
-    view = await _retro(session, access, number, "update")
+    view = await _facilitated(session, access, number, if_match)
     retro = view.retro
-    _facilitating(access, retro)
-    _open(retro)
-    check_version(retro.version, if_match)
     if phase not in (retro.phase.next, retro.phase.previous):
         raise Conflict(
             f"Retro {number} is {retro.phase}; it moves one phase at a time, to "
