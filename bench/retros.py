@@ -3,7 +3,9 @@
 Run: `.venv/bin/python -m bench.retros [--workers N]` (embedded PostgreSQL) or with
 TIMEBOX_BENCH_DATABASE_URL pointing at a server to create a throw-away database on.
 Targets: reading the whole board is one request under 30 ms p95; casting a vote under 20 ms p95.
-Prints a Markdown table with median, p95 and p99 and PASS/FAIL per target.
+Prints a Markdown table with median, p95 and p99 and PASS/FAIL per target, and the same figures
+for a plain `GET /projects/{key}` by the same member: the ratio to it shows how much of a board
+read is the board, on whatever machine runs this.
 """
 
 import argparse
@@ -189,7 +191,8 @@ async def main(base: str) -> list[Figures]:
             f"retro {number}: {len(members)} members, {cards} cards, {len(board['groups'])} groups"
         )
         results = [
-            await _timed("read the board (voting)", lambda i: client.get(retro, headers=voter))
+            await _timed("read the project (reference)", lambda i: client.get(BASE, headers=voter)),
+            await _timed("read the board (voting)", lambda i: client.get(retro, headers=voter)),
         ]
         loose = [
             card["id"]
@@ -226,3 +229,7 @@ if __name__ == "__main__":
     print(HEADER)
     for result in figures:
         print(result.row())
+    reference = figures[0].median_ms
+    print()
+    for result in figures[1:]:
+        print(f"{result.name}: {result.median_ms / reference:.1f}x the reference median")
