@@ -72,6 +72,8 @@ bench: $(STAMP)  ## Run the load benchmarks (see bench/README.md).
 	$(BIN)/python -m bench.login_flood
 	$(BIN)/python -m bench.retros
 	$(BIN)/python -m bench.calendar
+	$(BIN)/python -m bench.webhooks
+	$(BIN)/python -m bench.events
 
 # The load, fault and fuzz suites (bench/README.md, "Load and faults"); each exits 1 on a failed
 # check. Arguments pass through: make load ARGS="--clients 20 --seconds 15".

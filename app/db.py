@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from starlette.types import Scope
 
+# Registers the before-commit flush of public events (and what they set off) on every session.
+import app.domain.outbox  # noqa: F401
 from app.domain.kernel import clock
 from app.settings import Settings
 

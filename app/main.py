@@ -12,9 +12,11 @@ from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app import __version__
+from app import __version__, webhooks_worker
 from app.db import Database
 from app.domain.kernel import clock
+from app.domain.notifications import service as notifications_service
+from app.domain.streams import service as streams
 from app.domain.users import repository as users_repository
 from app.domain.users.security import configure_password_hashing
 from app.http.conditional import ConditionalGetMiddleware
@@ -28,16 +30,19 @@ from app.http.middleware import (
 )
 from app.http.problems import install_error_handlers, is_database_unavailable
 from app.http.throttle import repository as throttle_repository
+from app.live.hub import Hub
 from app.observability import Metrics, ObservabilityMiddleware, configure_logging
 from app.openapi import install_openapi
 from app.routers import (
     actions,
+    activity,
     auth,
     blockers,
     board,
     capacity,
     comments,
     estimation,
+    events,
     flow,
     forecast,
     health,
@@ -46,6 +51,7 @@ from app.routers import (
     me,
     meetings,
     members,
+    notifications,
     projects,
     reports,
     retros,
@@ -53,6 +59,8 @@ from app.routers import (
     standups,
     statuses,
     users,
+    watching,
+    webhooks,
     workload,
 )
 from app.settings import Settings, get_settings
@@ -70,12 +78,27 @@ async def _purge_expired(database: Database, ttl: timedelta) -> None:
                 await idempotency_repository.purge_older_than(session, clock.now() - ttl)
                 await users_repository.purge_dead_login_tokens(session, clock.now() - ttl)
                 await throttle_repository.purge_idle(session, clock.now())
+                await streams.purge_expired(session, clock.now() - ttl)
         except Exception as exc:
             if is_database_unavailable(exc):
                 logger.warning("purging expired records: the database is unavailable")
             else:
                 logger.exception("purging expired records failed")
         await asyncio.sleep(_PURGE_INTERVAL_SECONDS)
+
+
+async def _remind_due_actions(database: Database, interval: float) -> None:
+    """Every `interval` seconds: remind owners of action items due today or overdue."""
+    while True:
+        try:
+            async with database.sessions() as session, session.begin():
+                await notifications_service.scan_due_actions(session)
+        except Exception as exc:
+            if is_database_unavailable(exc):
+                logger.warning("reminding of due actions: the database is unavailable")
+            else:
+                logger.exception("reminding of due actions failed")
+        await asyncio.sleep(interval)
 
 
 def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -> FastAPI:
@@ -94,7 +117,19 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         database_ref.database = database
         app.state.database = database
         metrics.watch_pool(database.engine.pool)
+        assert settings.database_url is not None  # Database.connect refused it otherwise
+        hub = Hub(database, settings.database_url, settings.stream_queue_size)
+        app.state.hub = hub
+        await hub.start()
         purger = asyncio.create_task(_purge_expired(database, idempotency_ttl))
+        reminder = asyncio.create_task(
+            _remind_due_actions(database, settings.notification_scan_seconds)
+        )
+        dispatcher = (
+            asyncio.create_task(webhooks_worker.run(database, settings))
+            if settings.webhook_dispatcher
+            else None
+        )
         if freeze_heap:
             # Modules, routes and models live as long as the process: without this, every full
             # collection walks them again (~100 ms pauses measured under report workloads).
@@ -103,9 +138,15 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         try:
             yield
         finally:
-            purger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await purger
+            for task in (purger, reminder):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if dispatcher is not None:
+                dispatcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await dispatcher
+            await hub.stop()
             await database.dispose()
 
     app = FastAPI(
@@ -148,8 +189,14 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         meetings,
         actions,
         retros,
+        activity,
+        events,
+        webhooks,
+        notifications,
+        watching,
     ):
         app.include_router(module.router)
+    app.webhooks.include_router(webhooks.outgoing)
 
     # Added innermost first: the last one added wraps all the others.
     app.add_middleware(IdempotencyMiddleware, database=database_ref, ttl=idempotency_ttl)

@@ -1,15 +1,19 @@
 """Imports every table model so SQLModel.metadata (and Alembic) sees them all."""
 
 from app.domain.estimation.models import EstimationRound, EstimationSession, EstimationVote
+from app.domain.events.models import EventSequence, ProjectEvent
 from app.domain.items.blockers.models import ItemBlocker
 from app.domain.items.models import Comment, Item, ItemEvent
 from app.domain.meetings.models import MeetingSchedule
+from app.domain.notifications.models import ItemWatcher, Notification, NotificationPreference
 from app.domain.projects.models import Project, ProjectInvitation, ProjectMember
 from app.domain.retros.actions.models import ActionEvent, ActionItem
 from app.domain.retros.models import Retro, RetroCard, RetroGroup, RetroVote
 from app.domain.sprints.models import Sprint, SprintCapacity, SprintCommitment, SprintOutcome
 from app.domain.standups.models import StandupEntry
+from app.domain.streams.models import StreamTicket
 from app.domain.users.models import ApiToken, User
+from app.domain.webhooks.models import Webhook, WebhookDelivery
 from app.domain.workflow.models import Status
 from app.http.idempotency.models import IdempotencyRecord
 from app.http.throttle.models import ThrottleBucket
@@ -22,12 +26,17 @@ __all__ = [
     "EstimationRound",
     "EstimationSession",
     "EstimationVote",
+    "EventSequence",
     "IdempotencyRecord",
     "Item",
     "ItemBlocker",
     "ItemEvent",
+    "ItemWatcher",
     "MeetingSchedule",
+    "Notification",
+    "NotificationPreference",
     "Project",
+    "ProjectEvent",
     "ProjectInvitation",
     "ProjectMember",
     "Retro",
@@ -40,6 +49,9 @@ __all__ = [
     "SprintOutcome",
     "StandupEntry",
     "Status",
+    "StreamTicket",
     "ThrottleBucket",
     "User",
+    "Webhook",
+    "WebhookDelivery",
 ]

@@ -96,6 +96,32 @@ TAGS: list[Json] = [
         "description": "The ceremony schedule (planning, daily stand-up, review, retro) and an "
         "iCalendar feed of every sprint's meetings, read with a rotatable feed token.",
     },
+    {
+        "name": "activity",
+        "description": "A project's public events, newest first: one readable line and a "
+        "versioned payload each (docs/events.md).",
+    },
+    {
+        "name": "events",
+        "description": "Live streams (Server-Sent Events) of a project's events and of your "
+        "notifications, and the single-use tickets a browser's EventSource opens them with.",
+    },
+    {
+        "name": "notifications",
+        "description": "Your notifications (assigned, mentioned, watched items' status, your "
+        "sprints, due action items): unread first, marked read one or all, and which kinds "
+        "you get.",
+    },
+    {
+        "name": "watching",
+        "description": "Watching items: watchers hear when an item's status changes.",
+    },
+    {
+        "name": "webhooks",
+        "description": "Owners send a project's events to other systems: signed JSON (Standard "
+        "Webhooks) or Slack-compatible chat lines, retried for a day, with every delivery "
+        "listed. The document's `webhooks` section describes what is sent.",
+    },
     {"name": "users", "description": "Instance administration of accounts (admins only)."},
     {"name": "ops", "description": "Liveness, readiness and Prometheus metrics."},
 ]
@@ -249,9 +275,15 @@ def _problem(status: int, description: str | None = None) -> Json:
 _WITHOUT_DATABASE = frozenset({"/healthz", METRICS_PATH})
 
 
+def is_event_stream(operation: Json) -> bool:
+    """Whether an operation answers with a live stream (SSE): no ETag, no 304."""
+    return "text/event-stream" in operation["responses"].get("200", {}).get("content", {})
+
+
 def _shape_responses(document: Json, path: str, method: str, operation: Json) -> None:
     """Errors as problems, success headers by what the answer is, and 304 on GETs."""
     responses: Json = operation["responses"]
+    streamed = is_event_stream(operation)
     has_body = "requestBody" in operation
     if has_body:
         responses.setdefault("413", _problem(413, "The request body is too large."))
@@ -280,7 +312,7 @@ def _shape_responses(document: Json, path: str, method: str, operation: Json) ->
                 "Retry after `Retry-After` seconds.",
             ),
         )
-    if method == "get":
+    if method == "get" and not streamed:
         responses["304"] = {
             "description": "Not Modified: the `ETag` in `If-None-Match` is still current.",
             "headers": {
@@ -310,7 +342,7 @@ def _shape_responses(document: Json, path: str, method: str, operation: Json) ->
         schema = _json_schema(document, response)
         properties = schema.get("properties", {}) if schema else {}
         headers["Cache-Control"] = _header("CacheControl")
-        if (method == "get" and status == 200) or "version" in properties:
+        if (method == "get" and status == 200 and not streamed) or "version" in properties:
             headers["ETag"] = _header("ETag")
         if "next_cursor" in properties:
             headers["Link"] = _header("Link")
@@ -330,7 +362,7 @@ def _shape_parameters(path: str, method: str, operation: Json) -> None:
             parameters.append(_parameter(shared))
         else:
             parameters.append(parameter)
-    if method == "get":
+    if method == "get" and not is_event_stream(operation):
         parameters.append(_parameter("IfNoneMatch"))
     if method == "post" and path not in SECRET_BEARING_PATHS:
         parameters.append(_parameter("IdempotencyKey"))
@@ -357,6 +389,7 @@ def build_openapi(app: FastAPI) -> Json:
         summary=app.summary,
         description=app.description,
         routes=app.routes,
+        webhooks=app.webhooks.routes,
         tags=app.openapi_tags,
         servers=app.servers,
         license_info=app.license_info,
@@ -381,6 +414,15 @@ def build_openapi(app: FastAPI) -> Json:
     components["securitySchemes"][LOGIN_SCHEME]["description"] = (
         "Log in with your email (as `username`) and password for a login token."
     )
+    for operations in document.get("webhooks", {}).values():
+        for operation in operations.values():
+            # What Timebox sends, not an endpoint it serves: the receiver's answer is the story.
+            operation["responses"] = {
+                "2XX": {"description": "Delivered. Anything else, or no answer, is retried."}
+            }
+            # Timebox calls the receiver with no credentials: the signature headers prove it.
+            operation["security"] = []
+            operation["tags"] = ["webhooks"]
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             _shape_parameters(path, method, operation)

@@ -107,6 +107,24 @@ class Settings(BaseSettings):
         ge=0,
         description="Password checks allowed to wait per process; beyond it, 503 (Retry-After).",
     )
+    stream_heartbeat_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="Seconds between heartbeat comments on a live stream (SSE); each also "
+        "re-checks the caller's token and membership.",
+    )
+    stream_queue_size: int = Field(
+        default=1000,
+        ge=1,
+        description="Events a live-stream client may fall behind by before it is disconnected "
+        "(it reconnects with Last-Event-ID and replays).",
+    )
+    notification_scan_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How often a server process looks for action items that became due or "
+        "overdue, to remind their owners (each reminder is made once, whichever process).",
+    )
     metrics_token: SecretStr | None = Field(
         default=None,
         description="Bearer token that /metrics requires; unset: /metrics is off (404).",
@@ -114,6 +132,43 @@ class Settings(BaseSettings):
     metrics_public: bool = Field(
         default=False,
         description="Serve /metrics to anyone (only on a private network); overrides the token.",
+    )
+
+    public_url: str | None = Field(
+        default=None,
+        description="The service's public base URL (`https://timebox.example.com`), for links "
+        "in chat webhook messages; unset: no links.",
+    )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Let webhooks target loopback, private, link-local and metadata addresses "
+        "(development and tests only: it lifts the SSRF guard).",
+    )
+    webhook_dispatcher: bool = Field(
+        default=True, description="Run the webhook dispatcher in this server process."
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long a webhook receiver has to answer an attempt."
+    )
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, le=20, description="Attempts per delivery before it is marked failed."
+    )
+    webhook_retry_base_seconds: float = Field(
+        default=80.0,
+        gt=0,
+        description="First retry delay; each next one is 3x longer, +-25 % jitter (8 attempts: "
+        "about a day).",
+    )
+    webhook_disable_after_failures: int = Field(
+        default=3, ge=1, description="Failed deliveries in a row that disable a webhook."
+    )
+    webhook_poll_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="How often the dispatcher looks for due retries (new work wakes it at once).",
+    )
+    webhook_concurrency: int = Field(
+        default=32, ge=1, description="Deliveries one process sends at once (to different hooks)."
     )
 
     @field_validator("metrics_token", mode="before")

@@ -144,6 +144,9 @@ def settings(database_url: str) -> Settings:
         db_pool_size=5,
         db_max_overflow=20,
         metrics_token=METRICS_TOKEN,
+        # Webhook tests run dispatchers of their own, with test settings (a loopback receiver).
+        webhook_dispatcher=False,
+        webhook_allow_private=True,
     )
 
 

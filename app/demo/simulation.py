@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
 from app.demo import repository
+from app.domain import outbox
 from app.domain.kernel import calendar, clock
 from app.domain.projects.access import ProjectAccess, resolve_access
 from app.domain.projects.models import Role
@@ -61,6 +62,7 @@ class Simulation:
         async with self.database.sessions() as session, session.begin():
             with clock.transaction_time(when if pinned else None):
                 result = await work(session)
+                await outbox.flush(session)
                 await session.flush()
                 if self.project_id:
                     await repository.backdate(session, self.project_id, since, when)

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -23,7 +24,7 @@ def free_port() -> int:
 class ServerProcess:
     """A `timebox serve` child process with its own environment."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, args: Sequence[str] = ()) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -31,7 +32,7 @@ class ServerProcess:
         full_env.update(env)
         self._log = log_path.open("wb")
         self.process = subprocess.Popen(
-            [TIMEBOX, "serve", "--port", str(self.port)],
+            [TIMEBOX, "serve", "--port", str(self.port), *args],
             env=full_env,
             stdout=self._log,
             stderr=subprocess.STDOUT,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import __version__
-from app.domain.items import ranking, repository
+from app.domain.items import public_events, ranking, repository
 from app.domain.items.blockers import repository as blockers_repository
 from app.domain.items.events import snapshot
 from app.domain.items.filters import BACKLOG, ItemQuery, build_filter
@@ -65,9 +65,13 @@ async def _insert(
     await writer.session.flush()
     for item, parent_number in zip(items, parent_numbers, strict=True):
         sprint_number = await writer.sprint_number(item.sprint_id)
-        writer.event(
-            item, EventKind.CREATED, None, None, snapshot(item, parent_number, sprint_number)
-        )
+        values = snapshot(item, parent_number, sprint_number)
+        writer.event(item, EventKind.CREATED, None, None, values)
+        status_name = (await writer.load_statuses())[item.status_id].name
+        public_events.created(writer.session, writer.access, item, values, status_name)
+        active = await writer.active_sprint() if item.sprint_id is not None else None
+        if active is not None and active.id == item.sprint_id:
+            public_events.scope_changed(writer.session, writer.access, active, item, joined=True)
     await writer.session.flush()
 
 
@@ -233,6 +237,10 @@ async def delete_item(
     parent_number = await writer.parent_number(item.parent_id)
     sprint_number = await writer.sprint_number(item.sprint_id)
     writer.event(item, EventKind.DELETED, None, snapshot(item, parent_number, sprint_number), None)
+    public_events.deleted(session, access, item)
+    active = await writer.active_sprint() if item.sprint_id is not None else None
+    if active is not None and active.id == item.sprint_id:
+        public_events.scope_changed(session, access, active, item, joined=False)
     await session.flush()
     await repository.delete_item(session, item.id)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.items import repository
+from app.domain.items import public_events, repository
 from app.domain.items.events import TRACKED, log_value
 from app.domain.items.models import EventKind, Item, ItemEvent
 from app.domain.kernel import clock
@@ -19,8 +19,16 @@ from app.domain.kernel.versioning import bump
 from app.domain.projects.access import ProjectAccess
 from app.domain.retros.actions import repository as actions_repository
 from app.domain.sprints import repository as sprints_repository
+from app.domain.sprints.models import Sprint
 from app.domain.workflow import repository as workflow_repository
 from app.domain.workflow.models import Status, StatusCategory
+
+
+class _Unknown:
+    """Not looked up yet."""
+
+
+_UNKNOWN = _Unknown()
 
 
 def enter_status(item: Item, status: Status) -> None:
@@ -46,6 +54,7 @@ class Writer:
     _sprint_numbers: dict[int, int] = field(default_factory=dict)
     # New items of this request bound for each status, not inserted yet (WIP counting).
     _arriving: dict[int, int] = field(default_factory=dict)
+    _active_sprint: Sprint | _Unknown | None = _UNKNOWN
 
     @property
     def project_id(self) -> int:
@@ -149,6 +158,7 @@ class Writer:
                     old_value, new_value = log_value(column, old), log_value(column, value)
                 kind = EventKind.MOVED if column == "rank" else EventKind.UPDATED
                 self.event(item, kind, TRACKED[column], old_value, new_value)
+                await self._publish(item, column, old, old_value, new_value)
         if changed:
             bump(item)
         if finished:
@@ -163,6 +173,38 @@ class Writer:
                 item.done_at,
             )
         return changed
+
+    async def _publish(
+        self, item: Item, column: str, old_id: Any, old_value: Any, new_value: Any
+    ) -> None:
+        """Publish a logged change: a move up or down, or a field of `item.updated`."""
+        if column == "rank":
+            public_events.moved(self.session, self.access, item, old_value, new_value)
+            return
+        status_name = self.statuses[new_value].name if column == "status_id" else None
+        public_events.changed(
+            self.session, self.access, item, TRACKED[column], old_value, new_value, status_name
+        )
+        if column == "sprint_id":
+            active = await self.active_sprint()
+            if active is not None and active.id in (old_id, item.sprint_id):
+                public_events.scope_changed(
+                    self.session, self.access, active, item, joined=item.sprint_id == active.id
+                )
+
+    async def active_sprint(self) -> Sprint | None:
+        """The project's active sprint, looked up once per request (scope changes)."""
+        if self._active_sprint is _UNKNOWN:
+            active_id = await sprints_repository.active_sprint_id(self.session, self.project_id)
+            self._active_sprint = (
+                None
+                if active_id is None
+                else await sprints_repository.get_sprint_by_id(
+                    self.session, self.project_id, active_id
+                )
+            )
+        assert not isinstance(self._active_sprint, _Unknown)
+        return self._active_sprint
 
     async def check_wip(self, status_id: int, item_id: int | None, field_name: str) -> None:
         """Lock the status an item enters; 409 when WIP limits are enforced and it is full."""

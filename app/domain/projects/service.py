@@ -7,6 +7,8 @@ from typing import Protocol
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.events import service as events
+from app.domain.events.catalogue import EventType, MemberChanged, MemberRef
 from app.domain.kernel.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.domain.kernel.pagination import PageRequest
 from app.domain.kernel.versioning import Versions, apply_changes, bump, check_version
@@ -208,11 +210,16 @@ async def add_member(session: AsyncSession, access: ProjectAccess, data: MemberA
             "No active user you share a project with has this id; invite them by email.",
             "unknown_user",
         )
-    return await add_user(session, access.project, user, data.role)
+    return await add_user(session, access.project, user, data.role, by=access.user)
 
 
-async def add_user(session: AsyncSession, project: Project, user: User, role: Role) -> MemberView:
-    """Make a user a member of a project: the one way a membership is written; 409 if one is."""
+async def add_user(
+    session: AsyncSession, project: Project, user: User, role: Role, *, by: User | None = None
+) -> MemberView:
+    """Make a user a member of a project: the one way a membership is written; 409 if one is.
+
+    `by`: who added them (None: they joined themselves, by creating it or by an invitation).
+    """
     assert user.id is not None and project.id is not None
     if await repository.get_member(session, project.id, user.id) is not None:
         raise _already_member(project, user)
@@ -222,7 +229,32 @@ async def add_user(session: AsyncSession, project: Project, user: User, role: Ro
             await repository.add(session, member)
     except IntegrityError as exc:
         raise _already_member(project, user) from exc
+    actor = by or user
+    verb = f"added {user.display_name}" if by is not None else "joined"
+    _publish(session, project.id, EventType.MEMBER_ADDED, user, role, actor, f"{verb} as {role}")
     return MemberView(member, user)
+
+
+def _publish(
+    session: AsyncSession,
+    project_id: int,
+    event_type: EventType,
+    user: User,
+    role: Role | None,
+    actor: User,
+    what: str,
+) -> None:
+    """Publish a change of membership (`what` completes the summary after the actor's name)."""
+    assert user.id is not None
+    ref = MemberRef(user_id=user.id, display_name=user.display_name, role=role)
+    events.publish(
+        session,
+        project_id,
+        event_type,
+        MemberChanged(member=ref),
+        actor_id=actor.id,
+        summary=f"{events.actor_name(actor.display_name)} {what}",
+    )
 
 
 def _already_member(project: Project, user: User) -> Conflict:
@@ -260,10 +292,21 @@ async def update_member(
     if member.role == Role.OWNER and data.role != Role.OWNER:
         _ensure_another_owner(access, owners)
     if member.role != data.role:
+        old = member.role
         member.role = data.role
         bump(member)
         session.add(member)
         await session.flush()
+        what = f"made {user.display_name} {data.role} (was {old})"
+        _publish(
+            session,
+            access.project_id,
+            EventType.MEMBER_ROLE_CHANGED,
+            user,
+            data.role,
+            access.user,
+            what,
+        )
     return MemberView(member, user)
 
 
@@ -275,11 +318,13 @@ async def remove_member(
     items: ProjectItems,
 ) -> None:
     """Remove a member (their items become unassigned); the last owner cannot be removed."""
-    member, _, owners = await _member_for_change(session, access, user_id)
+    member, user, owners = await _member_for_change(session, access, user_id)
     check_version(member.version, if_match)
     if member.role == Role.OWNER:
         _ensure_another_owner(access, owners)
     await repository.delete_member(session, access.project_id, user_id)
+    what = "left" if user.id == access.user.id else f"removed {user.display_name}"
+    _publish(session, access.project_id, EventType.MEMBER_REMOVED, user, None, access.user, what)
     # Someone who left the project no longer works on its items.
     await items.unassign_user(session, access, user_id)
 

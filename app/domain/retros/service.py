@@ -13,11 +13,14 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.events import service as events
+from app.domain.events.catalogue import EventType, RetroCreated, RetroPhaseChanged, RetroRef
 from app.domain.kernel import clock
 from app.domain.kernel.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from app.domain.kernel.pagination import PageRequest
 from app.domain.kernel.versioning import Versions, apply_changes, bump, check_version
 from app.domain.kernel.views import RowView
+from app.domain.notifications import service as notifications
 from app.domain.projects import repository as projects_repository
 from app.domain.projects.access import ProjectAccess
 from app.domain.projects.models import Role
@@ -285,6 +288,7 @@ async def _create(
     except IntegrityError as exc:
         assert sprint is not None
         raise Conflict(f"Sprint {sprint.number} already has a retro.") from exc
+    _publish(session, access, retro, sprint.number if sprint else None, None)
     return await _board(
         session, access, RetroView(retro, sprint.number if sprint else None, access.user)
     )
@@ -418,12 +422,42 @@ async def move_phase(
             + " or ".join(str(p) for p in (retro.phase.next, retro.phase.previous) if p)
             + "."
         )
+    old = retro.phase
     retro.phase = phase
     if phase == RetroPhase.CLOSED:
         retro.closed_at = clock.now()
     bump(retro)
     await session.flush()
+    _publish(session, access, retro, view.sprint, old)
     return await _board(session, access, view)
+
+
+def _publish(
+    session: AsyncSession,
+    access: ProjectAccess,
+    retro: Retro,
+    sprint_number: int | None,
+    old_phase: RetroPhase | None,
+) -> None:
+    """Publish a retro's creation (`old_phase` None) or a move between phases."""
+    ref = RetroRef(number=retro.number, title=retro.title, sprint=sprint_number)
+    actor = events.actor_name(access.user.display_name)
+    if old_phase is None:
+        event_type, summary = EventType.RETRO_CREATED, f"{actor} opened {retro.title}"
+        payload: RetroCreated | RetroPhaseChanged = RetroCreated(retro=ref)
+    else:
+        event_type = EventType.RETRO_PHASE_CHANGED
+        summary = f"{actor} moved {retro.title} to {retro.phase.value}"
+        payload = RetroPhaseChanged(retro=ref, old=old_phase.value, new=retro.phase.value)
+    events.publish(
+        session,
+        access.project_id,
+        event_type,
+        payload,
+        actor_id=access.user.id,
+        summary=summary,
+        sprint=sprint_number,
+    )
 
 
 # --- the board --------------------------------------------------------------------------------
@@ -522,6 +556,22 @@ def _column(retro: Retro, column: str) -> str:
     return column
 
 
+async def _notify_mentions(
+    session: AsyncSession, access: ProjectAccess, retro: Retro, text: str, previous: str = ""
+) -> None:
+    """Notify the members a card @mentions; from nobody on an anonymous retro."""
+    await notifications.notify_mentions(
+        session,
+        access.project_id,
+        text,
+        retro_number=retro.number,
+        retro_title=retro.title,
+        actor_id=None if retro.anonymous else access.user.id,
+        author_id=access.user.id,
+        previous=previous,
+    )
+
+
 async def add_card(
     session: AsyncSession, access: ProjectAccess, number: int, data: CardCreate
 ) -> CardView:
@@ -540,6 +590,7 @@ async def add_card(
         project_id=access.project_id, retro_id=retro_id, column=column, text=data.text, author_id=me
     )
     await repository.add(session, card)
+    await _notify_mentions(session, access, retro, card.text)
     return CardView(card, True, None if retro.anonymous else access.user, None)
 
 
@@ -577,8 +628,10 @@ async def edit_card(
     changes = data.model_dump(exclude_unset=True)
     if changes.get("column") is not None:
         _column(retro, changes["column"])
+    previous = card.text
     apply_changes(card, changes)
     await session.flush()
+    await _notify_mentions(session, access, retro, card.text, previous)
     return CardView(card, True, None if retro.anonymous else access.user, None)
 
 

@@ -10,6 +10,7 @@ from datetime import date
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.events.catalogue import EventType
 from app.domain.items import bulk as items_bulk
 from app.domain.items import repository as items_repository
 from app.domain.items.models import Item, ItemType
@@ -22,7 +23,7 @@ from app.domain.kernel.versioning import Versions, apply_changes, bump
 from app.domain.kernel.views import FromRow, RowView
 from app.domain.projects import repository as projects_repository
 from app.domain.projects.access import ProjectAccess
-from app.domain.sprints import repository
+from app.domain.sprints import public_events, repository
 from app.domain.sprints.capacity.service import recorded_person_days
 from app.domain.sprints.lookup import locked_sprint, sprint_by_number
 from app.domain.sprints.models import Sprint, SprintCommitment, SprintOutcome, SprintState
@@ -133,6 +134,7 @@ async def create_sprint(
     )
     session.add(sprint)
     await session.flush()
+    public_events.publish(session, access, sprint, EventType.SPRINT_CREATED)
     return await _view(session, access, sprint)
 
 
@@ -160,8 +162,16 @@ async def update_sprint(
         if start is None or end is None:
             raise InvalidInput.for_field("body.start_date", "A sprint needs both dates.", "null")
         await _check_dates(session, access, start, end, sprint.id)
+    before = {name: getattr(sprint, name) for name in changes}
     apply_changes(sprint, changes)
     await session.flush()
+    changed = {
+        name: (old, getattr(sprint, name))
+        for name, old in before.items()
+        if old != getattr(sprint, name)
+    }
+    if changed:
+        public_events.publish(session, access, sprint, EventType.SPRINT_UPDATED, changed)
     return await _view(session, access, sprint)
 
 
@@ -298,6 +308,7 @@ async def start_sprint(
         if item.id is not None
     )
     await session.flush()
+    public_events.publish(session, access, sprint, EventType.SPRINT_STARTED)
     return await _view(session, access, sprint)
 
 
@@ -312,6 +323,7 @@ async def cancel_sprint(
     sprint.state = SprintState.CANCELLED
     bump(sprint)
     await session.flush()
+    public_events.publish(session, access, sprint, EventType.SPRINT_CANCELLED)
     return await _view(session, access, sprint)
 
 
@@ -396,4 +408,5 @@ async def complete_sprint(
         for item in unfinished:
             await writer.write(item, {"sprint_id": target.id})
     await session.flush()
+    public_events.publish(session, access, sprint, EventType.SPRINT_COMPLETED)
     return await _view(session, access, sprint)

@@ -99,6 +99,24 @@ async def user_for_token(
     return (row[0], row[1]) if row else None
 
 
+async def live_token(
+    session: AsyncSession, token_id: int, now: datetime
+) -> tuple[User, ApiToken] | None:
+    """The active user and token of a token id, if the token still works."""
+    stmt = (
+        select(User, ApiToken)
+        .join(ApiToken, col(ApiToken.user_id) == col(User.id))
+        .where(
+            col(ApiToken.id) == token_id,
+            col(ApiToken.revoked_at).is_(None),
+            col(ApiToken.expires_at).is_(None) | (col(ApiToken.expires_at) > now),
+            col(User.is_active).is_(True),
+        )
+    )
+    row = (await session.execute(stmt)).one_or_none()
+    return (row[0], row[1]) if row else None
+
+
 _PENDING_TOUCH = "timebox.pending_token_touch"
 
 

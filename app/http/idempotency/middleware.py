@@ -28,7 +28,14 @@ MAX_KEY_LENGTH = 255
 _PATH_COLUMN_LENGTH = 2048
 # Responses of these carry a secret (a bearer or calendar feed token) that must never be stored.
 SECRET_BEARING_PATHS = frozenset(
-    {"/api/v1/auth/token", "/api/v1/me/tokens", "/api/v1/projects/{key}/calendar/token"}
+    {
+        "/api/v1/auth/token",
+        "/api/v1/me/tokens",
+        "/api/v1/projects/{key}/calendar/token",
+        "/api/v1/me/events/ticket",
+        "/api/v1/projects/{key}/events/ticket",
+        "/api/v1/projects/{key}/webhooks",
+    }
 )
 # A project's path with its key as the route template has it, to compare with the above.
 _PROJECT_KEY = re.compile(r"^/api/v1/projects/[^/]+/")

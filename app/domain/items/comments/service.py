@@ -4,9 +4,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.events import service as events
+from app.domain.events.catalogue import CommentCreated, CommentRef, EventType
+from app.domain.items import public_events
 from app.domain.items import repository as items_repository
 from app.domain.items.comments import repository
-from app.domain.items.models import Comment
+from app.domain.items.models import Comment, Item
 from app.domain.kernel import clock
 from app.domain.kernel.errors import Forbidden, NotFound
 from app.domain.kernel.pagination import PageRequest
@@ -27,12 +30,17 @@ class CommentView(RowView):
     author: User | None
 
 
-async def _item_id(session: AsyncSession, access: ProjectAccess, number: int) -> int:
+async def _item(session: AsyncSession, access: ProjectAccess, number: int) -> Item:
     item = await items_repository.get_item(session, access.project_id, number)
     if item is None:
         raise NotFound(f"No item {access.project.key}-{number}.")
-    assert item.id is not None
-    return item.id
+    return item
+
+
+async def _item_id(session: AsyncSession, access: ProjectAccess, number: int) -> int:
+    item_id = (await _item(session, access, number)).id
+    assert item_id is not None
+    return item_id
 
 
 async def _comment(
@@ -60,14 +68,26 @@ async def add_comment(
     session: AsyncSession, access: ProjectAccess, number: int, body: str
 ) -> CommentView:
     """Comment on an item."""
+    item = await _item(session, access, number)
+    assert item.id is not None
     comment = Comment(
-        project_id=access.project_id,
-        item_id=await _item_id(session, access, number),
-        author_id=access.user.id,
-        body=body,
+        project_id=access.project_id, item_id=item.id, author_id=access.user.id, body=body
     )
     session.add(comment)
     await session.flush()
+    assert comment.id is not None
+    ref = public_events.item_ref(access, item)
+    events.publish(
+        session,
+        access.project_id,
+        EventType.COMMENT_CREATED,
+        CommentCreated(
+            item=ref, comment=CommentRef(id=comment.id, body=body, author_id=access.user.id)
+        ),
+        actor_id=access.user.id,
+        summary=f"{events.actor_name(access.user.display_name)} commented on {ref.key}",
+        item=item.number,
+    )
     return CommentView(comment, access.user)
 
 

@@ -9,8 +9,10 @@ from sqlalchemy import ColumnElement, delete, func, insert, select, tuple_, upda
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.domain.events.catalogue import ActionRef, EventType
 from app.domain.items.models import Item
 from app.domain.kernel.pagination import AnySelect, PageRequest, fetch_page
+from app.domain.retros.actions import public_events
 from app.domain.retros.actions.models import ActionEvent, ActionItem, ActionStatus
 from app.domain.retros.models import Retro
 from app.domain.sprints.models import Sprint
@@ -220,10 +222,32 @@ async def _complete_where(
             version=col(ActionItem.version) + 1,
             updated_at=at,
         )
-        .returning(col(ActionItem.id), col(Item.number))
+        .returning(
+            col(ActionItem.id),
+            col(Item.number).label("item_number"),
+            col(ActionItem.number),
+            col(ActionItem.title),
+            col(ActionItem.owner_id),
+            col(ActionItem.due_date),
+            select(col(Retro.number))
+            .where(col(Retro.id) == col(ActionItem.retro_id))
+            .scalar_subquery()
+            .label("retro"),
+        )
         .execution_options(synchronize_session=False)
     )
     finished = (await session.execute(stmt)).all()
+    for row in finished:
+        values = row._mapping
+        public_events.publish(
+            session,
+            project_id,
+            EventType.ACTION_COMPLETED,
+            ActionRef.model_validate({**values, "status": ActionStatus.DONE.value}),
+            actor_id=actor_id,
+            actor=None,
+            via=f"{project_key}-{values['item_number']}",
+        )
     if finished:
         events = [
             {
@@ -236,7 +260,7 @@ async def _complete_where(
                 "new_value": ActionStatus.DONE.value,
                 "via": f"item {project_key}-{item_number}",
             }
-            for action_id, item_number in finished
+            for action_id, item_number, *_ in finished
         ]
         await session.execute(insert(ActionEvent), events)
     return len(finished)

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
+from app.domain.events.catalogue import RetroRef
 from app.domain.items.schemas import UserRef
 from app.domain.kernel.inputs import BodyInt, InputModel, IsoDate
 from app.domain.kernel.pagination import Page
@@ -135,16 +136,6 @@ class ActionTallyPublic(BaseModel):
         description="Median, over the done actions, of calendar days from the date created to "
         "the date done (both in the project's time zone); null when none is done."
     )
-
-
-class RetroRef(BaseModel):
-    """A retro, briefly."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    number: int
-    title: str
-    sprint: int | None = Field(description="Number of its sprint; null for a project retro.")
 
 
 class RetroActionTally(ActionTallyPublic):

@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.events import service as events
+from app.domain.events.catalogue import ActionRef, EventType
 from app.domain.items import service as items_service
 from app.domain.items.models import ItemType
 from app.domain.items.schemas import ItemCreate
@@ -22,7 +24,7 @@ from app.domain.projects import repository as projects_repository
 from app.domain.projects.access import ProjectAccess
 from app.domain.projects.models import Role
 from app.domain.retros import repository as retros_repository
-from app.domain.retros.actions import repository
+from app.domain.retros.actions import public_events, repository
 from app.domain.retros.actions.models import ActionEvent, ActionItem, ActionStatus
 from app.domain.retros.actions.repository import ActionFilter, ActionRow
 from app.domain.retros.actions.schemas import ActionCreate, ActionUpdate
@@ -155,6 +157,31 @@ def _log(
     )
 
 
+# Closing an action publishes what became of it; reopening publishes nothing.
+_CLOSING = {
+    ActionStatus.DONE: EventType.ACTION_COMPLETED,
+    ActionStatus.DROPPED: EventType.ACTION_DROPPED,
+}
+
+
+def _publish(
+    session: AsyncSession,
+    access: ProjectAccess,
+    action: ActionItem,
+    event_type: EventType,
+    retro_number: int | None,
+) -> None:
+    values = {**action.model_dump(), "status": action.status.value, "retro": retro_number}
+    public_events.publish(
+        session,
+        access.project_id,
+        event_type,
+        ActionRef.model_validate(values),
+        actor_id=access.user.id,
+        actor=events.actor_name(access.user.display_name),
+    )
+
+
 def _iso(day: date | None) -> str | None:
     return None if day is None else day.isoformat()
 
@@ -210,6 +237,9 @@ async def _create(
         "retro": None if retro is None else retro.number,
     }
     _log(session, access, action, "created", None, snapshot)
+    _publish(
+        session, access, action, EventType.ACTION_CREATED, None if retro is None else retro.number
+    )
     return await _reread(session, access, action)
 
 
@@ -332,6 +362,7 @@ async def update_action(
     action = await _locked(session, access, number)
     check_version(action.version, if_match)
     changed = False
+    closing: EventType | None = None
     for name, value in changes.items():
         old = getattr(action, name)
         if old == value:
@@ -342,6 +373,9 @@ async def update_action(
                 await _check_open_cap(session, access)
             _set_status(action, value)
             _log(session, access, action, "status", old.value, value.value)
+            closed = _CLOSING.get(value)
+            if closed is not None:
+                closing = closed
             continue
         setattr(action, name, value)
         if name == "owner_id":
@@ -352,7 +386,10 @@ async def update_action(
             _log(session, access, action, name, old, value)
     if changed:
         bump(action)
-    return await _reread(session, access, action)
+    view = await _reread(session, access, action)
+    if closing is not None:
+        _publish(session, access, action, closing, view.retro)
+    return view
 
 
 async def delete_action(

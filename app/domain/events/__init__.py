@@ -1,0 +1,1 @@
+"""Public events: one catalogue, written with the change; activity, streams and webhooks read it."""

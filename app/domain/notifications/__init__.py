@@ -1,0 +1,1 @@
+"""Notifications: what concerns a member (assigned, mentioned, watched, sprints, due actions)."""

@@ -1,0 +1,1 @@
+"""Stream tickets: short-lived, single-use credentials for the live streams' URLs."""

@@ -1,0 +1,1 @@
+"""Webhooks: owners' subscriptions to a project's events, and their deliveries."""

@@ -1,0 +1,1 @@
+"""The live streams' infrastructure: one LISTEN connection per process fanning out to clients."""

@@ -1,0 +1,189 @@
+"""The live streams a client holds open: replay from the database, then live from the hub.
+
+A stream never holds a database session while it waits: each read (the replay, the checks on
+heartbeat) takes a short-lived session and returns it at once.
+"""
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Collection
+
+from sse_starlette import ServerSentEvent
+
+from app.db import Database
+from app.domain.events import service as events
+from app.domain.streams import service as streams
+from app.domain.streams.service import StreamAccess
+from app.live.hub import LAGGED, RESYNC, Delivery, Entry, Hub, project_delivery
+
+# Most queued events sent in one write.
+_BATCH = 100
+# Rows read per replay query.
+_REPLAY_PAGE = 500
+# Notification ids recently sent, so a replay after a resync does not repeat them.
+_RECENT_IDS = 1000
+
+
+def _message(delivery: Delivery) -> bytes:
+    return delivery.frame
+
+
+def _drain(queue: "asyncio.Queue[Entry]") -> list[Entry]:
+    """What is queued right now, up to a batch."""
+    found: list[Entry] = []
+    while len(found) < _BATCH and not queue.empty():
+        found.append(queue.get_nowait())
+    return found
+
+
+async def _still_allowed(database: Database, access: StreamAccess) -> bool:
+    async with database.sessions() as session:
+        return await streams.still_allowed(session, access)
+
+
+class _Beat:
+    """When the next heartbeat is due (every `interval` seconds, busy stream or not)."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.due = asyncio.get_running_loop().time() + interval
+
+    def remaining(self) -> float:
+        return max(0.0, self.due - asyncio.get_running_loop().time())
+
+    def passed(self) -> bool:
+        if asyncio.get_running_loop().time() < self.due:
+            return False
+        self.due = asyncio.get_running_loop().time() + self.interval
+        return True
+
+
+async def project_stream(
+    hub: Hub,
+    database: Database,
+    access: StreamAccess,
+    last_event_id: int | None,
+    types: Collection[str] | None,
+    heartbeat: float,
+) -> AsyncIterator[ServerSentEvent | bytes]:
+    """A project's events after `last_event_id` (or from now), then live, until the member
+    is removed, their token stops working, or the client goes."""
+    assert access.project_id is not None and access.project_key is not None
+    wanted = set(types) if types else None
+    async with hub.follow_project(access.project_id, access.project_key) as subscriber:
+        # Sent at once, so the client (and every proxy) sees the stream open.
+        yield ServerSentEvent(comment="connected", retry=2000)
+        position = subscriber.start if last_event_id is None else last_event_id
+        if last_event_id is not None:
+            while True:
+                async with database.sessions() as session:
+                    page = await events.events_after(
+                        session,
+                        access.project_id,
+                        access.project_key,
+                        position,
+                        None,
+                        _REPLAY_PAGE,
+                    )
+                for event in page:
+                    delivery = project_delivery(event)
+                    position = event.seq
+                    if wanted is None or delivery.event in wanted:
+                        yield _message(delivery)
+                    if delivery.removed_user_id == access.user_id:
+                        return
+                if len(page) < _REPLAY_PAGE:
+                    break
+        beat = _Beat(heartbeat)
+        while True:
+            try:
+                async with asyncio.timeout(beat.remaining()):
+                    entry = await subscriber.queue.get()
+            except TimeoutError:
+                entry = None
+            if beat.passed():
+                if not await _still_allowed(database, access):
+                    return
+                yield ServerSentEvent(comment="heartbeat")
+            if entry is None:
+                continue
+            # What else is queued goes out in the same write: one send for a burst, not one
+            # per event (a send passes every middleware, for each of the project's clients).
+            ready = [entry, *_drain(subscriber.queue)]
+            frames: list[bytes] = []
+            ended = False
+            for queued in ready:
+                if queued is RESYNC:
+                    continue
+                if queued is LAGGED:
+                    ended = True
+                    break
+                assert isinstance(queued, Delivery)
+                if queued.id <= position:
+                    continue  # replayed already
+                position = queued.id
+                if wanted is None or queued.event in wanted:
+                    frames.append(_message(queued))
+                if queued.removed_user_id == access.user_id:
+                    ended = True
+                    break
+            if frames:
+                yield b"".join(frames)
+            if ended:
+                return
+
+
+async def user_stream(
+    hub: Hub,
+    database: Database,
+    access: StreamAccess,
+    last_event_id: int | None,
+    heartbeat: float,
+) -> AsyncIterator[ServerSentEvent | bytes]:
+    """The caller's notifications after `last_event_id` (or from now), then live."""
+    async with hub.follow_user(access.user_id) as subscriber:
+        yield ServerSentEvent(comment="connected", retry=2000)
+        sent: deque[int] = deque(maxlen=_RECENT_IDS)
+        position = last_event_id
+
+        async def replay() -> AsyncIterator[Delivery]:
+            nonlocal position
+            if position is None:
+                return
+            while True:
+                page = await hub.notifications_after(access.user_id, position, _REPLAY_PAGE)
+                for delivery in page:
+                    position = max(position, delivery.id)
+                    if delivery.id not in sent:
+                        sent.append(delivery.id)
+                        yield delivery
+                if len(page) < _REPLAY_PAGE:
+                    return
+
+        async for delivery in replay():
+            yield _message(delivery)
+        beat = _Beat(heartbeat)
+        while True:
+            try:
+                async with asyncio.timeout(beat.remaining()):
+                    entry = await subscriber.queue.get()
+            except TimeoutError:
+                entry = None
+            if beat.passed():
+                if not await _still_allowed(database, access):
+                    return
+                yield ServerSentEvent(comment="heartbeat")
+            if entry is None:
+                continue
+            if entry is LAGGED:
+                return
+            if entry is RESYNC:
+                async for delivery in replay():
+                    yield _message(delivery)
+                continue
+            assert isinstance(entry, Delivery)
+            if entry.id in sent:
+                continue
+            sent.append(entry.id)
+            position = entry.id if position is None else max(position, entry.id)
+            yield _message(entry)
