@@ -342,6 +342,11 @@ class Hub:
         for subscriber in self._users.get(user_id, ()):
             subscriber.offer(found[0])
 
+    async def latest_notification_id(self, user_id: int) -> int:
+        """The id of a user's newest notification (0 before any)."""
+        async with self.database.sessions() as session:
+            return await notifications.latest_notification_id(session, user_id)
+
     async def notifications_after(self, user_id: int, after_id: int, limit: int) -> list[Delivery]:
         """A user's notifications after `after_id`, oldest first, as the stream sends them."""
         async with self.database.sessions() as session:

@@ -58,6 +58,29 @@ class _Beat:
         return True
 
 
+# What `_entries` yields when a heartbeat is due.
+_HEARTBEAT = object()
+
+
+async def _entries(
+    queue: "asyncio.Queue[Entry]", beat: "_Beat", database: Database, access: StreamAccess
+) -> AsyncIterator[Entry | object]:
+    """A subscriber's queued entries as they come, and `_HEARTBEAT` whenever one is due; ends
+    when a heartbeat finds the caller no longer allowed (token gone, removed)."""
+    while True:
+        try:
+            async with asyncio.timeout(beat.remaining()):
+                entry: Entry | None = await queue.get()
+        except TimeoutError:
+            entry = None
+        if beat.passed():
+            if not await _still_allowed(database, access):
+                return
+            yield _HEARTBEAT
+        if entry is not None:
+            yield entry
+
+
 async def project_stream(
     hub: Hub,
     database: Database,
@@ -94,18 +117,9 @@ async def project_stream(
                         return
                 if len(page) < _REPLAY_PAGE:
                     break
-        beat = _Beat(heartbeat)
-        while True:
-            try:
-                async with asyncio.timeout(beat.remaining()):
-                    entry = await subscriber.queue.get()
-            except TimeoutError:
-                entry = None
-            if beat.passed():
-                if not await _still_allowed(database, access):
-                    return
+        async for entry in _entries(subscriber.queue, _Beat(heartbeat), database, access):
+            if entry is _HEARTBEAT:
                 yield ServerSentEvent(comment="heartbeat")
-            if entry is None:
                 continue
             # What else is queued goes out in the same write: one send for a burst, not one
             # per event (a send passes every middleware, for each of the project's clients).
@@ -144,12 +158,16 @@ async def user_stream(
     async with hub.follow_user(access.user_id) as subscriber:
         yield ServerSentEvent(comment="connected", retry=2000)
         sent: deque[int] = deque(maxlen=_RECENT_IDS)
-        position = last_event_id
+        # Without Last-Event-ID the stream starts from the newest notification (taken after
+        # subscribing), so a reconnect of the hub after an outage replays from there.
+        position = (
+            await hub.latest_notification_id(access.user_id)
+            if last_event_id is None
+            else last_event_id
+        )
 
         async def replay() -> AsyncIterator[Delivery]:
             nonlocal position
-            if position is None:
-                return
             while True:
                 page = await hub.notifications_after(access.user_id, position, _REPLAY_PAGE)
                 for delivery in page:
@@ -162,18 +180,9 @@ async def user_stream(
 
         async for delivery in replay():
             yield _message(delivery)
-        beat = _Beat(heartbeat)
-        while True:
-            try:
-                async with asyncio.timeout(beat.remaining()):
-                    entry = await subscriber.queue.get()
-            except TimeoutError:
-                entry = None
-            if beat.passed():
-                if not await _still_allowed(database, access):
-                    return
+        async for entry in _entries(subscriber.queue, _Beat(heartbeat), database, access):
+            if entry is _HEARTBEAT:
                 yield ServerSentEvent(comment="heartbeat")
-            if entry is None:
                 continue
             if entry is LAGGED:
                 return
@@ -185,5 +194,5 @@ async def user_stream(
             if entry.id in sent:
                 continue
             sent.append(entry.id)
-            position = entry.id if position is None else max(position, entry.id)
+            position = max(position, entry.id)
             yield _message(entry)

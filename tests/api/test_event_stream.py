@@ -498,3 +498,27 @@ async def test_my_stream_carries_my_notifications_live_and_replays_them(
     assert ids == sorted(ids) and ids[0] > int(live_one.id or 0) and len(set(ids)) == 2
     mine = await client.get("/api/v1/me/notifications", headers=member.headers)
     assert {n["id"] for n in mine.json()["data"]} == {int(live_one.id or 0), *ids}
+
+
+async def test_my_stream_opened_without_last_event_id_catches_up_after_the_hub_reconnects(
+    live: Live, client: httpx.AsyncClient, factory: Factory, database_url: str
+) -> None:
+    owner = await factory.owner()
+    member = await factory.user()
+    await factory.member("WEB", owner, member, Role.MEMBER)
+    first = await _create_item(client, owner, "Before")
+    await _assign(client, owner, first, member)  # an older notification: not replayed
+    second = await _create_item(client, owner, "During the outage")
+    async with open_stream(live.http, "/api/v1/me/events", headers=member.headers) as stream:
+        await stream.message()
+        pid = live.hub.listener_pid
+        admin = await asyncpg.connect(database_url)
+        try:
+            assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+        finally:
+            await admin.close()
+        # Made while the hub may be away, before the stream has seen any notification: the
+        # stream's position is the newest notification at connect, so it is replayed.
+        await _assign(client, owner, second, member)
+        during = await stream.event()
+    assert during.event == "notification" and during.json["item"] == second

@@ -56,8 +56,9 @@ def test_readme_walkthrough_runs_verbatim(server: ServerProcess) -> None:
     # sprint's name, its item count, the committed points, WEB-2's status category, WEB-3's
     # sprint, the completed points, say/do (5 / 8) and how many items joined after the start;
     # then the retro: its first phase, the card's column, the three phases it moved through,
-    # the action item's number and its owner on the list of open actions.
-    assert out.rstrip().splitlines()[-20:] == [
+    # the action item's number and its owner on the list of open actions; and the activity
+    # feed's line for the newest retro event.
+    assert out.rstrip().splitlines()[-21:] == [
         "WEB",
         "member",
         "3",
@@ -78,4 +79,5 @@ def test_readme_walkthrough_runs_verbatim(server: ServerProcess) -> None:
         "discussing",
         "1",
         "Grace",
+        "Ada moved Sprint 1 retrospective to discussing",
     ]

@@ -147,6 +147,14 @@ async def notifications_after(
     return [_row(row) for row in rows]
 
 
+async def latest_id(session: AsyncSession, user_id: int) -> int:
+    """The id of a user's newest notification (0 before any)."""
+    stmt = select(func.coalesce(func.max(col(Notification.id)), 0)).where(
+        col(Notification.user_id) == user_id
+    )
+    return int((await session.execute(stmt)).scalar_one() or 0)
+
+
 async def get_notification(
     session: AsyncSession, user_id: int, notification_id: int
 ) -> NotificationRow | None:

@@ -271,6 +271,11 @@ async def notifications_after(
     return [NotificationPublic.model_validate(_view(row)) for row in rows]
 
 
+async def latest_notification_id(session: AsyncSession, user_id: int) -> int:
+    """Where a personal stream opened without `Last-Event-ID` starts (0 before any)."""
+    return await repository.latest_id(session, user_id)
+
+
 # --- preferences -----------------------------------------------------------------------------
 
 
