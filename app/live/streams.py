@@ -98,6 +98,11 @@ async def project_stream(
         yield ServerSentEvent(comment="connected", retry=2000)
         position = subscriber.start if last_event_id is None else last_event_id
         if last_event_id is not None:
+            async with database.sessions() as session:
+                newest = await events.last_seq(session, access.project_id)
+            # An id from the future (another project's, or made up) resumes from now: kept, it
+            # would hide every event numbered up to it.
+            position = min(position, newest)
             while True:
                 async with database.sessions() as session:
                     page = await events.events_after(
@@ -158,13 +163,10 @@ async def user_stream(
     async with hub.follow_user(access.user_id) as subscriber:
         yield ServerSentEvent(comment="connected", retry=2000)
         sent: deque[int] = deque(maxlen=_RECENT_IDS)
-        # Without Last-Event-ID the stream starts from the newest notification (taken after
-        # subscribing), so a reconnect of the hub after an outage replays from there.
-        position = (
-            await hub.latest_notification_id(access.user_id)
-            if last_event_id is None
-            else last_event_id
-        )
+        # Without Last-Event-ID (or with one from the future) the stream starts from the newest
+        # notification, taken after subscribing, so a hub reconnect replays from there.
+        newest = await hub.latest_notification_id(access.user_id)
+        position = newest if last_event_id is None else min(last_event_id, newest)
 
         async def replay() -> AsyncIterator[Delivery]:
             nonlocal position

@@ -8,6 +8,7 @@ from sse_starlette import EventSourceResponse
 
 from app.db import Database
 from app.domain.events.catalogue import EventType
+from app.domain.kernel.inputs import ID_MAX
 from app.domain.streams import service as streams
 from app.domain.streams.schemas import StreamTicketPublic
 from app.http.problems import problem_responses
@@ -71,13 +72,18 @@ LastEventIdHeader = Annotated[
     Header(
         alias="Last-Event-ID",
         ge=0,
+        le=ID_MAX,
         description="The `id:` of the last event received; what came after it is replayed. "
         "EventSource sends it itself when it reconnects.",
     ),
 ]
 LastEventIdQuery = Annotated[
     int | None,
-    Query(ge=0, description="As the `Last-Event-ID` header, for clients that cannot set it."),
+    Query(
+        ge=0,
+        le=ID_MAX,
+        description="As the `Last-Event-ID` header, for clients that cannot set it.",
+    ),
 ]
 
 

@@ -522,3 +522,21 @@ async def test_my_stream_opened_without_last_event_id_catches_up_after_the_hub_r
         await _assign(client, owner, second, member)
         during = await stream.event()
     assert during.event == "notification" and during.json["item"] == second
+
+
+async def test_an_id_from_the_future_resumes_from_now_and_an_impossible_one_is_a_422(
+    live: Live, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    owner = await factory.owner()
+    await _create_item(client, owner, "Before")
+    headers = {**owner.headers, "Last-Event-ID": str(2**63 - 1)}
+    async with open_stream(live.http, EVENTS, headers=headers) as stream:
+        await stream.message()
+        await _create_item(client, owner, "After")
+        # Seq 1 is the project's only earlier event: the next one is delivered, not hidden.
+        assert await _seqs(stream, 1) == [2]
+    for bad in ({"Last-Event-ID": str(2**63)}, {"Last-Event-ID": "-1"}):
+        answer = await live.http.get(EVENTS, headers={**owner.headers, **bad})
+        assert_problem(answer, 422, field="header.Last-Event-ID")
+    answer = await live.http.get(EVENTS, params={"last_event_id": 2**64}, headers=owner.headers)
+    assert_problem(answer, 422, field="query.last_event_id")

@@ -447,6 +447,23 @@ async def test_marking_someone_elses_notification_is_a_404(
     assert (await client.get(INBOX)).status_code == 401
 
 
+async def test_someone_who_left_no_longer_reads_the_projects_notifications(
+    client: httpx.AsyncClient, people: People, factory: Factory
+) -> None:
+    ada, bob = people.ada, people.bob
+    await create_item(client, ada, title="Secret plan", assignee_id=bob.id)
+    assert len(await inbox(client, bob)) == 1
+    removed = await client.delete(f"{PROJECTS}/WEB/members/{bob.id}", headers=ada.headers)
+    assert removed.status_code == 204, removed.text
+    listed = await client.get(INBOX, headers=bob.headers)
+    assert listed.json()["data"] == [] and listed.json()["unread_count"] == 0
+    # Back in the project, the notice is theirs to read again.
+    await factory.member("WEB", ada, bob, Role.MEMBER)
+    assert [n["summary"] for n in await inbox(client, bob)] == [
+        "ada assigned you WEB-1 “Secret plan”"
+    ]
+
+
 # --- the personal stream --------------------------------------------------------------------
 
 

@@ -184,3 +184,8 @@ async def events_after(
     """A project's events after `after_seq`, oldest first (replay and fan-out)."""
     rows = await repository.events_after(session, project_id, after_seq, types, limit)
     return [public(row, project_key) for row in rows]
+
+
+async def last_seq(session: AsyncSession, project_id: int) -> int:
+    """The number of a project's newest committed event (0 before any)."""
+    return await repository.last_seq(session, project_id)

@@ -83,12 +83,25 @@ class NotificationFilter:
 # --- reading ---------------------------------------------------------------------------------
 
 
+def _still_a_member() -> ColumnElement[bool]:
+    """The notification's user is (still, or again) a member of its project: someone who
+    left no longer reads what its notifications quote."""
+    return (
+        select(col(ProjectMember.user_id))
+        .where(
+            col(ProjectMember.project_id) == col(Notification.project_id),
+            col(ProjectMember.user_id) == col(Notification.user_id),
+        )
+        .exists()
+    )
+
+
 def _rows(user_id: int) -> AnySelect:
     return (
         select(Notification, col(Project.key), User)
         .join(Project, col(Project.id) == col(Notification.project_id))
         .outerjoin(User, col(User.id) == col(Notification.actor_id))
-        .where(col(Notification.user_id) == user_id)
+        .where(col(Notification.user_id) == user_id, _still_a_member())
     )
 
 
@@ -132,7 +145,9 @@ async def count_unread(session: AsyncSession, user_id: int, filters: Notificatio
     """How many of a user's notifications are unread (narrowed by project and kinds)."""
     scope = NotificationFilter(unread=True, project_key=filters.project_key, kinds=filters.kinds)
     stmt = _narrowed(
-        select(func.count()).select_from(Notification).where(col(Notification.user_id) == user_id),
+        select(func.count())
+        .select_from(Notification)
+        .where(col(Notification.user_id) == user_id, _still_a_member()),
         scope,
     )
     return int((await session.execute(stmt)).scalar_one())
