@@ -5,7 +5,6 @@ shapes as components (an activity entry is a union discriminated by `type`). A p
 gain fields within a version; removing or changing one bumps `version`.
 """
 
-import builtins
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
@@ -309,6 +308,6 @@ class TypedEvent(EventEnvelope, Generic[P]):
     payload: P
 
     @classmethod
-    def model_parametrized_name(cls, params: tuple[builtins.type[Any], ...]) -> str:
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
         """`ItemCreatedEvent`, not `TypedEvent[ItemCreated]`: plain schema names for SDKs."""
         return f"{params[0].__name__}Event"
