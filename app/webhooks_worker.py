@@ -13,6 +13,7 @@ import contextlib
 import logging
 import socket
 import time
+from collections.abc import Callable
 
 import asyncpg
 import httpx
@@ -126,7 +127,13 @@ class Dispatcher:
         lease = self.settings.webhook_timeout_seconds * _LEASE_FACTOR + _LEASE_MARGIN_SECONDS
         async with self.database.sessions() as session, session.begin():
             with clock.transaction_time():
-                claimed = await webhooks.claim(session, limit=free, lease_seconds=lease)
+                claimed = await webhooks.claim(
+                    session,
+                    limit=free,
+                    lease_seconds=lease,
+                    max_attempts=self.settings.webhook_max_attempts,
+                    disable_after=self.settings.webhook_disable_after_failures,
+                )
         # Committed: these attempts are ours alone now.
         for item in claimed:
             task = asyncio.create_task(self._deliver(http, item))
@@ -160,13 +167,36 @@ class Dispatcher:
             )
 
     async def send(self, http: httpx.AsyncClient, claimed: Claimed) -> webhooks.Outcome:
-        """One attempt: check the target again, sign, POST, never follow a redirect."""
-        webhook = claimed.webhook
+        """One attempt, bounded as a whole by the timeout; whatever goes wrong is an outcome,
+        so every claimed attempt is recorded."""
         started = time.perf_counter()
 
         def took() -> int:
             return round((time.perf_counter() - started) * 1000)
 
+        seconds = self.settings.webhook_timeout_seconds
+        try:
+            # httpx's timeout bounds each read, not the answer: a receiver sending a byte a
+            # second would keep the attempt (and a concurrency slot) for ever, and outlive its
+            # lease, so that a second attempt of the same delivery would start alongside.
+            async with asyncio.timeout(seconds):
+                return await self._attempt(http, claimed, took)
+        except (TimeoutError, httpx.TimeoutException):
+            return webhooks.Outcome(None, took(), f"No answer within {seconds:g} s.")
+        except Exception as exc:
+            # Only the type: the message may quote the URL, which can hold a credential.
+            logger.warning(
+                "webhook delivery %s: attempt failed: %s", claimed.delivery.id, type(exc).__name__
+            )
+            return webhooks.Outcome(
+                None, took(), f"The attempt failed in Timebox ({type(exc).__name__})."
+            )
+
+    async def _attempt(
+        self, http: httpx.AsyncClient, claimed: Claimed, took: Callable[[], int]
+    ) -> webhooks.Outcome:
+        """Check the target again, sign, POST, never follow a redirect."""
+        webhook = claimed.webhook
         try:
             target = await targets.resolve(
                 webhook.url, allow_private=self.settings.webhook_allow_private
@@ -190,8 +220,7 @@ class Dispatcher:
             ) as response:
                 code = response.status_code
         except httpx.TimeoutException:
-            seconds = self.settings.webhook_timeout_seconds
-            return webhooks.Outcome(None, took(), f"No answer within {seconds:g} s.")
+            raise
         except httpx.HTTPError as exc:
             return webhooks.Outcome(None, took(), f"{type(exc).__name__}: {exc}"[:500])
         if 200 <= code < 300:

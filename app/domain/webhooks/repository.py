@@ -23,12 +23,15 @@ _OUTSTANDING = (DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value)
 async def get_webhook(
     session: AsyncSession, project_id: int, webhook_id: int, *, lock: bool = False
 ) -> Webhook | None:
-    """A project's webhook by id (locked for update when `lock`)."""
+    """A project's webhook by id (locked against other writers of it when `lock`)."""
     stmt = select(Webhook).where(
         col(Webhook.project_id) == project_id, col(Webhook.id) == webhook_id
     )
     if lock:
-        stmt = stmt.with_for_update()
+        # FOR NO KEY UPDATE, not FOR UPDATE: the latter conflicts with the FOR KEY SHARE that
+        # every write of the project takes on its webhooks (the deliveries' fan-out and its
+        # foreign-key checks), so a PATCH would hold them all up until it commits.
+        stmt = stmt.with_for_update(key_share=True)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
@@ -78,6 +81,10 @@ async def enqueue_events(session: AsyncSession, event_ids: Sequence[int], now: d
                 col(event.type) == func.any(col(hook.event_types)),
             ),
         )
+        # A locking read: if a webhook is being deleted meanwhile, this waits for the delete
+        # and then skips the row gone, where a plain read would still see it in its snapshot
+        # and the insert's foreign-key check would fail (a 500 for an unrelated write).
+        .with_for_update(of=hook, read=True, key_share=True)
     )
     columns = [
         "project_id",
@@ -157,15 +164,39 @@ class Claimed:
     actor: User | None
 
 
+async def give_up_exhausted(
+    session: AsyncSession, now: datetime, max_attempts: int, reason: str
+) -> list[tuple[int, int | None]]:
+    """Mark failed the due deliveries that have had every attempt already (their last never
+    reported back, or the limit was lowered); returns their webhook and event ids."""
+    exhausted = (
+        select(col(WebhookDelivery.id))
+        .where(
+            col(WebhookDelivery.status).in_(_OUTSTANDING),
+            col(WebhookDelivery.next_attempt_at) <= now,
+            col(WebhookDelivery.attempts) >= max_attempts,
+        )
+        .with_for_update(skip_locked=True)
+    )
+    stmt = (
+        update(WebhookDelivery)
+        .where(col(WebhookDelivery.id).in_(exhausted.scalar_subquery()))
+        .values(status=DeliveryStatus.FAILED, next_attempt_at=None, last_error=reason)
+        .returning(col(WebhookDelivery.webhook_id), col(WebhookDelivery.event_id))
+    )
+    return [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
+
+
 async def claim_due(
-    session: AsyncSession, now: datetime, lease_until: datetime, limit: int
+    session: AsyncSession, now: datetime, lease_until: datetime, limit: int, max_attempts: int
 ) -> list[Claimed]:
     """Claim up to `limit` due deliveries for one attempt each (commit to make it stick).
 
     Due: pending and past `next_attempt_at`, or sending with its lease run out (a process
-    died mid-attempt). Only a webhook's first outstanding delivery by seq is ever due, so its
-    deliveries go out in order; pings (no seq) go at once. `SKIP LOCKED`: a row another
-    dispatcher is claiming is left to it.
+    died mid-attempt), and with an attempt left (`give_up_exhausted` fails the others).
+    Only a webhook's first outstanding delivery by seq is ever due, so its deliveries go out
+    in order; pings (no seq) go at once. `SKIP LOCKED`: a row another dispatcher is claiming
+    is left to it.
     """
     # Each webhook's first outstanding delivery by seq, found per webhook on the partial
     # index: a backlog of thousands costs one index probe per webhook, not a scan of it all.
@@ -188,6 +219,7 @@ async def claim_due(
         .where(
             col(WebhookDelivery.status).in_(_OUTSTANDING),
             col(WebhookDelivery.next_attempt_at) <= now,
+            col(WebhookDelivery.attempts) < max_attempts,
             or_(col(Webhook.active), col(WebhookDelivery.event_id).is_(None)),
             or_(col(WebhookDelivery.seq).is_(None), col(WebhookDelivery.id).in_(heads)),
         )

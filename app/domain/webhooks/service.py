@@ -5,7 +5,7 @@ import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -208,10 +208,41 @@ def retry_delay(attempt: int, base_seconds: float, rng: random.Random | None = N
     return float(base_seconds * 3 ** (attempt - 1) * jitter)
 
 
-async def claim(session: AsyncSession, *, limit: int, lease_seconds: float) -> list[Claimed]:
-    """Claim due deliveries for one attempt each (the caller commits before sending)."""
+async def claim(
+    session: AsyncSession,
+    *,
+    limit: int,
+    lease_seconds: float,
+    max_attempts: int,
+    disable_after: int,
+) -> list[Claimed]:
+    """Claim due deliveries for one attempt each (the caller commits before sending); a due
+    one with no attempt left is given up instead, as `record` gives up a last failure."""
     now = clock.now()
-    return await repository.claim_due(session, now, now + timedelta(seconds=lease_seconds), limit)
+    # Only a lease run out gets here with every attempt made (or a lowered limit): claiming
+    # it again would send it past the limit, and for ever if its receiver never answers.
+    reason = f"Given up: attempt {max_attempts} of {max_attempts} never reported back."
+    for webhook_id, event_id in await repository.give_up_exhausted(
+        session, now, max_attempts, reason
+    ):
+        if event_id is not None:
+            await repository.count_failure(
+                session,
+                webhook_id,
+                disable_after,
+                _disabled_reason(now, disable_after, reason),
+                now,
+            )
+    return await repository.claim_due(
+        session, now, now + timedelta(seconds=lease_seconds), limit, max_attempts
+    )
+
+
+def _disabled_reason(now: datetime, disable_after: int, last: object) -> str:
+    return (
+        f"Disabled on {now:%Y-%m-%d %H:%M} UTC after {disable_after} deliveries in a row "
+        f"failed every attempt; the last: {last}."
+    )
 
 
 def message_id(claimed: Claimed) -> str:
@@ -324,9 +355,6 @@ async def record(
     if status == DeliveryStatus.DELIVERED and claimed.webhook.consecutive_failures:
         await repository.count_success(session, webhook_id)
     elif status == DeliveryStatus.FAILED and delivery.event_id is not None:
-        reason = (
-            f"Disabled on {now:%Y-%m-%d %H:%M} UTC after {disable_after} deliveries in a row "
-            f"failed every attempt; the last: {values['last_error'] or outcome.response_code}."
-        )
+        reason = _disabled_reason(now, disable_after, values["last_error"] or outcome.response_code)
         await repository.count_failure(session, webhook_id, disable_after, reason, now)
     return status

@@ -4,7 +4,8 @@ import asyncio
 import ipaddress
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+
+import httpx
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -14,6 +15,12 @@ _METADATA = {
     ipaddress.ip_address("fd00:ec2::254"),  # AWS over IPv6
 }
 _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT: not the public internet
+# 6to4 embeds an IPv4 address a relay may forward to (2002:7f00:1:: is 127.0.0.1): refused
+# whole, as no receiver needs it.
+_SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
+# The same message for every refused host: telling "does not resolve" from "resolves to
+# 10.0.0.7" would let anyone who can create a project map the internal network.
+REFUSED = "The URL's host is not a public internet address (or does not resolve)."
 
 
 class UnsafeTarget(ValueError):
@@ -43,22 +50,31 @@ def refused(address: IpAddress) -> bool:
         or address.is_unspecified
         or address in _METADATA
         or (isinstance(address, ipaddress.IPv4Address) and address in _SHARED)
+        or (isinstance(address, ipaddress.IPv6Address) and address in _SIX_TO_FOUR)
         or not address.is_global
     )
 
 
 def split(url: str) -> tuple[str, str, int]:
-    """The scheme, host and port of an http(s) URL; UnsafeTarget when it has none."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UnsafeTarget("The URL must be an absolute http:// or https:// URL.")
-    if parts.username is not None or parts.password is not None:
-        raise UnsafeTarget("The URL may not carry a user name or password.")
+    """The scheme, host (IDNA-encoded) and port of an http(s) URL; UnsafeTarget when it has
+    none. Parsed by httpx, which sends it: what is checked is what is sent."""
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError as exc:
-        raise UnsafeTarget("The URL's port is not valid.") from exc
-    return parts.scheme, parts.hostname, port
+        parts = httpx.URL(url)
+        # The name httpx connects to (IDNA-encoded), and decoded as httpx decodes it when it
+        # sends: where an invalid IDNA label (`xn--n3h.net`) raises.
+        host = parts.raw_host.decode("ascii")
+        named = parts.host
+    except (httpx.InvalidURL, ValueError) as exc:  # idna's errors are UnicodeErrors
+        raise UnsafeTarget("The URL is not a valid http:// or https:// URL.") from exc
+    if parts.scheme not in ("http", "https") or not host or not named:
+        raise UnsafeTarget("The URL must be an absolute http:// or https:// URL.")
+    if parts.userinfo:
+        raise UnsafeTarget("The URL may not carry a user name or password.")
+    # httpx gives None for the scheme's default port, and 0 as it is (never a real server's).
+    port = parts.port if parts.port is not None else 443 if parts.scheme == "https" else 80
+    if not 0 < port < 65536:
+        raise UnsafeTarget("The URL's port is not valid.")
+    return parts.scheme, host, port
 
 
 async def resolve(url: str, *, allow_private: bool) -> Target:
@@ -78,16 +94,10 @@ async def resolve(url: str, *, allow_private: bool) -> Target:
                 host, port, type=socket.SOCK_STREAM
             )
         except (OSError, UnicodeError) as exc:
-            raise UnsafeTarget(f"The host {host!r} does not resolve.") from exc
+            raise UnsafeTarget(REFUSED) from exc
         found = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
-    if not found:
-        raise UnsafeTarget(f"The host {host!r} does not resolve.")
     # Every address must be safe: a name with one public and one private address is refused,
     # since the connection could go to either.
-    for address in found:
-        if refused(address):
-            raise UnsafeTarget(
-                f"The host {host!r} resolves to {address}, a loopback, private, link-local, "
-                "multicast, reserved or metadata address; webhooks may not send there."
-            )
+    if not found or any(refused(address) for address in found):
+        raise UnsafeTarget(REFUSED)
     return Target(scheme, host, port, tuple(dict.fromkeys(str(address) for address in found)))
