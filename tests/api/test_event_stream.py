@@ -190,7 +190,9 @@ async def test_events_committed_during_the_replay_are_sent_once(
         return await real(*args, **kwargs)
 
     monkeypatch.setattr(
-        live_streams, "events", SimpleNamespace(events_after=replay_after_three_more)
+        live_streams,
+        "events",
+        SimpleNamespace(events_after=replay_after_three_more, last_seq=events_service.last_seq),
     )
     async with open_stream(
         live.http, EVENTS, headers={**owner.headers, "Last-Event-ID": "1"}
