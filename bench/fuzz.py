@@ -1,4 +1,5 @@
-"""Fuzz (`make fuzz`): Schemathesis over every operation of openapi.json against a live
+"""Fuzz (`make fuzz`): Schemathesis over every operation of openapi.json but the endless live
+streams, against a live
 `timebox serve`, signed in as a project MEMBER, with path parameters naming real resources.
 
 Run: `.venv/bin/python -m bench.fuzz` (a larger budget) or `--ci` (bounded, seeded and
