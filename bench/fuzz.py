@@ -1,6 +1,6 @@
-"""Fuzz (`make fuzz`): Schemathesis over every operation of openapi.json but the endless live
-streams, against a live
-`timebox serve`, signed in as a project MEMBER, with path parameters naming real resources.
+"""Fuzz (`make fuzz`): Schemathesis over every operation of openapi.json but the two endless
+live streams, against a live `timebox serve`, signed in as a project MEMBER, with path
+parameters naming real resources.
 
 Run: `.venv/bin/python -m bench.fuzz` (a larger budget) or `--ci` (bounded, seeded and
 derandomised, so CI is repeatable). The server gets a throw-away database as bench.load's does
