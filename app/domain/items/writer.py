@@ -195,13 +195,8 @@ class Writer:
     async def active_sprint(self) -> Sprint | None:
         """The project's active sprint, looked up once per request (scope changes)."""
         if self._active_sprint is _UNKNOWN:
-            active_id = await sprints_repository.active_sprint_id(self.session, self.project_id)
-            self._active_sprint = (
-                None
-                if active_id is None
-                else await sprints_repository.get_sprint_by_id(
-                    self.session, self.project_id, active_id
-                )
+            self._active_sprint = await sprints_repository.active_sprint(
+                self.session, self.project_id
             )
         assert not isinstance(self._active_sprint, _Unknown)
         return self._active_sprint

@@ -124,6 +124,14 @@ async def sprint_numbers(
     return {row[0]: row[1] for row in (await session.execute(stmt)).all() if row[0] is not None}
 
 
+async def active_sprint(session: AsyncSession, project_id: int) -> Sprint | None:
+    """The project's active sprint, if any."""
+    stmt = select(Sprint).where(
+        col(Sprint.project_id) == project_id, col(Sprint.state) == SprintState.ACTIVE
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
 async def active_sprint_id(session: AsyncSession, project_id: int) -> int | None:
     """The id of the project's active sprint, if any."""
     stmt = select(col(Sprint.id)).where(
