@@ -1365,6 +1365,31 @@ async def test_completing_freezes_the_outcome_and_carries_unfinished_items_to_th
     )
 
 
+async def test_carry_over_ranks_can_land_on_a_key_another_carried_item_still_holds(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    # Ranks a0..a4; with a0 and a3 gone, the carried a1, a2 are re-ranked into a2, a3 below a4:
+    # the first write takes the key the second item has not yet left.
+    owner = await factory.user()
+    await factory.project(owner, "WEB")
+    numbers = [await factory.item("WEB", owner, title=f"I{n}", points=1) for n in range(5)]
+    for gone in (numbers[0], numbers[3]):
+        deleted = await client.delete(f"/api/v1/projects/WEB/items/{gone}", headers=owner.headers)
+        assert deleted.status_code == 204, deleted.text
+    carried = [numbers[1], numbers[2]]
+    sprint = await factory.sprint("WEB", owner, items=carried, start=True)
+
+    completed = await client.post(
+        f"/api/v1/projects/WEB/sprints/{sprint}/complete",
+        json={"carry_over": "backlog"},
+        headers=owner.headers,
+    )
+
+    assert completed.status_code == 200, completed.text
+    listed = await client.get("/api/v1/projects/WEB/items?sprint=backlog", headers=owner.headers)
+    assert [i["number"] for i in listed.json()["data"]] == [*carried, numbers[4]]
+
+
 async def test_carrying_over_into_a_planned_sprint(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:

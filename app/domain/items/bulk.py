@@ -81,9 +81,10 @@ async def to_top_of_backlog(
 
     async def place() -> None:
         first = await repository.first_rank_excluding(session, access.project_id, moved_ids)
-        for item, key in zip(ordered, ranking.keys_between(None, first, len(ordered)), strict=True):
-            await writer.write(item, {"sprint_id": None, "rank": key})
-        await session.flush()
+        keys = ranking.keys_between(None, first, len(ordered))
+        async with repository.ranks_checked_together(session):
+            for item, key in zip(ordered, keys, strict=True):
+                await writer.write(item, {"sprint_id": None, "rank": key})
 
     async def reload() -> None:
         for item in ordered:

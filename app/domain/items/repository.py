@@ -1,7 +1,8 @@
 """SQL for the items table: the backlog's queries and filters, ranks, the items of sprints,
 and the item event log."""
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal
@@ -584,15 +585,28 @@ async def reload_items(session: AsyncSession, ids: Sequence[int]) -> None:
         await session.execute(stmt.execution_options(populate_existing=True))
 
 
-async def set_ranks(session: AsyncSession, ranks: Sequence[tuple[int, str]]) -> None:
-    """Rewrite many ranks at once (the rank constraint is deferred for the statement)."""
+@asynccontextmanager
+async def ranks_checked_together(session: AsyncSession) -> AsyncIterator[None]:
+    """Check rank uniqueness once at the end of the block, not per row.
+
+    Rewriting several ranks can pass a key from one item to another: row by row, the first
+    write would collide with a key its neighbour has not left yet. A real collision still
+    raises IntegrityError when the check runs at the end.
+    """
     await session.execute(text("SET CONSTRAINTS uq_items_project_id_rank DEFERRED"))
-    table = Item.__table__  # type: ignore[attr-defined]
-    await session.execute(
-        table.update().where(table.c.id == bindparam("item_id")).values(rank=bindparam("rank")),
-        [{"item_id": item_id, "rank": rank} for item_id, rank in ranks],
-    )
+    yield
+    await session.flush()
     await session.execute(text("SET CONSTRAINTS uq_items_project_id_rank IMMEDIATE"))
+
+
+async def set_ranks(session: AsyncSession, ranks: Sequence[tuple[int, str]]) -> None:
+    """Rewrite many ranks at once."""
+    table = Item.__table__  # type: ignore[attr-defined]
+    async with ranks_checked_together(session):
+        await session.execute(
+            table.update().where(table.c.id == bindparam("item_id")).values(rank=bindparam("rank")),
+            [{"item_id": item_id, "rank": rank} for item_id, rank in ranks],
+        )
 
 
 async def ancestor_ids(session: AsyncSession, item_id: int) -> list[int]:
