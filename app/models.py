@@ -7,6 +7,7 @@ from app.domain.items.models import Comment, Item, ItemEvent
 from app.domain.meetings.models import MeetingSchedule
 from app.domain.notifications.models import ItemWatcher, Notification, NotificationPreference
 from app.domain.projects.models import Project, ProjectInvitation, ProjectMember
+from app.domain.releases.models import Release
 from app.domain.retros.actions.models import ActionEvent, ActionItem
 from app.domain.retros.models import Retro, RetroCard, RetroGroup, RetroVote
 from app.domain.sprints.models import Sprint, SprintCapacity, SprintCommitment, SprintOutcome
@@ -39,6 +40,7 @@ __all__ = [
     "ProjectEvent",
     "ProjectInvitation",
     "ProjectMember",
+    "Release",
     "Retro",
     "RetroCard",
     "RetroGroup",

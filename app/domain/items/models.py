@@ -80,6 +80,7 @@ class Item(SQLModel, table=True):
         Index("ix_items_project_id_assignee_id", "project_id", "assignee_id"),
         Index("ix_items_project_id_parent_id", "project_id", "parent_id"),
         Index("ix_items_project_id_sprint_id_rank", "project_id", "sprint_id", "rank"),
+        Index("ix_items_project_id_release_id", "project_id", "release_id"),
         Index("ix_items_project_id_created_at_id", "project_id", "created_at", "id"),
         Index("ix_items_project_id_updated_at_id", "project_id", "updated_at", "id"),
         Index("ix_items_project_id_priority_rank", "project_id", "priority", "rank"),
@@ -105,6 +106,8 @@ class Item(SQLModel, table=True):
     status_id: int = fk_field("statuses.id", ondelete="RESTRICT")
     # No ON DELETE action: a planned sprint sends its items back through the write path first.
     sprint_id: int | None = fk_field("sprints.id", nullable=True, ondelete=None)
+    # No ON DELETE action: deleting a release takes its items out through the write path first.
+    release_id: int | None = fk_field("releases.id", nullable=True, ondelete=None)
     external_id: str | None = Field(default=None, sa_type=String(255))
     rank: str = Field(sa_column=Column(String(255, collation="C"), nullable=False))
     done_at: datetime | None = timestamp_field()

@@ -65,6 +65,8 @@ class Project(SQLModel, table=True):
     next_sprint_number: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     next_retro_number: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     next_action_number: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    next_release_number: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    next_risk_number: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_by: int | None = fk_field("users.id", nullable=True, ondelete="SET NULL")
     version: int = version_field()
     created_at: datetime = created_at_field()

@@ -44,17 +44,19 @@ _NUMBER_SERIES = {
     "sprint": Project.next_sprint_number,
     "retro": Project.next_retro_number,
     "action": Project.next_action_number,
+    "release": Project.next_release_number,
+    "risk": Project.next_risk_number,
 }
 
 
 async def take_numbers(
     session: AsyncSession,
     project_id: int,
-    series: Literal["item", "sprint", "retro", "action"],
+    series: Literal["item", "sprint", "retro", "action", "release", "risk"],
     count: int = 1,
 ) -> int:
-    """Reserve `count` item, sprint, retro or action numbers; returns the first. Locks the
-    project row until commit."""
+    """Reserve `count` numbers of one series; returns the first. Locks the project row until
+    commit."""
     counter = col(_NUMBER_SERIES[series])
     stmt = (
         update(Project)
