@@ -32,6 +32,8 @@ logger = logging.getLogger("timebox.webhooks")
 # A lease outlives the receiver's timeout (twice it, and a second) before another process may
 # take the delivery over: long enough for the attempt to be recorded, short after a crash.
 _LEASE_FACTOR, _LEASE_MARGIN_SECONDS = 2.0, 1.0
+# The most of a receiver's reply body read (and thrown away) to keep its connection.
+_REPLY_READ_LIMIT = 64 * 1024
 # How long to wait before retrying after the database failed us.
 _BACKOFF_ON_ERROR_SECONDS = 1.0
 
@@ -219,6 +221,7 @@ class Dispatcher:
                 "POST", url, content=body.encode(), headers=headers, extensions=extensions
             ) as response:
                 code = response.status_code
+                await _drain_reply(response)
         except httpx.TimeoutException:
             raise
         except httpx.HTTPError as exc:
@@ -229,6 +232,17 @@ class Dispatcher:
             location = response.headers.get("location", "")[:200]
             return webhooks.Outcome(code, took(), f"Redirect to {location!r} not followed.")
         return webhooks.Outcome(code, took(), f"HTTP {code}.")
+
+
+async def _drain_reply(response: httpx.Response) -> None:
+    """Read the reply's body (its first `_REPLY_READ_LIMIT` bytes): the connection is kept
+    alive for the next delivery only once the whole reply was read, and a new connection per
+    delivery cost more than the delivery itself. Bounded, like the rest, by the timeout."""
+    read = 0
+    async for chunk in response.aiter_raw():
+        read += len(chunk)
+        if read > _REPLY_READ_LIMIT:
+            return
 
 
 async def run(database: Database, settings: Settings) -> None:

@@ -35,7 +35,23 @@ BURST_SECONDS = 5.0
 MAX_FANOUT_P95_MS = 100.0
 MAX_SLOWDOWN = 1.10
 # The item number of an item.created event (the data is compact JSON, `item` after `type`).
-_ITEM_CREATED = re.compile(r'"type":"item\.created".*?"item":(\d+)')
+_ITEM_CREATED = re.compile(rb'"type":"item\.created".*?"item":(\d+)')
+_STREAM_PATH = "/api/v1/projects/WEB/events"
+
+
+async def _open_stream(
+    base: str, headers: dict[str, str]
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """GET the project's stream on a raw connection, read past the response headers (keep the
+    writer: a writer collected closes its connection)."""
+    url = httpx.URL(base)
+    reader, writer = await asyncio.open_connection(url.host, url.port)
+    lines = [f"GET {_STREAM_PATH} HTTP/1.1", f"Host: {url.host}:{url.port}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head[:200]
+    return reader, writer
 
 
 async def _hold_streams(base: str, headers: dict[str, str], pipe: Connection) -> None:
@@ -44,40 +60,39 @@ async def _hold_streams(base: str, headers: dict[str, str], pipe: Connection) ->
     connected = 0
     all_connected = asyncio.Event()
 
-    async def read(http: httpx.AsyncClient) -> None:
+    async def read(stream: asyncio.StreamReader) -> None:
         nonlocal connected
-        async with http.stream("GET", "/api/v1/projects/WEB/events", headers=headers) as stream:
-            async for line in stream.aiter_lines():
-                if line.startswith(": connected"):
-                    connected += 1
-                    if connected == CLIENTS:
-                        all_connected.set()
-                elif line.startswith("data: "):
-                    at = time.perf_counter()
-                    # A regular expression, not json.loads: the clients share the server's
-                    # two cores, and what they spend is taken from the writes measured.
-                    created = _ITEM_CREATED.search(line)
-                    if created is not None:
-                        arrivals.append((int(created.group(1)), at))
+        # Raw bytes and a regular expression, not an HTTP client and json.loads: the clients
+        # share the server's two cores, and what they spend is taken from the writes measured.
+        # (The chunked framing is left in: a chunk-size line never looks like an event.)
+        seen = b""
+        while chunk := await stream.read(65536):
+            at = time.perf_counter()
+            if connected < CLIENTS and b": connected" in chunk:
+                connected += 1
+                if connected == CLIENTS:
+                    all_connected.set()
+            # A frame can straddle two reads: keep the unfinished tail for the next one.
+            seen += chunk
+            done, _, seen = seen.rpartition(b"\r\n\r\n")
+            arrivals.extend((int(n), at) for n in _ITEM_CREATED.findall(done))
 
-    limits = httpx.Limits(max_connections=CLIENTS + 10)
-    timeout = httpx.Timeout(30, read=None)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=timeout) as http:
-        readers = [asyncio.create_task(read(http)) for _ in range(CLIENTS)]
-        async with asyncio.timeout(60):
-            await all_connected.wait()
-        pipe.send("ready")
-        loop = asyncio.get_running_loop()
-        while True:
-            command = await loop.run_in_executor(None, pipe.recv)
-            if command == "report":
-                pipe.send(arrivals)
-                arrivals = []
-            else:
-                break
-        for reader in readers:
-            reader.cancel()
-        await asyncio.gather(*readers, return_exceptions=True)
+    streams = [await _open_stream(base, headers) for _ in range(CLIENTS)]
+    readers = [asyncio.create_task(read(stream)) for stream, _ in streams]
+    async with asyncio.timeout(60):
+        await all_connected.wait()
+    pipe.send("ready")
+    loop = asyncio.get_running_loop()
+    while True:
+        command = await loop.run_in_executor(None, pipe.recv)
+        if command == "report":
+            pipe.send(arrivals)
+            arrivals = []
+        else:
+            break
+    for reader in readers:
+        reader.cancel()
+    await asyncio.gather(*readers, return_exceptions=True)
 
 
 def _client_process(base: str, headers: dict[str, str], pipe: Connection) -> None:

@@ -22,6 +22,8 @@ _BATCH = 100
 _REPLAY_PAGE = 500
 # Notification ids recently sent, so a replay after a resync does not repeat them.
 _RECENT_IDS = 1000
+# Live sends per event-loop turn, across all of a process's streams (see _Pacer).
+_SENDS_PER_TURN = 16
 
 
 def _message(delivery: Delivery) -> bytes:
@@ -56,6 +58,38 @@ class _Beat:
             return False
         self.due = asyncio.get_running_loop().time() + self.interval
         return True
+
+
+class _Pacer:
+    """Lets at most `per_turn` streams send in one turn of the event loop.
+
+    An event wakes every stream of its project in the same turn; sent all at once, their
+    writes would hold up the requests being served (the next write's queries) until all were
+    done. Paced, the loop polls for I/O between batches, so requests go on between them.
+    """
+
+    def __init__(self, per_turn: int) -> None:
+        self.per_turn = per_turn
+        self._used = 0
+        self._reset_pending = False
+
+    def _reset(self) -> None:
+        self._used = 0
+        self._reset_pending = False
+
+    async def turn(self) -> None:
+        """Wait for a turn with room for one more send."""
+        # Polled on purpose: each sleep(0) gives up exactly one turn, which is the pacing.
+        while self._used >= self.per_turn:  # noqa: ASYNC110
+            await asyncio.sleep(0)
+        self._used += 1
+        if not self._reset_pending:
+            # Callbacks scheduled now run in the next turn, ahead of the streams that waited.
+            self._reset_pending = True
+            asyncio.get_running_loop().call_soon(self._reset)
+
+
+_pacer = _Pacer(_SENDS_PER_TURN)
 
 
 # What `_entries` yields when a heartbeat is due.
@@ -147,6 +181,7 @@ async def project_stream(
                     ended = True
                     break
             if frames:
+                await _pacer.turn()
                 yield b"".join(frames)
             if ended:
                 return
@@ -197,4 +232,5 @@ async def user_stream(
                 continue
             sent.append(entry.id)
             position = max(position, entry.id)
+            await _pacer.turn()
             yield _message(entry)

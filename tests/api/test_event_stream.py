@@ -542,3 +542,29 @@ async def test_an_id_from_the_future_resumes_from_now_and_an_impossible_one_is_a
         assert_problem(answer, 422, field="header.Last-Event-ID")
     answer = await live.http.get(EVENTS, params={"last_event_id": 2**64}, headers=owner.headers)
     assert_problem(answer, 422, field="query.last_event_id")
+
+
+async def test_live_sends_are_paced_a_batch_per_loop_turn() -> None:
+    # An event wakes every stream at once; sends are let through in batches, with a turn of
+    # the loop (an I/O poll, where requests go on) between batches.
+    pacer = live_streams._Pacer(per_turn=16)
+    turn = 0
+
+    async def count_turns() -> None:
+        nonlocal turn
+        while True:
+            await asyncio.sleep(0)
+            turn += 1
+
+    ticker = asyncio.create_task(count_turns())
+    passed_at: list[int] = []
+
+    async def stream() -> None:
+        await pacer.turn()
+        passed_at.append(turn)
+
+    await asyncio.gather(*(stream() for _ in range(100)))
+    ticker.cancel()
+    per_turn = [passed_at.count(t) for t in sorted(set(passed_at))]
+    assert max(per_turn) <= 16 and sum(per_turn) == 100, per_turn
+    assert len(per_turn) >= 7, per_turn

@@ -35,6 +35,8 @@ class Received:
 
     headers: dict[str, str]
     body: bytes
+    # The sender's port: one port for many requests means they came on one kept-alive connection.
+    peer_port: int = 0
 
     @property
     def event(self) -> dict[str, Any]:
@@ -49,6 +51,8 @@ class Receiver:
 
     respond: Callable[[int], int] = lambda n: 200
     delay: float = 0.0
+    # HTTP/1.1 with keep-alive and a reply body, as most real receivers answer.
+    keep_alive: bool = False
     received: list[Received] = field(default_factory=list)
     answered: list[int] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -65,17 +69,24 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if receiver.keep_alive else "HTTP/1.0"
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
                 with receiver.lock:
-                    receiver.received.append(Received(dict(self.headers.items()), body))
+                    receiver.received.append(
+                        Received(dict(self.headers.items()), body, self.client_address[1])
+                    )
                     code = receiver.respond(len(receiver.received))
                 if receiver.delay:
                     threading.Event().wait(receiver.delay)
+                reply = b'{"received": true}' if receiver.keep_alive else b""
                 self.send_response(code)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
+                if reply:
+                    self.wfile.write(reply)
                 with receiver.lock:
                     receiver.answered.append(code)
 
@@ -243,6 +254,25 @@ async def test_deliveries_follow_the_project_sequence(
     assert delivered == sorted(delivered) == list(range(1, 13))
     attempted = [r.event["seq"] for r in receiver.snapshot()]
     assert attempted == sorted(attempted), "a later event went out before an earlier one"
+
+
+async def test_a_receiver_that_keeps_connections_alive_gets_every_delivery_on_one(
+    client: httpx.AsyncClient, factory: Factory, database: Database, settings: Settings
+) -> None:
+    # The reply's body must be read for the connection to be reused: left unread, every
+    # delivery opened a new connection.
+    receiver = Receiver(keep_alive=True).start()
+    try:
+        owner = await factory.owner("WEB")
+        await create_hook(client, owner, receiver.url)
+        async with dispatching(database, fast(settings)):
+            for index in range(5):
+                await factory.item("WEB", owner, title=f"Item {index}")
+            await receiver.wait_for(5)
+        ports = {request.peer_port for request in receiver.snapshot()}
+        assert len(ports) == 1, ports
+    finally:
+        receiver.stop()
 
 
 async def test_filters_by_event_type(

@@ -42,10 +42,22 @@ async def take_seqs(session: AsyncSession, project_id: int, count: int) -> int:
     return last - count + 1
 
 
+_ROWS_PER_INSERT = 2000
+
+
 async def append(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[ProjectEvent]:
-    """Insert events (already numbered) in one statement and announce them at commit."""
-    stmt = insert(ProjectEvent).values(list(rows)).returning(ProjectEvent)
-    events = list((await session.execute(stmt)).scalars().all())
+    """Insert events (already numbered), a few thousand per statement, and announce them at
+    commit."""
+    events: list[ProjectEvent] = []
+    # One statement's bind parameters are capped at 32,767 (PostgreSQL's protocol), and an
+    # event row takes about ten: a large import publishes more events than fit in one.
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        stmt = (
+            insert(ProjectEvent)
+            .values(list(rows[start : start + _ROWS_PER_INSERT]))
+            .returning(ProjectEvent)
+        )
+        events.extend((await session.execute(stmt)).scalars().all())
     last: dict[int, int] = {}
     for event in events:
         last[event.project_id] = max(last.get(event.project_id, 0), event.seq)

@@ -17,8 +17,10 @@ from app.domain.events.repository import EventFilter, EventRow
 from app.domain.kernel import clock
 from app.domain.kernel.pagination import PageRequest
 
-# Where a session keeps the events its transaction will write (app.domain.outbox writes them).
+# Where a session keeps the events its transaction will write (app.domain.outbox writes them),
+# and the mergeable ones by key (a request that touches thousands of items looks each up).
 _PENDING = "timebox.pending_events"
+_MERGEABLE = "timebox.mergeable_events"
 
 
 @dataclass
@@ -80,18 +82,21 @@ def merged(
 ) -> PendingEvent:
     """This transaction's pending event with `key`, made by `make` the first time: one event
     for many changes (every field of an item, every item joining a sprint)."""
-    pending = _pending(session)
-    entry = next((e for e in pending if e.merge_key == key), None)
+    mergeable: dict[tuple[Any, ...], PendingEvent] = session.info.setdefault(_MERGEABLE, {})
+    entry = mergeable.get(key)
     if entry is None:
         entry = make()
         entry.merge_key = key
-        pending.append(entry)
+        _pending(session).append(entry)
+        mergeable[key] = entry
     return entry
 
 
 def discard(session: AsyncSession, entry: PendingEvent) -> None:
     """Drop a pending event whose changes cancelled out."""
     _pending(session).remove(entry)
+    if entry.merge_key is not None:
+        session.info.get(_MERGEABLE, {}).pop(entry.merge_key, None)
 
 
 def has_pending(session: AsyncSession | Session) -> bool:
@@ -102,6 +107,7 @@ def has_pending(session: AsyncSession | Session) -> bool:
 async def write_pending(session: AsyncSession) -> list[ProjectEvent]:
     """Number and write this transaction's events (and announce them at commit)."""
     pending: list[PendingEvent] = session.info.pop(_PENDING, [])
+    session.info.pop(_MERGEABLE, None)
     if not pending:
         return []
     by_project: dict[int, list[PendingEvent]] = defaultdict(list)
@@ -136,6 +142,7 @@ def _forget_pending(session: Session, previous_transaction: SessionTransaction) 
     """A rolled-back transaction's events never happened."""
     if previous_transaction.parent is None:
         session.info.pop(_PENDING, None)
+        session.info.pop(_MERGEABLE, None)
 
 
 def public(row: EventRow, project_key: str) -> EventPublic:
