@@ -36,9 +36,11 @@ from app.openapi import install_openapi
 from app.routers import (
     actions,
     activity,
+    archive,
     auth,
     blockers,
     board,
+    budget,
     capacity,
     comments,
     estimation,
@@ -48,13 +50,17 @@ from app.routers import (
     health,
     invitations,
     items,
+    jira_import,
     me,
     meetings,
     members,
     notifications,
+    phases,
     projects,
+    releases,
     reports,
     retros,
+    risks,
     sprints,
     standups,
     statuses,
@@ -62,6 +68,7 @@ from app.routers import (
     watching,
     webhooks,
     workload,
+    worklogs,
 )
 from app.settings import Settings, get_settings
 
@@ -171,10 +178,12 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         me,
         users,
         projects,
+        archive,
         members,
         invitations,
         statuses,
         items,
+        jira_import,
         comments,
         blockers,
         board,
@@ -185,15 +194,20 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         flow,
         reports,
         forecast,
+        releases,
         standups,
         meetings,
         actions,
         retros,
+        phases,
+        risks,
         activity,
         events,
         webhooks,
         notifications,
         watching,
+        worklogs,
+        budget,
     ):
         app.include_router(module.router)
     app.webhooks.include_router(webhooks.outgoing)
@@ -202,7 +216,11 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
     app.add_middleware(IdempotencyMiddleware, database=database_ref, ttl=idempotency_ttl)
     app.add_middleware(ConditionalGetMiddleware)
     app.add_middleware(UnhandledErrorMiddleware)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        limits={archive.IMPORT_PATH: settings.max_import_bytes},
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

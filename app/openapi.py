@@ -12,8 +12,11 @@ import json
 from http import HTTPStatus
 from typing import Any
 
+import fastapi.routing
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 
 from app.http.idempotency.middleware import MAX_KEY_LENGTH, SECRET_BEARING_PATHS
 from app.http.problems import ACCEPT_HEADERS, PROBLEM_MEDIA_TYPE
@@ -48,7 +51,19 @@ TAGS: list[Json] = [
     {"name": "auth", "description": "Register, log in for a bearer token, log out."},
     {"name": "me", "description": "Your own account and your personal access tokens."},
     {"name": "projects", "description": "Projects, addressed by their key (`WEB`)."},
+    {
+        "name": "archive",
+        "description": "A whole project as one versioned JSON archive: exported by its owners "
+        "(streamed), imported as a new project with new ids, people matched by email "
+        "(docs/export-import.md).",
+    },
     {"name": "members", "description": "Who belongs to a project, and their role."},
+    {
+        "name": "lifecycle",
+        "description": "A project's life: the phases kickoff, planning, execution, closing and "
+        "post-mortem, gates into them signed off by named approvers, closing (read-only, with a "
+        "summary and a post-mortem retro), reopening and handing ownership over.",
+    },
     {
         "name": "invitations",
         "description": "Joining a project by email: owners invite an address, and whoever "
@@ -60,6 +75,11 @@ TAGS: list[Json] = [
         "description": "The ranked product backlog: stories, bugs, tasks, spikes and epics.",
     },
     {"name": "comments", "description": "Discussion on an item."},
+    {
+        "name": "import",
+        "description": "A backlog from a Jira CSV export: items matched by issue key (a re-import "
+        "updates them), statuses, sprints and epics mapped, each skipped row explained.",
+    },
     {"name": "board", "description": "A whole board in one call: columns with their items."},
     {
         "name": "sprints",
@@ -71,6 +91,12 @@ TAGS: list[Json] = [
         "as JSON and as SVG charts.",
     },
     {
+        "name": "releases",
+        "description": "Releases and milestones: their scope (items and their epics' children), "
+        "the forecast of when they are done and how likely by their target date, recording a "
+        "release, and the roadmap as JSON and as an SVG timeline.",
+    },
+    {
         "name": "actions",
         "description": "Retro action items: owners, due dates and follow-up until done, the "
         "backlog items made from them, and how well they are followed up.",
@@ -80,6 +106,23 @@ TAGS: list[Json] = [
         "description": "Retrospectives: a board per sprint or project whose phases (collecting, "
         "grouping, voting, discussing, closed) the server enforces, with anonymous cards, vote "
         "budgets, the sprint's headline as context, and a wiki export.",
+    },
+    {
+        "name": "risks",
+        "description": "The risk register: risks scored by probability and impact (exposure "
+        "1–25), owners, mitigation and contingency plans, review dates, links to items, "
+        "sprints and releases, each risk's history and the weekly open-exposure trend.",
+    },
+    {
+        "name": "worklogs",
+        "description": "Time tracking: work logs (hours a member spent on an item on a day, "
+        "members edit their own) and the time report by member, item, sprint, epic or week.",
+    },
+    {
+        "name": "budget",
+        "description": "The project budget (owners only): hours and money, hourly rates per "
+        "member or by default, spent and remaining, burn per sprint, and the projected total "
+        "at the current burn rate with a flag when it exceeds the budget.",
     },
     {
         "name": "estimation",
@@ -280,7 +323,39 @@ def is_event_stream(operation: Json) -> bool:
     return "text/event-stream" in operation["responses"].get("200", {}).get("content", {})
 
 
-def _shape_responses(document: Json, path: str, method: str, operation: Json) -> None:
+def _api_routes(app: FastAPI) -> list[APIRoute]:
+    """Every API route, those of included routers too (FastAPI may keep those nested)."""
+    contexts = getattr(fastapi.routing, "iter_route_contexts", None)
+    routes = (
+        list(app.routes) if contexts is None else [c.original_route for c in contexts(app.routes)]
+    )
+    return [route for route in routes if isinstance(route, APIRoute)]
+
+
+def _refused_while_closed(dependant: Dependant, method: str) -> bool:
+    """Whether an access dependency of the route refuses this method on a closed project."""
+    for dependency in dependant.dependencies:
+        refuses = getattr(dependency.call, "refused_while_closed", None)
+        if refuses is not None and refuses(method):
+            return True
+        if _refused_while_closed(dependency, method):
+            return True
+    return False
+
+
+def _closed_project_writes(app: FastAPI) -> set[tuple[str, str]]:
+    """(path, method) of the operations a closed project refuses with 409 `project-closed`."""
+    return {
+        (route.path_format, method.lower())
+        for route in _api_routes(app)
+        for method in route.methods or ()
+        if _refused_while_closed(route.dependant, method)
+    }
+
+
+def _shape_responses(
+    document: Json, path: str, method: str, operation: Json, *, closed_refuses: bool = False
+) -> None:
     """Errors as problems, success headers by what the answer is, and 304 on GETs."""
     responses: Json = operation["responses"]
     streamed = is_event_stream(operation)
@@ -297,6 +372,13 @@ def _shape_responses(document: Json, path: str, method: str, operation: Json) ->
         )
         responses.setdefault(
             "422", _problem(422, "Invalid input, or an Idempotency-Key used with another request.")
+        )
+    if closed_refuses:
+        conflict = responses.setdefault("409", _problem(409, "A conflict."))
+        conflict["description"] = (
+            conflict["description"].rstrip(".")
+            + "; or the project is closed (`project-closed`): it takes no changes until an "
+            "owner reopens it."
         )
     if operation.get("security") is not None:
         responses.setdefault("401", _problem(401))
@@ -423,10 +505,12 @@ def build_openapi(app: FastAPI) -> Json:
             # Timebox calls the receiver with no credentials: the signature headers prove it.
             operation["security"] = []
             operation["tags"] = ["webhooks"]
+    closed_writes = _closed_project_writes(app)
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             _shape_parameters(path, method, operation)
-            _shape_responses(document, path, method, operation)
+            closed_refuses = (path, method) in closed_writes
+            _shape_responses(document, path, method, operation, closed_refuses=closed_refuses)
             _shape_security(path, operation)
     return document
 

@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Largest request body accepted (413 above)."
     )
+    max_import_bytes: int = Field(
+        default=50 * 1_048_576,
+        ge=1024,
+        description="Largest project archive `POST /projects/import` accepts (413 above).",
+    )
+    imports_per_user_per_hour: int = Field(
+        default=10, ge=1, description="Project archives one account may import per hour."
+    )
     db_pool_size: int = Field(default=10, ge=1, description="Connections kept per process.")
     db_max_overflow: int = Field(default=10, ge=0, description="Extra connections under load.")
     idempotency_ttl_hours: int = Field(

@@ -260,3 +260,42 @@ class Factory:
             access = await self._access(session, key, actor)
             view = await actions.create_action(session, access, ActionCreate(title=title))
         return view.number
+
+    async def risk(self, key: str, actor: Actor, title: str = "A risk", **fields: object) -> int:
+        """A risk (probability and impact 3 unless given) created by `actor`; returns its
+        number."""
+        from app.domain.risks import service as risks
+        from app.domain.risks.schemas import RiskCreate
+
+        data = RiskCreate.model_validate({"title": title, "probability": 3, "impact": 3, **fields})
+        async with self.database.sessions() as session, session.begin():
+            access = await self._access(session, key, actor)
+            view = await risks.create_risk(session, access, data)
+        return view.number
+
+    async def worklog(
+        self, key: str, actor: Actor, number: int, hours: float = 1.0, **fields: object
+    ) -> int:
+        """Time `actor` logged on item `number` (today unless `date` is given); returns its id."""
+        from app.domain.kernel import clock
+        from app.domain.timesheets import service as timesheets
+        from app.domain.timesheets.schemas import WorklogCreate
+
+        fields.setdefault("date", clock.today("UTC"))
+        data = WorklogCreate.model_validate({"hours": hours, **fields})
+        async with self.database.sessions() as session, session.begin():
+            access = await self._access(session, key, actor)
+            view = await timesheets.create_worklog(session, access, number, data)
+        return view.id
+
+    async def release(self, key: str, actor: Actor, name: str = "1.0", **fields: object) -> int:
+        """A planned release (or, with `kind`, a milestone) created by `actor`; returns its
+        number."""
+        from app.domain.releases import service as releases
+        from app.domain.releases.schemas import ReleaseCreate
+
+        data = ReleaseCreate.model_validate({"name": name, **fields})
+        async with self.database.sessions() as session, session.begin():
+            access = await self._access(session, key, actor)
+            view = await releases.create_release(session, access, data)
+        return view.number

@@ -17,9 +17,10 @@ VERBS = [
     *("start", "cancel", "complete", "batch", "register", "login", "logout", "revoke"),
     *("accept", "decline"),
     *("open", "cast", "retract", "reveal", "revote", "advance", "close"),
-    *("export",),
+    *("export", "import"),
     *("clear",),
     *("mark", "watch", "unwatch"),
+    *("reopen", "transfer"),
 ]
 OPERATION_ID = re.compile(rf"^({'|'.join(VERBS)})(_[a-z]+)*$")
 
@@ -133,7 +134,7 @@ def test_schema_names_are_plain_and_unique() -> None:
 
 def test_charts_are_declared_as_svg() -> None:
     charts = [path for path, _, _ in _operations() if path.endswith(".svg")]
-    assert len(charts) == 5
+    assert len(charts) == 6
     for path in charts:
         content = _document()["paths"][path]["get"]["responses"]["200"]["content"]
         assert list(content) == ["image/svg+xml"], path

@@ -15,7 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
 from app.demo import ceremonies
+from app.demo.lifecycle import seed_lifecycle
+from app.demo.releases import seed_releases
+from app.demo.risks import seed_risks
 from app.demo.simulation import KEY, TIME_ZONE, Simulation, Team, at, working_days
+from app.demo.timesheets import seed_timesheets
 from app.domain.items import service as items
 from app.domain.items.filters import ItemQuery
 from app.domain.items.models import Item, ItemType
@@ -154,6 +158,8 @@ async def create_demo(database: Database, *, reset: bool = False) -> DemoResult:
     await sim.moment(at(kickoff, 9), _no_op, since=started)
     await _fill_backlog(sim, kickoff)
     statuses = await sim.moment(at(kickoff, 12), lambda s: _statuses(s, project_id))
+    await seed_lifecycle(sim, kickoff, first_start)
+    await seed_releases(sim, kickoff, first_start, today)
 
     next_number: int | None = None
     for index in range(COMPLETED_SPRINTS + 1):
@@ -168,6 +174,8 @@ async def create_demo(database: Database, *, reset: bool = False) -> DemoResult:
         if index == COMPLETED_SPRINTS - 1:
             last_retro_end = end
     await _ceremonies(sim, first_retro_end, last_retro_end, active_start, today)
+    await seed_risks(sim, kickoff, active_start, COMPLETED_SPRINTS + 1)
+    await seed_timesheets(sim, COMPLETED_SPRINTS + 1, today)
     return DemoResult(
         project_key=KEY,
         emails=[f"{handle}@{DOMAIN}" for _, handle in TEAM],

@@ -1,6 +1,7 @@
 """ASGI middleware: body size cap and the last-resort 500 problem."""
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import HTTPException
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -26,17 +27,25 @@ async def send_problem(
 
 
 class BodySizeLimitMiddleware:
-    """Rejects request bodies larger than the configured cap with 413."""
+    """Rejects request bodies larger than the configured cap with 413.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    `limits`: other caps for some paths (without a proxy's root path), e.g. archive imports.
+    """
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, limits: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.limits = dict(limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = f"The request body is larger than {self.max_bytes} bytes."
+        path = scope["path"].removeprefix(scope.get("root_path", ""))
+        max_bytes = self.limits.get(path, self.max_bytes)
+        too_large = f"The request body is larger than {max_bytes} bytes."
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
@@ -44,7 +53,7 @@ class BodySizeLimitMiddleware:
                 except ValueError:
                     await send_problem(scope, receive, send, 400, "Invalid Content-Length.")
                     return
-                if declared > self.max_bytes:
+                if declared > max_bytes:
                     await send_problem(scope, receive, send, 413, too_large)
                     return
         received = 0
@@ -54,7 +63,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     # FastAPI re-raises HTTPExceptions met while reading the body.
                     raise HTTPException(status_code=413, detail=too_large)
             return message

@@ -21,6 +21,7 @@ from app.routers.deps import (
     API_PREFIX,
     IfMatch,
     MemberAccess,
+    MemberAccessWhileClosed,
     Number,
     PageParams,
     SessionDep,
@@ -233,12 +234,13 @@ async def list_retro_actions(
 async def create_retro_action(
     number: Number,
     data: ActionCreate,
-    access: MemberAccess,
+    access: MemberAccessWhileClosed,
     session: SessionDep,
     response: Response,
 ) -> ActionPublic:
     """Add an action item to a retro (members); only while it is discussing, else 409 (a
-    closed retro is read-only). The owner rules and the open cap are those of direct creation."""
+    closed retro is read-only). The owner rules and the open cap are those of direct creation.
+    Also in a closed project, so its post-mortem can end in action items."""
     view = await actions.create_retro_action(session, access, number, data)
     set_location(response, f"/projects/{access.project.key}/actions/{view.number}")
     set_etag(response, view.version)

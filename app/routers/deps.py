@@ -90,21 +90,49 @@ ProjectKey = Annotated[
 ]
 
 
-class RequireRole:
-    """Resolves project + membership + role for a project route (404 outsiders, 403 low role)."""
+# Methods that change nothing: every route answers them on a closed project too.
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-    def __init__(self, min_role: Role) -> None:
+
+class RequireRole:
+    """Resolves project + membership + role for a project route (404 outsiders, 403 low role).
+
+    A closed project is read-only: a change that needs the member or owner role answers 409,
+    unless the route opts in with `while_closed` (the lifecycle routes, retros). What a viewer
+    may do (watch an item, open the live stream) changes no project data and stays allowed.
+    """
+
+    def __init__(self, min_role: Role, *, while_closed: bool = False) -> None:
         self.min_role = min_role
+        self.while_closed = while_closed
+
+    def refused_while_closed(self, method: str) -> bool:
+        """Whether a request with this method is refused on a closed project (app.openapi
+        declares the 409 by it)."""
+        return (
+            method.upper() not in _SAFE_METHODS
+            and self.min_role != Role.VIEWER
+            and not self.while_closed
+        )
 
     async def __call__(
-        self, key: ProjectKey, session: SessionDep, user: CurrentUser
+        self, request: Request, key: ProjectKey, session: SessionDep, user: CurrentUser
     ) -> ProjectAccess:
-        return await resolve_access(session, key, user, self.min_role)
+        write = self.refused_while_closed(request.method)
+        return await resolve_access(session, key, user, self.min_role, write=write)
 
 
 ViewerAccess = Annotated[ProjectAccess, Depends(RequireRole(Role.VIEWER))]
 MemberAccess = Annotated[ProjectAccess, Depends(RequireRole(Role.MEMBER))]
 OwnerAccess = Annotated[ProjectAccess, Depends(RequireRole(Role.OWNER))]
+# For the writes a closed project still takes: its lifecycle (phases, sign-offs, reopening,
+# handing over) and its retrospectives (the post-mortem).
+MemberAccessWhileClosed = Annotated[
+    ProjectAccess, Depends(RequireRole(Role.MEMBER, while_closed=True))
+]
+OwnerAccessWhileClosed = Annotated[
+    ProjectAccess, Depends(RequireRole(Role.OWNER, while_closed=True))
+]
 
 
 def page_request(

@@ -23,12 +23,17 @@ def forecast_request(
         ForecastScope | None,
         Query(
             description="`backlog` (default): every unfinished estimated item; `epic`: the "
-            "children of `epic` (giving `epic` alone selects this)."
+            "children of `epic` (giving `epic` alone selects this); `release`: the scope of "
+            "`release`, its items and its epics' children (giving `release` alone selects this)."
         ),
     ] = None,
     epic: Annotated[
         int | None,
         Query(ge=NUMBER_MIN, le=NUMBER_MAX, description="The epic's item number."),
+    ] = None,
+    release: Annotated[
+        int | None,
+        Query(ge=NUMBER_MIN, le=NUMBER_MAX, description="The release's (or milestone's) number."),
     ] = None,
     until: Annotated[
         int | None,
@@ -73,6 +78,7 @@ def forecast_request(
     return service.ForecastRequest(
         scope=scope,
         epic=epic,
+        release=release,
         until=until,
         unit=unit,
         history=history,

@@ -56,6 +56,10 @@ async def list_items(
     assignee: Annotated[list[str] | None, Query(description="User id, `me` or `none`.")] = None,
     label: Annotated[list[str] | None, Query(description="Items carrying all of these.")] = None,
     sprint: Annotated[str | None, Query(description="`backlog`, `active` or a number.")] = None,
+    release: Annotated[
+        str | None,
+        Query(description="A release number (items whose own release it is) or `none`."),
+    ] = None,
     parent: Annotated[str | None, Query(description="Epic number or `none`.")] = None,
     estimated: Annotated[
         QueryBool | None,
@@ -78,6 +82,7 @@ async def list_items(
         assignees=assignee or [],
         labels=label or [],
         sprint=sprint,
+        release=release,
         parent=parent,
         estimated=estimated,
         text=q,
@@ -193,7 +198,7 @@ async def get_item_history(
 ) -> ItemEventPage:
     """Every recorded change of an item, oldest first: who, when, field, old and new value.
 
-    Any role. Parent and sprint are logged by number, priorities by name.
+    Any role. Parent, sprint and release are logged by number, priorities by name.
     """
     events, cursor = await items.history(session, access, number, page)
     link_next(request, response, cursor)

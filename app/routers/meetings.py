@@ -114,7 +114,8 @@ async def get_calendar_feed(
     """The project's ceremonies as an iCalendar feed, for Google Calendar, Outlook or Apple
     Calendar to subscribe to: planning, daily stand-ups, review and retro of every planned,
     active and completed sprint with dates (cancelled sprints drop theirs), in the project's
-    time zone, with stable UIDs. Calendar clients send no headers, so the feed takes the
+    time zone, with stable UIDs. While the project is closed, the meetings from the moment it
+    closed on drop out. Calendar clients send no headers, so the feed takes the
     project's feed token as `?token=`; a member's bearer token works too. Without either, or
     with a wrong token, the answer is 404, as for a project that does not exist."""
     content = await meetings.calendar_feed(session, key, reader, token)

@@ -31,7 +31,7 @@ from app.routers.deps import (
     API_PREFIX,
     Id,
     IfMatch,
-    MemberAccess,
+    MemberAccessWhileClosed,
     Number,
     PageParams,
     SessionDep,
@@ -77,7 +77,7 @@ def _export(found: RetroExport | str) -> RetroExport | Response:
 async def create_sprint_retro(
     number: Number,
     data: RetroCreate,
-    access: MemberAccess,
+    access: MemberAccessWhileClosed,
     session: SessionDep,
     response: Response,
 ) -> RetroBoard:
@@ -123,7 +123,7 @@ async def export_sprint_retro(
     responses=problem_responses(403, 422),
 )
 async def create_retro(
-    data: RetroCreate, access: MemberAccess, session: SessionDep, response: Response
+    data: RetroCreate, access: MemberAccessWhileClosed, session: SessionDep, response: Response
 ) -> RetroBoard:
     """Open a project-level retro, tied to no sprint (a release, a post-mortem), as for a
     sprint's retro; you become its facilitator."""
@@ -171,7 +171,7 @@ async def get_retro(
 async def update_retro(
     number: Number,
     data: RetroUpdate,
-    access: MemberAccess,
+    access: MemberAccessWhileClosed,
     session: SessionDep,
     if_match: IfMatch,
     response: Response,
@@ -190,7 +190,7 @@ async def update_retro(
 async def move_retro_phase(
     number: Number,
     data: RetroPhaseMove,
-    access: MemberAccess,
+    access: MemberAccessWhileClosed,
     session: SessionDep,
     if_match: IfMatch,
     response: Response,
@@ -223,7 +223,7 @@ async def export_retro(
 async def add_retro_card(
     number: Number,
     data: CardCreate,
-    access: MemberAccess,
+    access: MemberAccessWhileClosed,
     session: SessionDep,
     response: Response,
 ) -> CardPublic:
@@ -244,7 +244,7 @@ async def edit_retro_card(
     number: Number,
     card_id: Id,
     data: CardUpdate,
-    access: MemberAccess,
+    access: MemberAccessWhileClosed,
     session: SessionDep,
     if_match: IfMatch,
     response: Response,
@@ -261,7 +261,11 @@ async def edit_retro_card(
     responses=problem_responses(403, 409, 412),
 )
 async def delete_retro_card(
-    number: Number, card_id: Id, access: MemberAccess, session: SessionDep, if_match: IfMatch
+    number: Number,
+    card_id: Id,
+    access: MemberAccessWhileClosed,
+    session: SessionDep,
+    if_match: IfMatch,
 ) -> None:
     """Delete your own card while collecting; 403 on anyone else's."""
     await retros.delete_card(session, access, number, card_id, if_match)
@@ -276,7 +280,7 @@ async def delete_retro_card(
 async def create_retro_group(
     number: Number,
     data: GroupCreate,
-    access: MemberAccess,
+    access: MemberAccessWhileClosed,
     session: SessionDep,
     response: Response,
 ) -> GroupPublic:
@@ -297,7 +301,7 @@ async def update_retro_group(
     number: Number,
     group_id: Id,
     data: GroupUpdate,
-    access: MemberAccess,
+    access: MemberAccessWhileClosed,
     session: SessionDep,
     if_match: IfMatch,
     response: Response,
@@ -314,7 +318,11 @@ async def update_retro_group(
     responses=problem_responses(403, 409, 412),
 )
 async def delete_retro_group(
-    number: Number, group_id: Id, access: MemberAccess, session: SessionDep, if_match: IfMatch
+    number: Number,
+    group_id: Id,
+    access: MemberAccessWhileClosed,
+    session: SessionDep,
+    if_match: IfMatch,
 ) -> None:
     """Delete a group while grouping: its cards become ungrouped."""
     await retros.delete_group(session, access, number, group_id, if_match)
@@ -329,7 +337,7 @@ async def delete_retro_group(
 async def add_retro_vote(
     number: Number,
     data: VoteCreate,
-    access: MemberAccess,
+    access: MemberAccessWhileClosed,
     session: SessionDep,
     response: Response,
 ) -> RetroVoteCast:
@@ -349,7 +357,7 @@ async def add_retro_vote(
     responses=problem_responses(403, 409),
 )
 async def remove_retro_vote(
-    number: Number, vote_id: Id, access: MemberAccess, session: SessionDep
+    number: Number, vote_id: Id, access: MemberAccessWhileClosed, session: SessionDep
 ) -> None:
     """Retract one of your votes while the retro is voting (others' votes are 404)."""
     await retros.retract_vote(session, access, number, vote_id)

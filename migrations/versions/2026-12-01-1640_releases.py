@@ -53,6 +53,12 @@ def upgrade() -> None:
             "start_date IS NULL OR target_date IS NULL OR target_date >= start_date",
             name=op.f("ck_releases_dates_ordered"),
         ),
+        sa.CheckConstraint(
+            "(state <> 'released' OR released_on IS NOT NULL) "
+            "AND (state <> 'planned' OR released_on IS NULL) "
+            "AND ((released_on IS NULL) = (released_at IS NULL))",
+            name=op.f("ck_releases_released_on_when_released"),
+        ),
         sa.ForeignKeyConstraint(
             ["created_by"],
             ["users.id"],
@@ -67,6 +73,12 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_releases")),
         sa.UniqueConstraint("project_id", "number", name="uq_releases_project_id_number"),
+    )
+    op.create_index(
+        "uq_releases_project_id_name",
+        "releases",
+        ["project_id", sa.text("lower(name)")],
+        unique=True,
     )
     op.add_column("items", sa.Column("release_id", sa.BigInteger(), nullable=True))
     op.create_index(
@@ -90,4 +102,5 @@ def downgrade() -> None:
     op.drop_constraint(op.f("fk_items_release_id_releases"), "items", type_="foreignkey")
     op.drop_index("ix_items_project_id_release_id", table_name="items")
     op.drop_column("items", "release_id")
+    op.drop_index("uq_releases_project_id_name", table_name="releases")
     op.drop_table("releases")

@@ -23,6 +23,7 @@ from app.settings import Settings
 from tests.factories import Actor, Factory
 
 PROJECT_PREFIX = "/api/v1/projects/{key}"
+CSV_TYPE = {"Content-Type": "text/csv"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class Rule:
     # A live stream (SSE): an allowed caller is checked with HEAD, which answers the stream's
     # status and headers and ends, where a GET would stream until the client goes.
     stream: bool = False
+    # A CSV body (sent as text/csv) instead of JSON: the Jira import.
+    csv: str | None = None
 
 
 ACCESS: dict[tuple[str, str], Rule] = {
@@ -85,6 +88,9 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/v1/projects/{key}/items/{number}"): Rule(Role.MEMBER),
     ("POST", "/api/v1/projects/{key}/items/{number}/move"): Rule(Role.MEMBER, json={"top": True}),
     ("GET", "/api/v1/projects/{key}/items/{number}/history"): Rule(Role.VIEWER),
+    ("POST", "/api/v1/projects/{key}/import/jira-csv"): Rule(
+        Role.MEMBER, csv="Summary,Issue key\nImported,JIRA-1\n"
+    ),
     # The live stream and the tickets a browser opens it with.
     ("GET", "/api/v1/projects/{key}/activity"): Rule(Role.VIEWER),
     ("GET", "/api/v1/projects/{key}/events"): Rule(Role.VIEWER, stream=True),
@@ -270,6 +276,73 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/projects/{key}/retros/{number}/actions"): Rule(
         Role.MEMBER, json={"title": "New"}, allowed_status=409
     ),
+    # Releases and the roadmap: the world's release `release` is planned, created by the owner.
+    ("GET", "/api/v1/projects/{key}/releases"): Rule(Role.VIEWER),
+    ("POST", "/api/v1/projects/{key}/releases"): Rule(Role.MEMBER, json={"name": "New"}),
+    ("GET", "/api/v1/projects/{key}/releases/{number}"): Rule(Role.VIEWER),
+    ("PATCH", "/api/v1/projects/{key}/releases/{number}"): Rule(
+        Role.MEMBER, json={"target_date": "2030-06-28"}
+    ),
+    ("DELETE", "/api/v1/projects/{key}/releases/{number}"): Rule(Role.MEMBER),
+    ("POST", "/api/v1/projects/{key}/releases/{number}/release"): Rule(Role.MEMBER, json={}),
+    ("GET", "/api/v1/projects/{key}/roadmap"): Rule(Role.VIEWER),
+    ("GET", "/api/v1/projects/{key}/roadmap.svg"): Rule(Role.VIEWER),
+    # The risk register: the world's risk `risk` was created by the owner.
+    ("GET", "/api/v1/projects/{key}/risks"): Rule(Role.VIEWER),
+    ("POST", "/api/v1/projects/{key}/risks"): Rule(
+        Role.MEMBER, json={"title": "New", "probability": 2, "impact": 4}
+    ),
+    ("GET", "/api/v1/projects/{key}/risks/trend"): Rule(Role.VIEWER),
+    ("GET", "/api/v1/projects/{key}/risks/{number}"): Rule(Role.VIEWER),
+    ("PATCH", "/api/v1/projects/{key}/risks/{number}"): Rule(
+        Role.MEMBER, json={"status": "mitigating"}
+    ),
+    ("DELETE", "/api/v1/projects/{key}/risks/{number}"): Rule(Role.MEMBER),
+    ("GET", "/api/v1/projects/{key}/risks/{number}/history"): Rule(Role.VIEWER),
+    # Time and budget: members log time (and edit their own logs); the budget is the owners',
+    # reads included. The world's budget has no currency, so setting a member rate is a 409,
+    # and the target has no rate to delete (404).
+    ("GET", "/api/v1/projects/{key}/items/{number}/worklogs"): Rule(Role.VIEWER),
+    ("POST", "/api/v1/projects/{key}/items/{number}/worklogs"): Rule(
+        Role.MEMBER, json={"date": "2020-01-06", "hours": 1.5}
+    ),
+    ("GET", "/api/v1/projects/{key}/worklogs"): Rule(Role.VIEWER),
+    ("GET", "/api/v1/projects/{key}/worklogs/{worklog_id}"): Rule(Role.VIEWER),
+    ("PATCH", "/api/v1/projects/{key}/worklogs/{worklog_id}"): Rule(
+        Role.MEMBER, json={"hours": 2}, own=True
+    ),
+    ("DELETE", "/api/v1/projects/{key}/worklogs/{worklog_id}"): Rule(Role.MEMBER, own=True),
+    ("GET", "/api/v1/projects/{key}/time"): Rule(Role.VIEWER, params={"group_by": "epic"}),
+    ("GET", "/api/v1/projects/{key}/budget"): Rule(Role.OWNER),
+    ("PUT", "/api/v1/projects/{key}/budget"): Rule(Role.OWNER, json={"hours": 400}),
+    ("PUT", "/api/v1/projects/{key}/budget/rates/{user_id}"): Rule(
+        Role.OWNER, json={"hourly_rate": "80.00"}, allowed_status=409
+    ),
+    ("DELETE", "/api/v1/projects/{key}/budget/rates/{user_id}"): Rule(
+        Role.OWNER, allowed_status=404
+    ),
+    # The lifecycle: the world is in its kickoff and has never closed (404, and reopening is a
+    # 409). For the sign-off routes the owner and the member approve the gate into planning
+    # and the owner has signed it (sign-off `signoff`).
+    ("GET", "/api/v1/projects/{key}/phases"): Rule(Role.VIEWER),
+    ("POST", "/api/v1/projects/{key}/phase"): Rule(Role.OWNER, json={"phase": "planning"}),
+    ("POST", "/api/v1/projects/{key}/reopen"): Rule(Role.OWNER, allowed_status=409),
+    ("PUT", "/api/v1/projects/{key}/phases/{phase}/approvers"): Rule(
+        Role.OWNER, json={"user_ids": []}
+    ),
+    ("POST", "/api/v1/projects/{key}/phases/{phase}/signoffs"): Rule(
+        Role.MEMBER, json={"decision": "approved"}
+    ),
+    ("GET", "/api/v1/projects/{key}/phases/{phase}/signoffs"): Rule(Role.VIEWER),
+    ("GET", "/api/v1/projects/{key}/phases/{phase}/signoffs/{signoff_id}"): Rule(Role.VIEWER),
+    # Handing over to someone outside the project: an allowed caller hears 422 `not_member`.
+    ("POST", "/api/v1/projects/{key}/transfer"): Rule(
+        Role.OWNER, json={"user_id": 9_000_000_000}, allowed_status=422
+    ),
+    ("GET", "/api/v1/projects/{key}/closing-summary"): Rule(Role.VIEWER, allowed_status=404),
+    ("GET", "/api/v1/projects/{key}/closing-summaries"): Rule(Role.VIEWER),
+    # The archive holds budgets and rates: owners only.
+    ("GET", "/api/v1/projects/{key}/export"): Rule(Role.OWNER),
     # Webhooks are the owner's, reads included (their URLs can be credentials). The world's
     # webhook has a pending ping, which cannot be redelivered yet (409).
     ("GET", "/api/v1/projects/{key}/webhooks"): Rule(Role.OWNER),
@@ -337,6 +410,12 @@ class World:
     retro_cards: dict[str, int] = field(default_factory=dict)
     # An action item the owner created directly.
     action: int = 0
+    # The owner's sign-off on the gate into planning.
+    signoff: int = 0
+    # A risk the owner created.
+    risk: int = 0
+    # A planned release the owner created.
+    release: int = 0
 
 
 @pytest.fixture
@@ -389,6 +468,23 @@ async def world(
             for name, actor in actors.items()
             if name in ("owner", "member") and actor is not None
         }
+    signoff = 0
+    if "/signoffs" in path:
+        member = actors["member"]
+        assert member is not None
+        named = await client.put(
+            "/api/v1/projects/WEB/phases/planning/approvers",
+            headers=owner.headers,
+            json={"user_ids": [owner.id, member.id]},
+        )
+        assert named.status_code == 200, named.text
+        signed = await client.post(
+            "/api/v1/projects/WEB/phases/planning/signoffs",
+            headers=owner.headers,
+            json={"decision": "approved"},
+        )
+        assert signed.status_code == 201, signed.text
+        signoff = signed.json()["id"]
     return World(
         actors=actors,
         owner=owner,
@@ -402,6 +498,9 @@ async def world(
         retro=retro,
         retro_cards=retro_cards,
         action=await factory.action("WEB", owner) if "/actions/" in path else 0,
+        signoff=signoff,
+        risk=await factory.risk("WEB", owner) if "/risks/" in path else 0,
+        release=await factory.release("WEB", owner) if "/releases/" in path else 0,
     )
 
 
@@ -463,6 +562,9 @@ async def test_route_access(
     blocker_id = (
         await factory.blocker("WEB", world.owner, world.number) if "{blocker_id}" in path else 0
     )
+    # Members change only their own work logs: a member or owner acts on theirs.
+    logger = actor if rule.own and actor and caller in ("member", "owner") else world.owner
+    worklog_id = await factory.worklog("WEB", logger, world.number) if "{worklog_id}" in path else 0
     webhook_id = delivery_id = 0
     if "{webhook_id}" in path:
         hook = await client.post(
@@ -479,7 +581,11 @@ async def test_route_access(
         path.replace("/sprints/{number}", f"/sprints/{world.sprint}")
         .replace("/retros/{number}", f"/retros/{world.retro}")
         .replace("/actions/{number}", f"/actions/{world.action}")
+        .replace("/risks/{number}", f"/risks/{world.risk}")
+        .replace("/releases/{number}", f"/releases/{world.release}")
         .replace("{key}", "WEB")
+        .replace("{phase}", "planning")
+        .replace("{signoff_id}", str(world.signoff))
         .replace("{user_id}", str(actor.id if rule.own and actor else world.target.id))
         .replace("{date}", clock.today("UTC").isoformat())
         .replace("{blocker_id}", str(blocker_id))
@@ -494,14 +600,17 @@ async def test_route_access(
         .replace("{vote_id}", "1")
         .replace("{webhook_id}", str(webhook_id))
         .replace("{delivery_id}", str(delivery_id))
+        .replace("{worklog_id}", str(worklog_id))
     )
     want = expected(caller, rule)
+    headers = {**(actor.headers if actor else {}), **(CSV_TYPE if rule.csv else {})}
     response = await client.request(
         "HEAD" if rule.stream and want is None else method,
         url,
         json=rule.json,
+        content=rule.csv,
         params=rule.params,
-        headers=actor.headers if actor else {},
+        headers=headers,
     )
     if want is None and rule.allowed_status is not None:
         assert response.status_code == rule.allowed_status, (caller, response.text)
@@ -520,7 +629,8 @@ async def test_route_access(
             method,
             url.replace("/WEB", "/GHOST"),
             json=rule.json,
-            headers=actor.headers if actor else {},
+            content=rule.csv,
+            headers=headers,
         )
         assert ghost.status_code == 404
         assert ghost.json()["detail"].replace("GHOST", "WEB") == response.json()["detail"]

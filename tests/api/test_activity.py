@@ -5,7 +5,7 @@ import asyncio
 from typing import Any
 
 import httpx
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -80,6 +80,7 @@ async def test_an_items_life_is_in_the_feed_newest_first(
         "assignee_id": None,
         "sprint": None,
         "parent": None,
+        "release": None,
     }
     assert made["summary"].endswith(f"created WEB-{number} “Login page”")
     assert made["actor"]["id"] == member.id and made["project"] == "WEB"
@@ -339,3 +340,27 @@ async def test_events_are_written_at_the_real_commit_only(
         async with session.begin():
             pass
     assert await summaries() == ["kept"]
+
+
+async def test_a_transaction_can_publish_more_events_than_one_statement_can_carry(
+    database: Database, factory: Factory
+) -> None:
+    # About ten bind parameters an event: past 3,276 events one INSERT passes PostgreSQL's
+    # limit of 32,767 parameters (a large Jira import got a 500 from it).
+    owner = await factory.owner()
+    async with database.sessions() as session, session.begin():
+        project_id: int = (await session.execute(text("SELECT id FROM projects"))).scalar_one()
+        for number in range(1, 5001):
+            events.publish(
+                session,
+                project_id,
+                EventType.ITEM_DELETED,
+                ItemDeleted(item=ItemRef(number=number, key=f"WEB-{number}", title="Gone")),
+                actor_id=owner.id,
+                summary=f"Item {number} gone",
+            )
+    async with database.sessions() as session:
+        stmt = select(
+            func.count(), func.min(col(ProjectEvent.seq)), func.max(col(ProjectEvent.seq))
+        )
+        assert tuple((await session.execute(stmt)).one()) == (5000, 1, 5000)

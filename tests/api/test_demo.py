@@ -57,6 +57,37 @@ async def test_the_demo_has_a_team_a_backlog_seven_sprints_and_their_ceremonies(
         assert (await client.get(f"{project}{path}", headers=headers)).status_code == 200, path
 
     await _check_ceremonies(client, database, headers, project)
+    # Time and budget: about a month of work logs (sprints 5, 6 and 7 so far) and a budget
+    # whose projection keeps to the hours but not to the money.
+    budget = (await client.get(f"{project}/budget", headers=headers)).json()
+    assert [entry["sprint"]["number"] for entry in budget["burn"] if entry["hours"]] == [5, 6, 7]
+    assert (budget["burn_rate"]["sprints"], budget["currency"], len(budget["rates"])) == (
+        [5, 6],
+        "EUR",
+        2,
+    )
+    assert budget["projection"]["hours"] < budget["hours"]
+    assert budget["projected_over_budget"] is True
+    time_report = (await client.get(f"{project}/time", headers=headers)).json()
+    assert len(time_report["groups"]) == 5 and time_report["total_hours"] > 500
+    # The lifecycle: through a gated planning into execution; the closing gate waits for two.
+    phases = (await client.get(f"{project}/phases", headers=headers)).json()
+    assert (phases["phase"], phases["since"][:10]) == ("execution", "2026-08-28")
+    closing = phases["phases"][3]["gate"]
+    assert (len(closing["pending"]), closing["ready"]) == (2, False)
+    planning = await client.get(f"{project}/phases/planning/signoffs", headers=headers)
+    assert [s["decision"] for s in planning.json()["data"]] == ["approved", "rejected", "approved"]
+    # The roadmap: the soft launch shipped; the relaunch has a forecast from the six sprints.
+    roadmap = (await client.get(f"{project}/roadmap", headers=headers)).json()
+    assert [(e["kind"], e["state"]) for e in roadmap["entries"]] == [
+        ("release", "released"),
+        ("milestone", "planned"),
+        ("release", "planned"),
+    ]
+    relaunch = (await client.get(f"{project}/releases/3", headers=headers)).json()
+    assert relaunch["forecast"]["history_sprints"] == 6
+    assert relaunch["scope"]["remaining_points"] > 0 and relaunch["scope"]["done_points"] > 0
+    assert 0 < relaunch["forecast"]["target_probability"] < 1
 
     with pytest.raises(DemoExists):
         await create_demo(database)

@@ -459,7 +459,8 @@ async def test_bad_parameters_are_named(client: httpx.AsyncClient, factory: Fact
     epic = await t.item("Epic", type="epic")
     story = await t.item("Story", 3)
     cases: list[tuple[dict[str, Any], str]] = [
-        ({"scope": "release"}, "query.scope"),
+        ({"scope": "sprint"}, "query.scope"),
+        ({"scope": "release"}, "query.release"),
         ({"scope": "epic"}, "query.epic"),
         ({"scope": "backlog", "epic": epic}, "query.epic"),
         ({"epic": story}, "query.epic"),

@@ -22,6 +22,8 @@ TRACKED = [
     "type",
     "title",
     "points",
+    "original_estimate",
+    "remaining_hours",
     "priority",
     "labels",
     "assignee",
@@ -29,6 +31,7 @@ TRACKED = [
     "status",
     "rank",
     "sprint",
+    "release",
 ]
 FIBONACCI = [0, 1, 2, 3, 5, 8, 13, 21, 40, 100]
 PRIORITIES = ["highest", "high", "medium", "low", "lowest"]
@@ -65,6 +68,8 @@ def snapshot_of(item: dict[str, Any]) -> dict[str, Any]:
         "type": item["type"],
         "title": item["title"],
         "points": item["points"],
+        "original_estimate": item["original_estimate_hours"],
+        "remaining_hours": item["remaining_hours"],
         "priority": item["priority"],
         "labels": item["labels"],
         "assignee": item["assignee"]["id"] if item["assignee"] else None,
@@ -72,6 +77,7 @@ def snapshot_of(item: dict[str, Any]) -> dict[str, Any]:
         "status": item["status"]["id"],
         "rank": item["rank"],
         "sprint": item["sprint"],
+        "release": item["release"],
     }
 
 
@@ -92,6 +98,8 @@ async def test_create_logs_one_event_with_a_snapshot_of_every_tracked_field(
             "type": "bug",
             "description": "Not tracked in the log.",
             "points": 5,
+            "original_estimate_hours": 12.5,
+            "remaining_hours": 8,
             "priority": "high",
             "labels": ["payments", "ui"],
             "assignee_id": owner.id,
@@ -112,6 +120,8 @@ async def test_create_logs_one_event_with_a_snapshot_of_every_tracked_field(
         "type": "bug",
         "title": "Pay by card",
         "points": 5,
+        "original_estimate": 12.5,
+        "remaining_hours": 8,
         "priority": "high",
         "labels": ["payments", "ui"],
         "assignee": owner.id,
@@ -119,6 +129,7 @@ async def test_create_logs_one_event_with_a_snapshot_of_every_tracked_field(
         "status": statuses["In Progress"],
         "rank": item["rank"],
         "sprint": None,
+        "release": None,
     }
     assert event["new_value"] == snapshot_of(item)
     assert event["occurred_at"].endswith(("Z", "+00:00"))
@@ -364,9 +375,11 @@ async def actual_items(database: Database) -> dict[int, dict[str, Any]]:
         rows = await connection.execute(
             text(
                 "SELECT i.id, i.type, i.title, i.points, i.priority, i.labels, i.assignee_id, "
-                "p.number, i.status_id, i.rank, s.number "
+                "p.number, i.status_id, i.rank, s.number, i.original_estimate_hours, "
+                "i.remaining_hours, r.number "
                 "FROM items i LEFT JOIN items p ON p.id = i.parent_id "
-                "LEFT JOIN sprints s ON s.id = i.sprint_id"
+                "LEFT JOIN sprints s ON s.id = i.sprint_id "
+                "LEFT JOIN releases r ON r.id = i.release_id"
             )
         )
         return {
@@ -381,6 +394,9 @@ async def actual_items(database: Database) -> dict[int, dict[str, Any]]:
                 "status": row[8],
                 "rank": row[9],
                 "sprint": row[10],
+                "original_estimate": None if row[11] is None else float(row[11]),
+                "remaining_hours": None if row[12] is None else float(row[12]),
+                "release": row[13],
             }
             for row in rows
         }
@@ -435,6 +451,7 @@ async def test_replaying_the_log_rebuilds_every_item(
     counts: dict[str, int] = {}
     external = 0
     extra_status: int | None = None
+    releases = [await factory.release("WEB", owner, name) for name in ("1.0", "2.0", "3.0")]
 
     def note(name: str, response: httpx.Response, *ok: int) -> httpx.Response:
         assert response.status_code in ok, (name, response.text)
@@ -456,6 +473,12 @@ async def test_replaying_the_log_rebuilds_every_item(
             fields["status_id"] = rng.choice(statuses)
         if rng.random() < 0.2:
             fields["description"] = f"text {rng.random()}"
+        if rng.random() < 0.2:
+            fields["original_estimate_hours"] = rng.choice([0, 2.5, 8, 13.25, None])
+        if rng.random() < 0.2:
+            fields["remaining_hours"] = rng.choice([0, 1.75, 6, None])
+        if rng.random() < 0.2:
+            fields["release"] = rng.choice([*releases, None])
         return fields
 
     for step in range(220):
@@ -561,6 +584,9 @@ async def test_replaying_the_log_rebuilds_every_item(
             note("delete status", response, 204)
             extra_status = None
 
+    # Deleting a release takes its items out through the write path too.
+    deleted = await client.delete(f"{PROJECT}/releases/{releases[0]}", headers=owner.headers)
+    assert deleted.status_code == 204, deleted.text
     events = await stored_events(database)
     rebuilt = rebuild(events)
     actual = await actual_items(database)

@@ -34,6 +34,7 @@ class EventType(StrEnum):
     MEMBER_ADDED = "member.added"
     MEMBER_ROLE_CHANGED = "member.role_changed"
     MEMBER_REMOVED = "member.removed"
+    PROJECT_PHASE_CHANGED = "project.phase_changed"
     # Only ever sent to a webhook by `POST .../webhooks/{id}/ping`; never in the log.
     WEBHOOK_PING = "webhook.ping"
 
@@ -66,6 +67,7 @@ class ItemSnapshot(ItemRef):
     assignee_id: int | None
     sprint: int | None = Field(description="The sprint's number.")
     parent: int | None = Field(description="The parent epic's number.")
+    release: int | None = Field(description="The release's number.")
 
 
 class Change(_Payload):
@@ -126,8 +128,9 @@ class ItemUpdated(_Payload):
 
     item: ItemRef
     changes: dict[str, Change] = Field(
-        description="By field: type, title, points, priority, labels, assignee (a user id), "
-        "parent and sprint (numbers), status (a status id)."
+        description="By field: type, title, points, original_estimate and remaining_hours "
+        "(hours), priority, labels, assignee (a user id), parent, sprint and release (numbers), "
+        "status (a status id)."
     )
     status: str | None = Field(
         default=None, description="The new status's name, when the status changed."
@@ -235,6 +238,14 @@ class MemberChanged(_Payload):
     member: MemberRef
 
 
+class ProjectPhaseChanged(_Payload):
+    """`project.phase_changed`: an owner moved the project to another phase (or reopened it)."""
+
+    old: str
+    new: str
+    kind: str = Field(description="`advance`, `back` or `reopen`.")
+
+
 class WebhookPing(_Payload):
     """`webhook.ping`: a test delivery."""
 
@@ -261,6 +272,7 @@ PAYLOADS: dict[EventType, type[BaseModel]] = {
     EventType.MEMBER_ADDED: MemberChanged,
     EventType.MEMBER_ROLE_CHANGED: MemberChanged,
     EventType.MEMBER_REMOVED: MemberChanged,
+    EventType.PROJECT_PHASE_CHANGED: ProjectPhaseChanged,
     EventType.WEBHOOK_PING: WebhookPing,
 }
 

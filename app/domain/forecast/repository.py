@@ -15,7 +15,7 @@ from sqlmodel import col
 from app.domain.items.models import EventKind, ItemEvent
 
 # The fields of the item log that decide an item's place in a forecast's scope.
-SCOPE_FIELDS = ("type", "title", "points", "status", "rank", "parent")
+SCOPE_FIELDS = ("type", "title", "points", "status", "rank", "parent", "release")
 
 
 async def scope_log(

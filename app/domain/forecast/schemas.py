@@ -11,6 +11,7 @@ class ForecastScope(StrEnum):
 
     BACKLOG = "backlog"
     EPIC = "epic"
+    RELEASE = "release"
 
 
 class ForecastUnit(StrEnum):
@@ -41,6 +42,9 @@ class ForecastScopePublic(BaseModel):
 
     kind: ForecastScope
     epic: int | None = Field(description="The epic whose children are counted (`kind=epic`).")
+    release: int | None = Field(
+        description="The release or milestone whose scope is counted (`kind=release`)."
+    )
     until: int | None = Field(description="The cut-off item: only items ranked at or above it.")
     count: int = Field(description="How many items were counted.")
     total: float = Field(description="Their points (or their number, with `unit=items`).")

@@ -5,6 +5,7 @@ was computed from them, which `ForecastPublic` validates from.
 """
 
 import secrets
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -31,6 +32,7 @@ from app.domain.metrics.forecast import (
 )
 from app.domain.projects.access import ProjectAccess
 from app.domain.projects.models import Project
+from app.domain.releases import repository as releases_repository
 from app.domain.sprints import repository as sprints_repository
 from app.domain.sprints.models import Sprint
 from app.domain.sprints.repository import CalendarSprint
@@ -51,6 +53,7 @@ class ForecastRequest:
 
     scope: ForecastScope | None = None
     epic: int | None = None
+    release: int | None = None
     until: int | None = None
     unit: ForecastUnit = ForecastUnit.POINTS
     history: int = DEFAULT_HISTORY
@@ -71,6 +74,7 @@ class LoggedItem:
     rank: str
     parent: int | None
     status_id: int | None
+    release: int | None = None
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,7 @@ def replay(log: Sequence[tuple[int, int, str, str | None, Any]]) -> dict[int, Lo
     items = {}
     for fields in state.values():
         points, parent, status = fields.get("points"), fields.get("parent"), fields.get("status")
+        release = fields.get("release")
         items[fields["number"]] = LoggedItem(
             number=fields["number"],
             title=str(fields.get("title") or ""),
@@ -198,21 +203,42 @@ def replay(log: Sequence[tuple[int, int, str, str | None, Any]]) -> dict[int, Lo
             rank=str(fields.get("rank") or ""),
             parent=None if parent is None else int(parent),
             status_id=None if status is None else int(status),
+            release=None if release is None else int(release),
         )
     return items
 
 
 def _kind(request: ForecastRequest) -> ForecastScope:
-    """The scope asked for: `epic=<n>` alone selects the epic scope."""
+    """The scope asked for: `epic=<n>` alone selects the epic scope, `release=<n>` the
+    release's."""
     if request.scope is not None:
         kind = request.scope
+    elif request.epic is not None:
+        kind = ForecastScope.EPIC
+    elif request.release is not None:
+        kind = ForecastScope.RELEASE
     else:
-        kind = ForecastScope.BACKLOG if request.epic is None else ForecastScope.EPIC
+        kind = ForecastScope.BACKLOG
     if kind == ForecastScope.EPIC and request.epic is None:
         raise InvalidInput.for_field("query.epic", "scope=epic needs `epic`.", "missing")
-    if kind == ForecastScope.BACKLOG and request.epic is not None:
+    if kind == ForecastScope.RELEASE and request.release is None:
+        raise InvalidInput.for_field("query.release", "scope=release needs `release`.", "missing")
+    if kind != ForecastScope.EPIC and request.epic is not None:
         raise InvalidInput.for_field("query.epic", "`epic` goes with scope=epic only.", "scope")
+    if kind != ForecastScope.RELEASE and request.release is not None:
+        raise InvalidInput.for_field(
+            "query.release", "`release` goes with scope=release only.", "scope"
+        )
     return kind
+
+
+def _in_release(item: LoggedItem, items: dict[int, LoggedItem], release: int) -> bool:
+    """Whether a replayed item counts in a release: its own, or its parent epic's when it has
+    none (the rule of `releases.repository._scope`)."""
+    if item.release is not None:
+        return item.release == release
+    parent = items.get(item.parent) if item.parent is not None else None
+    return parent is not None and parent.release == release
 
 
 def _check_as_of(project: Project, as_of: date | None, today: date) -> None:
@@ -237,6 +263,7 @@ async def _scope_then(
     cutoff: datetime,
     epic: int | None,
     until: int | None,
+    release: int | None = None,
 ) -> list[ScopeItem]:
     """The unfinished items as they were before `cutoff`, rebuilt from the item log."""
     # Done-ness is read from each status's category today: the log records moves between
@@ -256,6 +283,7 @@ async def _scope_then(
         if item.type != ItemType.EPIC
         and categories.get(item.status_id or 0) != StatusCategory.DONE
         and (epic is None or item.parent == epic)
+        and (release is None or _in_release(item, items, release))
         and (until_rank is None or item.rank <= until_rank)
     ]
     # Python compares these ASCII keys bytewise, as the column's "C" collation does.
@@ -353,6 +381,14 @@ async def _scope(
                 "query.epic", f"Item {request.epic} is no epic of {project.key}.", "not_epic"
             )
         epic_id = epic.id
+    release_id: int | None = None
+    if request.release is not None:
+        found = await releases_repository.get_release(session, access.project_id, request.release)
+        if found is None:
+            raise InvalidInput.for_field(
+                "query.release", f"No release {request.release} in {project.key}.", "unknown"
+            )
+        release_id = found.id
     until_rank: str | None = None
     if request.until is not None:
         until = await items_repository.item_ref(session, access.project_id, request.until)
@@ -362,7 +398,13 @@ async def _scope(
             )
         until_rank = until.rank
     if cutoff is not None:
-        return await _scope_then(session, access, cutoff, request.epic, request.until)
+        return await _scope_then(
+            session, access, cutoff, request.epic, request.until, request.release
+        )
+    if release_id is not None:
+        return await releases_repository.open_scope_items(
+            session, access.project_id, release_id, until_rank
+        )
     return await items_repository.open_items(session, access.project_id, epic_id, until_rank)
 
 
@@ -458,6 +500,124 @@ async def forecast(
         reverse=_reverse(request, done, counted, values, slots),
         method=_method(request, samples, total, project),
     )
+
+
+@dataclass(frozen=True)
+class TargetScope:
+    """A scope to forecast against its target date: the points left, and what is left out."""
+
+    remaining: float
+    unestimated: int
+    target_date: date | None
+
+
+@dataclass(frozen=True)
+class TargetForecast:
+    """A scope's forecast against its target date: what a release and the roadmap show."""
+
+    seed: int
+    trials: int
+    history_sprints: int
+    forecast_date: date
+    remaining_points: float
+    unestimated_left_out: int
+    percentiles: list[PercentileDate]
+    target_date: date | None
+    target_sprints: int | None
+    target_probability: float | None
+
+    def at(self, percentile: int) -> PercentileDate:
+        """The sprints and date at one of the percentiles."""
+        return next(entry for entry in self.percentiles if entry.percentile == percentile)
+
+
+@dataclass(frozen=True)
+class TargetForecasts:
+    """Forecasts of several scopes from one history, in their order, or why there are none."""
+
+    forecasts: list[TargetForecast]
+    history_sprints: int
+    unavailable: str | None
+
+
+def _slots_through(
+    project: Project,
+    planned: Sequence[CalendarSprint],
+    today: date,
+    needed: int,
+    target: date | None,
+) -> list[tuple[date, date]]:
+    """The coming sprints: at least `needed`, and on past `target` (at most the cap)."""
+    count = max(needed, 1)
+    slots = future_sprints(project, planned, today, None, count)
+    while target is not None and slots[-1][1] <= target and count < MAX_SPRINTS:
+        count = min(MAX_SPRINTS, count * 2)
+        slots = future_sprints(project, planned, today, None, count)
+    return slots
+
+
+def _by_target(result: SprintsForecast, sprints: int) -> float:
+    """The share of trials done within `sprints` sprints."""
+    done = sum(bar.trials for bar in result.histogram if bar.sprints <= sprints)
+    return round(done / result.trials, _DECIMALS)
+
+
+async def target_forecasts(
+    session: AsyncSession,
+    access: ProjectAccess,
+    scopes: Sequence[TargetScope],
+    *,
+    seed: int,
+    trials: int,
+    history: int = DEFAULT_HISTORY,
+) -> TargetForecasts:
+    """Forecast each scope's remaining points from the latest completed sprints, loaded once:
+    the dates at 50/70/85/95 %, and the share of trials done by the last coming sprint that
+    ends on or before its target date. Too little history gives no forecast and the reason."""
+    project = access.project
+    today = clock.today(project.time_zone)
+    request = ForecastRequest(history=history, trials=trials, seed=seed)
+    completed = await sprints_repository.completed_sprints(session, access.project_id, last=history)
+    sampled = [sprint for sprint in reversed(completed) if sprint.completed_at is not None]
+    try:
+        samples = _sample(project, request, sampled)
+    except Conflict as exc:
+        return TargetForecasts([], len(sampled), exc.detail)
+    if not scopes:
+        return TargetForecasts([], len(sampled), None)
+    # One trip to a worker thread for all of them: each run is a few milliseconds.
+    results = await to_thread.run_sync(
+        lambda: [forecast_sprints(samples, scope.remaining, trials, seed) for scope in scopes]
+    )
+    reached = [k for result in results for k in result.percentiles.values() if k is not None]
+    targets = [scope.target_date for scope in scopes if scope.target_date is not None]
+    planned = await sprints_repository.calendar(session, access.project_id)
+    slots = _slots_through(
+        project, planned, today, max(reached, default=0), max(targets, default=None)
+    )
+    ends = [end for _, end in slots]
+    forecasts = []
+    for scope, result in zip(scopes, results, strict=True):
+        target_sprints = (
+            None if scope.target_date is None else bisect_right(ends, scope.target_date)
+        )
+        forecasts.append(
+            TargetForecast(
+                seed=seed,
+                trials=trials,
+                history_sprints=len(sampled),
+                forecast_date=today,
+                remaining_points=round(scope.remaining, _DECIMALS),
+                unestimated_left_out=scope.unestimated,
+                percentiles=_percentiles(result, slots, today),
+                target_date=scope.target_date,
+                target_sprints=target_sprints,
+                target_probability=(
+                    None if target_sprints is None else _by_target(result, target_sprints)
+                ),
+            )
+        )
+    return TargetForecasts(forecasts, len(sampled), None)
 
 
 def _completion(k: int | None, slots: list[tuple[date, date]], today: date) -> date | None:

@@ -12,6 +12,8 @@ TRACKED: dict[str, str] = {
     "type": "type",
     "title": "title",
     "points": "points",
+    "original_estimate_hours": "original_estimate",
+    "remaining_hours": "remaining_hours",
     "priority": "priority",
     "labels": "labels",
     "assignee_id": "assignee",
@@ -19,6 +21,7 @@ TRACKED: dict[str, str] = {
     "status_id": "status",
     "rank": "rank",
     "sprint_id": "sprint",
+    "release_id": "release",
 }
 
 
@@ -36,12 +39,17 @@ def log_value(column: str, value: Any) -> Any:
 
 
 def snapshot(
-    item: Item, parent_number: int | None, sprint_number: int | None = None
+    item: Item,
+    parent_number: int | None,
+    sprint_number: int | None = None,
+    release_number: int | None = None,
 ) -> dict[str, Any]:
-    """The tracked fields of an item as the log records them (parent and sprint by number)."""
+    """The tracked fields of an item as the log records them (parent, sprint and release by
+    number)."""
     values = {name: log_value(column, getattr(item, column)) for column, name in TRACKED.items()}
     values["parent"] = parent_number
     values["sprint"] = sprint_number
+    values["release"] = release_number
     return values
 
 

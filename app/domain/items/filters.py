@@ -11,12 +11,15 @@ from app.domain.items.models import ItemType
 from app.domain.kernel.errors import InvalidInput
 from app.domain.kernel.inputs import fits_bigint
 from app.domain.projects.access import ProjectAccess
+from app.domain.releases import repository as releases_repository
 from app.domain.sprints import repository as sprints_repository
 from app.domain.sprints.models import SprintState
 from app.domain.workflow.models import StatusCategory
 
 # `?sprint=backlog`: the items in no sprint. `?sprint=active` names the active sprint.
 BACKLOG = "backlog"
+# `?release=none`: the items in no release.
+NONE = "none"
 
 
 class ItemSort(StrEnum):
@@ -52,6 +55,7 @@ class ItemQuery:
     assignees: Sequence[str] = ()
     labels: Sequence[str] = ()
     sprint: str | None = None
+    release: str | None = None
     parent: str | None = None
     estimated: bool | None = None
     text: str | None = None
@@ -98,7 +102,26 @@ async def build_filter(
             raise InvalidInput.for_field("query.parent", "Use an epic number or `none`.", "parent")
     if query.sprint is not None:
         await _sprint_filter(session, access, query.sprint, filters)
+    if query.release is not None:
+        await _release_filter(session, access, query.release, filters)
     return filters
+
+
+async def _release_filter(
+    session: AsyncSession, access: ProjectAccess, release: str, filters: repository.ItemFilter
+) -> None:
+    """Narrow `filters` to the items in no release, or whose own release is this number."""
+    if release == NONE:
+        filters.no_release = True
+        return
+    if not _is_small_number(release):
+        raise InvalidInput.for_field("query.release", "Use a release number or `none`.", "release")
+    found = await releases_repository.get_release(session, access.project_id, int(release))
+    if found is None:
+        raise InvalidInput.for_field(
+            "query.release", f"No release {release} in {access.project.key}.", "unknown"
+        )
+    filters.release_id = found.id
 
 
 async def _sprint_filter(

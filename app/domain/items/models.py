@@ -12,6 +12,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    Numeric,
     SmallInteger,
     String,
     Text,
@@ -76,6 +77,14 @@ class Item(SQLModel, table=True):
         CheckConstraint("type IN ('story', 'bug', 'task', 'spike', 'epic')", name="type_valid"),
         CheckConstraint("priority BETWEEN 1 AND 5", name="priority_valid"),
         CheckConstraint("points IS NULL OR points >= 0", name="points_non_negative"),
+        CheckConstraint(
+            "original_estimate_hours IS NULL OR original_estimate_hours BETWEEN 0 AND 10000",
+            name="original_estimate_hours_range",
+        ),
+        CheckConstraint(
+            "remaining_hours IS NULL OR remaining_hours BETWEEN 0 AND 10000",
+            name="remaining_hours_range",
+        ),
         Index("ix_items_project_id_status_id", "project_id", "status_id"),
         Index("ix_items_project_id_assignee_id", "project_id", "assignee_id"),
         Index("ix_items_project_id_parent_id", "project_id", "parent_id"),
@@ -95,6 +104,11 @@ class Item(SQLModel, table=True):
     title: str = Field(sa_type=String(255))
     description: str = Field(default="", sa_type=Text)
     points: float | None = Field(default=None, sa_type=Float)
+    # Hour estimates beside the points, exact to the hundredth (read as floats: they go to JSON).
+    original_estimate_hours: float | None = Field(
+        default=None, sa_type=Numeric(7, 2, asdecimal=False)
+    )
+    remaining_hours: float | None = Field(default=None, sa_type=Numeric(7, 2, asdecimal=False))
     priority: int = Field(default=Priority.MEDIUM.value, sa_type=SmallInteger)
     labels: list[str] = Field(
         default_factory=list,

@@ -54,6 +54,7 @@ def created(
         labels=values["labels"],
         assignee_id=item.assignee_id,
         sprint=values["sprint"],
+        release=values["release"],
         parent=values["parent"],
     )
     events.publish(

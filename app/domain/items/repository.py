@@ -1,9 +1,10 @@
 """SQL for the items table: the backlog's queries and filters, ranks, the items of sprints,
 and the item event log."""
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from typing import Any, Literal
 from typing import cast as type_cast
@@ -38,6 +39,7 @@ from app.domain.items.models import SEARCH_CONFIG, Item, ItemEvent, ItemType
 from app.domain.kernel import clock
 from app.domain.kernel.inputs import is_number
 from app.domain.kernel.pagination import AnyRow, AnySelect, PageRequest, SortColumn, fetch_page
+from app.domain.releases.models import Release
 from app.domain.sprints.models import Sprint, SprintState
 from app.domain.users.models import User
 from app.domain.workflow.models import Status, StatusCategory
@@ -54,6 +56,7 @@ class ItemRow:
     assignee: User | None
     parent_number: int | None
     sprint_number: int | None
+    release_number: int | None = None
 
 
 @dataclass(frozen=True)
@@ -104,21 +107,29 @@ class ItemFilter:
     exclude_epics: bool = False
     backlog_only: bool = False
     sprint_id: int | None = None
+    release_id: int | None = None
+    no_release: bool = False
 
 
 def _row(row: AnyRow) -> ItemRow:
     return ItemRow(
-        item=row[0], status=row[1], assignee=row[2], parent_number=row[3], sprint_number=row[4]
+        item=row[0],
+        status=row[1],
+        assignee=row[2],
+        parent_number=row[3],
+        sprint_number=row[4],
+        release_number=row[5],
     )
 
 
 def _item_select(project_id: int) -> AnySelect:
     return (
-        select(Item, Status, User, col(Parent.number), col(Sprint.number))
+        select(Item, Status, User, col(Parent.number), col(Sprint.number), col(Release.number))
         .join(Status, col(Status.id) == col(Item.status_id))
         .outerjoin(User, col(User.id) == col(Item.assignee_id))
         .outerjoin(Parent, col(Parent.id) == col(Item.parent_id))
         .outerjoin(Sprint, col(Sprint.id) == col(Item.sprint_id))
+        .outerjoin(Release, col(Release.id) == col(Item.release_id))
         .where(col(Item.project_id) == project_id)
     )
 
@@ -160,6 +171,10 @@ def _apply_filter(stmt: AnySelect, filters: ItemFilter) -> AnySelect:
         stmt = stmt.where(col(Item.sprint_id).is_(None))
     if filters.sprint_id is not None:
         stmt = stmt.where(col(Item.sprint_id) == filters.sprint_id)
+    if filters.release_id is not None:
+        stmt = stmt.where(col(Item.release_id) == filters.release_id)
+    if filters.no_release:
+        stmt = stmt.where(col(Item.release_id).is_(None))
     return stmt
 
 
@@ -198,7 +213,7 @@ async def list_items(
             stmt,
             [score, col(Item.id)],
             page,
-            lambda row: [row[5], row[0].id],
+            lambda row: [row[6], row[0].id],
             descending=True,
         )
     else:
@@ -506,6 +521,18 @@ async def items_in_sprint(session: AsyncSession, project_id: int, sprint_id: int
     return list((await session.execute(stmt)).scalars().all())
 
 
+async def items_in_release(session: AsyncSession, project_id: int, release_id: int) -> list[Item]:
+    """The items whose own release is this one, locked in id order."""
+    stmt = (
+        select(Item)
+        .where(col(Item.project_id) == project_id, col(Item.release_id) == release_id)
+        .order_by(col(Item.id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.execute(stmt)).scalars().all())
+
+
 async def lock_items_by_numbers(
     session: AsyncSession, project_id: int, numbers: Sequence[int]
 ) -> dict[int, Item]:
@@ -601,6 +628,8 @@ async def ranks_checked_together(session: AsyncSession) -> AsyncIterator[None]:
 
 async def set_ranks(session: AsyncSession, ranks: Sequence[tuple[int, str]]) -> None:
     """Rewrite many ranks at once."""
+    if not ranks:
+        return  # an executemany of no rows is an error, not a no-op
     table = Item.__table__  # type: ignore[attr-defined]
     async with ranks_checked_together(session):
         await session.execute(
@@ -774,3 +803,20 @@ async def first_rank_excluding(
     )
     value = (await session.execute(stmt)).scalar_one_or_none()
     return str(value) if value is not None else None
+
+
+async def backdate_created(
+    session: AsyncSession, project_id: int, created: Mapping[int, datetime]
+) -> None:
+    """Give items just made by an import the created time they had where they came from."""
+    if not created:
+        return
+    # created_at is not a tracked field (no event): it says when the work was first written
+    # down, while the item's history starts with its `created` event at the import.
+    table = Item.__table__  # type: ignore[attr-defined]
+    await session.execute(
+        table.update()
+        .where(table.c.project_id == project_id, table.c.id == bindparam("item_id"))
+        .values(created_at=bindparam("created")),
+        [{"item_id": item_id, "created": moment} for item_id, moment in created.items()],
+    )

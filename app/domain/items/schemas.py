@@ -16,7 +16,7 @@ from pydantic import (
 
 from app.domain.items.blockers.schemas import BlockerBrief
 from app.domain.items.models import ItemType
-from app.domain.kernel.inputs import BodyBool, BodyInt, InputModel
+from app.domain.kernel.inputs import BodyBool, BodyFloat, BodyInt, InputModel
 from app.domain.kernel.pagination import Page
 from app.domain.workflow.models import StatusCategory
 
@@ -35,6 +35,20 @@ PointsInput = float | str | None
 
 MAX_DESCRIPTION = 64 * 1024
 MAX_LABELS = 20
+HOURS_ESTIMATE_MAX = 10_000
+
+
+def _hundredths(value: float) -> float:
+    # Stored exact to the hundredth: a finer value would be rounded silently.
+    if round(value, 2) != value:
+        raise ValueError("at most two decimals (hundredths of an hour)")
+    return value
+
+
+# An hour estimate in a request body: a JSON number from 0 to 10,000, to the hundredth.
+HoursEstimate = Annotated[
+    BodyFloat, Field(ge=0, le=HOURS_ESTIMATE_MAX), AfterValidator(_hundredths)
+]
 
 
 def _within_markdown_limit(value: str) -> str:
@@ -85,7 +99,22 @@ class ItemFields(InputModel):
     sprint: BodyInt | None = Field(
         default=None, description="Number of a planned or active sprint, or null for the backlog."
     )
+    release: BodyInt | None = Field(
+        default=None,
+        description="Number of a planned release or milestone, or null for none. An epic's "
+        "release brings its children that have none of their own.",
+    )
     external_id: str | None = Field(default=None, min_length=1, max_length=255)
+    original_estimate_hours: HoursEstimate | None = Field(
+        default=None,
+        description="The first estimate of the work in hours (0 to 10,000, to the hundredth), "
+        "or null.",
+    )
+    remaining_hours: HoursEstimate | None = Field(
+        default=None,
+        description="Hours of work still left (0 to 10,000, to the hundredth), or null; set by "
+        "the team, not reduced by logged work.",
+    )
 
     @field_validator("labels")
     @classmethod
@@ -275,11 +304,19 @@ class ItemPublic(BaseModel):
     description: str
     points: float | None
     points_label: str | None = Field(description="The estimate as the scale shows it.")
+    original_estimate_hours: float | None = Field(
+        description="The first estimate in hours, or null."
+    )
+    remaining_hours: float | None = Field(description="Hours of work still left, or null.")
     priority: PriorityName
     labels: list[str]
     assignee: UserRef | None
     parent: int | None = Field(description="Number of the parent epic.")
     sprint: int | None = Field(description="Number of the item's sprint; null: the backlog.")
+    release: int | None = Field(
+        description="Number of the item's own release or milestone; null: none (an epic's "
+        "release still counts its children in)."
+    )
     status: StatusRef
     external_id: str | None
     rank: str = Field(description="Opaque backlog order key: sort ascending.")

@@ -65,7 +65,8 @@ async def _insert(
     await writer.session.flush()
     for item, parent_number in zip(items, parent_numbers, strict=True):
         sprint_number = await writer.sprint_number(item.sprint_id)
-        values = snapshot(item, parent_number, sprint_number)
+        release_number = await writer.release_number(item.release_id)
+        values = snapshot(item, parent_number, sprint_number, release_number)
         writer.event(item, EventKind.CREATED, None, None, values)
         status_name = (await writer.load_statuses())[item.status_id].name
         public_events.created(writer.session, writer.access, item, values, status_name)
@@ -95,7 +96,12 @@ async def _new_item(writer: Writer, data: ItemCreate, prefix: str) -> Item:
 
 def _locks_more(data: ItemCreate) -> bool:
     """Whether validating a new item locks rows other writers lock after the project row."""
-    return bool(data.external_id) or data.sprint is not None or data.parent is not None
+    return (
+        bool(data.external_id)
+        or data.sprint is not None
+        or data.parent is not None
+        or data.release is not None
+    )
 
 
 async def _create_many(
@@ -168,9 +174,12 @@ async def update_item(
 ) -> ItemView:
     """Change an item's fields; every tracked change is logged."""
     writer = Writer(session, access)
-    if "external_id" in data.model_fields_set and data.external_id is not None:
+    if (
+        "external_id" in data.model_fields_set and data.external_id is not None
+    ) or "release" in data.model_fields_set:
         # Serialize with creators (and in their lock order: project, then items) so that the
-        # external_id check cannot race with another write of the same id into a 500.
+        # external_id check cannot race with another write of the same id into a 500, and a
+        # release change with a release's deletion (project, release, then its items).
         await projects_repository.lock_project(session, access.project_id)
     item = await _locked_item(session, access, number)
     check_version(item.version, if_match)
@@ -236,7 +245,14 @@ async def delete_item(
         await writer.write(child, {"parent_id": None})
     parent_number = await writer.parent_number(item.parent_id)
     sprint_number = await writer.sprint_number(item.sprint_id)
-    writer.event(item, EventKind.DELETED, None, snapshot(item, parent_number, sprint_number), None)
+    release_number = await writer.release_number(item.release_id)
+    writer.event(
+        item,
+        EventKind.DELETED,
+        None,
+        snapshot(item, parent_number, sprint_number, release_number),
+        None,
+    )
     public_events.deleted(session, access, item)
     active = await writer.active_sprint() if item.sprint_id is not None else None
     if active is not None and active.id == item.sprint_id:

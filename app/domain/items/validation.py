@@ -11,6 +11,7 @@ from app.domain.kernel.inputs import is_id
 from app.domain.projects import repository as projects_repository
 from app.domain.projects.models import EstimationScale
 from app.domain.projects.scales import scale_values
+from app.domain.releases import repository as releases_repository
 from app.domain.sprints import repository as sprints_repository
 from app.domain.sprints.models import SprintState
 
@@ -78,6 +79,9 @@ async def resolve(
         changes["priority"] = PRIORITY_BY_NAME[data.priority].value
     if "labels" in fields:
         changes["labels"] = data.labels or []
+    for hours in ("original_estimate_hours", "remaining_hours"):
+        if hours in fields:
+            changes[hours] = getattr(data, hours)
     if "external_id" in fields:
         if data.external_id is not None and await repository.external_id_taken(
             session, project_id, data.external_id, item.id if item else None
@@ -109,7 +113,46 @@ async def resolve(
         changes["parent_id"] = await _parent_id(writer, data.parent, item, prefix)
     if "sprint" in fields:
         changes["sprint_id"] = await _sprint_id(writer, data, item, prefix)
+    if "release" in fields:
+        changes["release_id"] = await _release_id(writer, data.release, item, prefix)
     return changes
+
+
+async def _release_id(
+    writer: Writer, number: int | None, item: Item | None, prefix: str
+) -> int | None:
+    """Check a release for an item: a planned one to join; done work stays in a closed one."""
+    name = f"{prefix}.release"
+    session, project_id = writer.session, writer.project_id
+    # Share-locked: the release cannot ship, close or vanish under this change.
+    joining = (
+        None
+        if number is None
+        else await releases_repository.get_release(session, project_id, number, lock="share")
+    )
+    if number is not None and joining is None:
+        raise InvalidInput.for_field(name, f"No release {number} in this project.", "unknown")
+    release_id = None if joining is None else joining.id
+    if item is not None and item.release_id == release_id:
+        return release_id
+    if item is not None and item.release_id is not None:
+        # Share-locked: the release cannot ship or close under this change.
+        current = await releases_repository.share_lock_state(session, project_id, item.release_id)
+        if current is not None and not current[1].is_open and item.done_at is not None:
+            raise Conflict(
+                f"Item {item.number} is done and belongs to release {current[0]}, which is "
+                f"{current[1]}: shipped work stays with it.",
+                errors=[FieldError(field=name, message="closed release", type="closed")],
+            )
+    if joining is None or release_id is None:
+        return None
+    if not joining.state.is_open:
+        raise Conflict(
+            f"Release {joining.number} is {joining.state}; only planned releases take items.",
+            errors=[FieldError(field=name, message="closed release", type="closed")],
+        )
+    writer.know_release(release_id, joining.number)
+    return release_id
 
 
 def check_may_leave_sprint(

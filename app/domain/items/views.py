@@ -27,6 +27,7 @@ class ItemView(RowView):
     parent: int | None
     sprint: int | None
     epic: EpicTotals | None
+    release: int | None = None
     # Its open blockers, oldest first: only the board loads them.
     blockers: Sequence[ItemBlocker] = ()
 
@@ -57,6 +58,7 @@ def item_view(project: Project, row: ItemRow, progress: dict[int, EpicTotals]) -
         parent=row.parent_number,
         sprint=row.sprint_number,
         epic=progress.get(item.id, EpicTotals()) if item.type == ItemType.EPIC else None,
+        release=row.release_number,
     )
 
 

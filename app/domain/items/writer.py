@@ -17,6 +17,7 @@ from app.domain.kernel import clock
 from app.domain.kernel.errors import Conflict, FieldError, InvalidInput
 from app.domain.kernel.versioning import bump
 from app.domain.projects.access import ProjectAccess
+from app.domain.releases import repository as releases_repository
 from app.domain.retros.actions import repository as actions_repository
 from app.domain.sprints import repository as sprints_repository
 from app.domain.sprints.models import Sprint
@@ -52,6 +53,7 @@ class Writer:
     statuses: dict[int, Status] = field(default_factory=dict)
     _parent_numbers: dict[int, int] = field(default_factory=dict)
     _sprint_numbers: dict[int, int] = field(default_factory=dict)
+    _release_numbers: dict[int, int] = field(default_factory=dict)
     # New items of this request bound for each status, not inserted yet (WIP counting).
     _arriving: dict[int, int] = field(default_factory=dict)
     _active_sprint: Sprint | _Unknown | None = _UNKNOWN
@@ -107,6 +109,21 @@ class Writer:
         """Remember a sprint's number (found while validating), so logging need not look it up."""
         self._sprint_numbers[sprint_id] = number
 
+    def know_release(self, release_id: int, number: int) -> None:
+        """Remember a release's number (found while validating)."""
+        self._release_numbers[release_id] = number
+
+    async def release_number(self, release_id: int | None) -> int | None:
+        """The number of a release (cached)."""
+        if release_id is None:
+            return None
+        if release_id not in self._release_numbers:
+            numbers = await releases_repository.release_numbers(
+                self.session, self.project_id, [release_id]
+            )
+            self._release_numbers.update(numbers)
+        return self._release_numbers[release_id]
+
     def know_parent(self, parent_id: int, number: int) -> None:
         """Remember a parent epic's number (found while validating)."""
         self._parent_numbers[parent_id] = number
@@ -154,6 +171,9 @@ class Writer:
                 elif column == "sprint_id":
                     old_value = await self.sprint_number(old)
                     new_value = await self.sprint_number(value)
+                elif column == "release_id":
+                    old_value = await self.release_number(old)
+                    new_value = await self.release_number(value)
                 else:
                     old_value, new_value = log_value(column, old), log_value(column, value)
                 kind = EventKind.MOVED if column == "rank" else EventKind.UPDATED

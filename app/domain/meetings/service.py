@@ -13,6 +13,7 @@ from app.domain.meetings import feed, repository
 from app.domain.meetings.models import MEETINGS, MeetingSchedule
 from app.domain.meetings.schemas import MeetingScheduleReplace
 from app.domain.projects.access import ProjectAccess, not_found, resolve_access
+from app.domain.projects.lifecycle import repository as lifecycle_repository
 from app.domain.projects.models import Project, Role
 from app.domain.sprints import repository as sprints_repository
 from app.domain.users.models import User
@@ -187,4 +188,9 @@ async def calendar_feed(
     project, schedule = await _feed_project(session, key, user, token)
     assert project.id is not None
     sprints = await sprints_repository.dated_sprints(session, project.id)
-    return feed.render(project, schedule, sprints)
+    closed_at = (
+        await lifecycle_repository.closed_since(session, project.id)
+        if project.phase.is_closed
+        else None
+    )
+    return feed.render(project, schedule, sprints, closed_at)

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.kernel.errors import Forbidden, NotFound
+from app.domain.kernel.errors import Conflict, Forbidden, NotFound
 from app.domain.projects import repository
 from app.domain.projects.models import Project, Role
 from app.domain.users.models import User
@@ -31,15 +31,35 @@ def not_found(key: str) -> NotFound:
     return NotFound(f"No project with key {key!r}.")
 
 
+class ProjectClosed(Conflict):
+    """A write to a closed project (phase closing or post-mortem): it is read-only."""
+
+    slug = "project-closed"
+
+    def __init__(self, project: Project) -> None:
+        super().__init__(
+            f"Project {project.key} is closed ({project.phase.value}), so it is read-only; "
+            f"an owner can reopen it with POST /api/v1/projects/{project.key}/reopen."
+        )
+
+
 async def resolve_access(
-    session: AsyncSession, key: str, user: User, min_role: Role
+    session: AsyncSession, key: str, user: User, min_role: Role, *, write: bool = False
 ) -> ProjectAccess:
-    """The project and caller's role; 404 for non-members, 403 below `min_role`."""
+    """The project and caller's role; 404 for non-members, 403 below `min_role`.
+
+    `write`: the caller is about to change the project, which a closed project refuses (409).
+    """
     assert user.id is not None
+    if write:
+        # Before the project is read: a close committed while this waited is seen below.
+        await repository.share_phase_lock(session, key)
     found = await repository.project_with_role(session, key, user.id)
     if found is None:
         raise not_found(key)
     project, role = found
     if role.rank < min_role.rank:
         raise Forbidden(f"This needs the {min_role.value} role; you are a {role.value}.")
+    if write and project.phase.is_closed:
+        raise ProjectClosed(project)
     return ProjectAccess(project=project, user=user, role=role)

@@ -42,6 +42,45 @@ class Role(StrEnum):
 _ROLE_RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.OWNER: 2}
 
 
+class ProjectPhase(StrEnum):
+    """Where a project is in its life; `closing` and `post_mortem` are the closed phases."""
+
+    KICKOFF = "kickoff"
+    PLANNING = "planning"
+    EXECUTION = "execution"
+    CLOSING = "closing"
+    POST_MORTEM = "post_mortem"
+
+    @property
+    def position(self) -> int:
+        """1 for kickoff ... 5 for post-mortem."""
+        return PHASE_ORDER.index(self) + 1
+
+    @property
+    def next(self) -> "ProjectPhase | None":
+        """The phase after this one (None after the post-mortem)."""
+        return PHASE_ORDER[self.position] if self.position < len(PHASE_ORDER) else None
+
+    @property
+    def previous(self) -> "ProjectPhase | None":
+        """The phase before this one (None before the kick-off)."""
+        return PHASE_ORDER[self.position - 2] if self.position > 1 else None
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the project is closed (read-only but for its lifecycle and retros)."""
+        return self in (ProjectPhase.CLOSING, ProjectPhase.POST_MORTEM)
+
+    @property
+    def has_gate(self) -> bool:
+        """Whether moving into this phase goes through a gate (all but the first phase)."""
+        return self is not ProjectPhase.KICKOFF
+
+
+PHASE_ORDER: tuple[ProjectPhase, ...] = tuple(ProjectPhase)
+PHASE_VALUES = ", ".join(f"'{phase.value}'" for phase in PHASE_ORDER)
+
+
 class Project(SQLModel, table=True):
     """A team's workspace, addressed by its immutable key."""
 
@@ -49,6 +88,7 @@ class Project(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("key ~ '^[A-Z0-9]{2,10}$'", name="key_format"),
         CheckConstraint("sprint_length_days BETWEEN 1 AND 60", name="sprint_length"),
+        CheckConstraint(f"phase IN ({PHASE_VALUES})", name="phase_valid"),
     )
 
     id: int | None = id_field()
@@ -60,6 +100,9 @@ class Project(SQLModel, table=True):
     working_days: list[str] = Field(sa_column=Column(ARRAY(String(3)), nullable=False))
     time_zone: str = Field(default="UTC", sa_type=String(64))
     enforce_wip_limits: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
+    # Where the project is in its life (app.domain.projects.lifecycle); closed phases are
+    # read-only but for the lifecycle routes and retros.
+    phase: ProjectPhase = enum_field(ProjectPhase, ProjectPhase.KICKOFF, 12)
     # The last item number handed out; bumped with UPDATE ... RETURNING so numbers never repeat.
     next_item_number: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     next_sprint_number: int = Field(default=0, sa_column_kwargs={"server_default": "0"})

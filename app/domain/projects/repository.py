@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import delete, exists, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -206,3 +206,23 @@ async def share_a_project(session: AsyncSession, user_id: int, other_id: int) ->
         )
     )
     return bool((await session.execute(stmt)).scalar_one())
+
+
+# Writes to a project hold its phase lock shared; closing it takes the lock exclusively, so a
+# write either commits before the close or, arriving after, sees the project closed. By key:
+# the lock is taken before the project row is read (a read after it sees a close committed
+# while waiting). A transaction-level advisory lock: no row is written, writers never wait for
+# each other, and it is gone at commit.
+_PHASE_LOCK_KEY = "hashtextextended('project-phase ' || :key, 0)"
+
+
+async def share_phase_lock(session: AsyncSession, key: str) -> None:
+    """Hold the project's phase lock shared until commit (every write to a project does)."""
+    await session.execute(
+        text(f"SELECT pg_advisory_xact_lock_shared({_PHASE_LOCK_KEY})"), {"key": key}
+    )
+
+
+async def take_phase_lock(session: AsyncSession, key: str) -> None:
+    """Hold the project's phase lock exclusively until commit: waits for the writes under way."""
+    await session.execute(text(f"SELECT pg_advisory_xact_lock({_PHASE_LOCK_KEY})"), {"key": key})

@@ -19,7 +19,7 @@ from pydantic import (
 from app.domain.kernel.calendar import WEEK_ORDER, Weekday
 from app.domain.kernel.inputs import BodyBool, BodyInt, InputModel
 from app.domain.kernel.pagination import Page
-from app.domain.projects.models import EstimationScale, Role
+from app.domain.projects.models import EstimationScale, ProjectPhase, Role
 
 KEY_PATTERN = r"^[A-Z0-9]{2,10}$"
 _KEY_RE = re.compile(KEY_PATTERN)
@@ -143,6 +143,10 @@ class ProjectPublic(BaseModel):
     working_days: list[Weekday]
     time_zone: str
     enforce_wip_limits: bool
+    phase: ProjectPhase = Field(
+        description="Where the project is in its life (`GET .../phases`); in `closing` and "
+        "`post_mortem` it is closed: read-only but for its lifecycle and retros."
+    )
     role: Role = Field(description="The caller's role in this project.")
     created_at: datetime
     updated_at: datetime

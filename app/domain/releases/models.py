@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, Date, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, Date, Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.domain.kernel.columns import (
@@ -15,6 +15,9 @@ from app.domain.kernel.columns import (
     updated_at_field,
     version_field,
 )
+
+NAME_MAX = 120
+DESCRIPTION_MAX = 10_000
 
 
 class ReleaseKind(StrEnum):
@@ -31,6 +34,11 @@ class ReleaseState(StrEnum):
     RELEASED = "released"
     ARCHIVED = "archived"
 
+    @property
+    def is_open(self) -> bool:
+        """Whether work may still join it (only a planned release takes items)."""
+        return self == ReleaseState.PLANNED
+
 
 class Release(SQLModel, table=True):
     """A release or milestone of a project, numbered per project."""
@@ -44,13 +52,22 @@ class Release(SQLModel, table=True):
             "start_date IS NULL OR target_date IS NULL OR target_date >= start_date",
             name="dates_ordered",
         ),
+        # Names are unique per project whatever their case, as Jira's versions are.
+        Index("uq_releases_project_id_name", "project_id", text("lower(name)"), unique=True),
+        # A planned release has no release date, a released one has; archiving keeps it.
+        CheckConstraint(
+            "(state <> 'released' OR released_on IS NOT NULL) "
+            "AND (state <> 'planned' OR released_on IS NULL) "
+            "AND ((released_on IS NULL) = (released_at IS NULL))",
+            name="released_on_when_released",
+        ),
     )
 
     id: int | None = id_field()
     project_id: int = fk_field("projects.id")
     number: int
     kind: ReleaseKind = enum_field(ReleaseKind, ReleaseKind.RELEASE, 10)
-    name: str = Field(sa_type=String(120))
+    name: str = Field(sa_type=String(NAME_MAX))
     description: str = Field(default="", sa_type=Text)
     start_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     target_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))

@@ -1,5 +1,5 @@
 """Every SVG chart, drawn with matplotlib (800 x 400): burndown, burnup, velocity, cumulative
-flow and the forecast histogram.
+flow, the forecast histogram and the roadmap timeline.
 
 Each chart function takes the public shape of its JSON twin (`BurnChart`, `Velocity`,
 `FlowPublic`, `ForecastPublic`) and returns SVG bytes. Services call them one way, through
@@ -17,7 +17,7 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import ParamSpec
 from xml.sax.saxutils import escape
 
@@ -37,6 +37,8 @@ from matplotlib.ticker import MaxNLocator
 
 from app.domain.flow.schemas import FlowPublic
 from app.domain.forecast.schemas import ForecastPublic, ForecastUnit, PercentileForecast
+from app.domain.releases.models import ReleaseKind, ReleaseState
+from app.domain.releases.schemas import RoadmapEntry, RoadmapPublic
 from app.domain.reports.schemas import BurnChart, BurnDay, Velocity
 from app.domain.sprints.models import SprintState
 
@@ -695,3 +697,204 @@ def forecast_svg(forecast: ForecastPublic, project_key: str) -> bytes:
         f"{project_key} — forecast: {_forecast_scope(forecast)} ({forecast.trials:,} trials)",
         _forecast_description(forecast, project_key),
     )
+
+
+def _roadmap_label(entry: RoadmapEntry) -> str:
+    """An entry's row label: its name, and where it stands or its chance of being on time."""
+    if entry.state == ReleaseState.RELEASED and entry.released_on is not None:
+        done = "reached" if entry.kind == ReleaseKind.MILESTONE else "released"
+        return f"{entry.name} · {done} {_day(entry.released_on)}"
+    if entry.state == ReleaseState.ARCHIVED:
+        return f"{entry.name} · archived"
+    chance = entry.confidence.target_probability if entry.confidence is not None else None
+    if chance is not None:
+        return f"{entry.name} · {_number(chance * 100)} % on time"
+    return entry.name
+
+
+def _roadmap_description(roadmap: RoadmapPublic, project_key: str) -> str:
+    """What the roadmap timeline shows, entry by entry, in words."""
+    if not roadmap.entries:
+        return f"Roadmap of {project_key}: no releases or milestones yet."
+    parts = [
+        f"Roadmap of {project_key} on {_day(roadmap.forecast_date)}: "
+        f"{len(roadmap.entries)} releases and milestones by target date, a row each."
+    ]
+    for entry in roadmap.entries:
+        when = f"due {_day(entry.target_date)}" if entry.target_date else "no target date"
+        progress = entry.progress
+        line = (
+            f"{entry.kind.value} {entry.name} ({entry.state.value}, {when}, "
+            f"{_number(progress.done_points)} of {_number(progress.points)} points done"
+        )
+        confidence = entry.confidence
+        if confidence is not None and confidence.date_85 is not None:
+            line += f", 85 % forecast {_day(confidence.date_85)}"
+        if confidence is not None and confidence.target_probability is not None:
+            line += f", {_number(confidence.target_probability * 100)} % likely on time"
+        parts.append(line + ").")
+    return " ".join(parts)
+
+
+_EPOCH = date(1970, 1, 1)
+# The share of the roadmap's plot width its row labels take, on the left.
+ROADMAP_LABELS = 0.34
+# A timeline's ticks: every few days or weeks (on Mondays), else every few months (on the 1st),
+# the shortest spacing that keeps to about eight labels.
+_TICK_DAYS = (1, 7, 14)
+_TICK_MONTHS = (1, 2, 3, 6, 12, 24, 60, 120, 240, 600)
+
+
+def _when(day: date) -> float:
+    """A date as a position on a timeline: days since 1970-01-01."""
+    return float((day - _EPOCH).days)
+
+
+def _timeline_ticks(axes: Axes, left: float, right: float) -> None:
+    """Date ticks on a timeline from `left` to `right` (days since 1970), about eight."""
+    start = _EPOCH + timedelta(days=math.ceil(left))
+    end = _EPOCH + timedelta(days=math.floor(right))
+    span = (end - start).days
+    days: list[date] = []
+    step = next((n for n in _TICK_DAYS if span / n <= 8), None)
+    if step is not None:
+        first = start + timedelta(days=(-start.weekday()) % 7 if step > 1 else 0)
+        days = [first + timedelta(days=n) for n in range(0, (end - first).days + 1, step)]
+        labels = [f"{day.day} {day:%b}" for day in days]
+    else:
+        months = next((n for n in _TICK_MONTHS if span / 30.4 / n <= 8), _TICK_MONTHS[-1])
+        index = start.year * 12 + start.month - 1 + (start.day > 1)
+        index = -(-index // months) * months
+        while (day := date(index // 12, index % 12 + 1, 1)) <= end:
+            days.append(day)
+            index += months
+        labels = [f"{day:%b}" if day.month != 1 else f"{day:%b %Y}" for day in days]
+    if days and str(days[0].year) not in labels[0]:
+        labels[0] += f" {days[0].year}"
+    axes.set_xticks([_when(day) for day in days], labels)
+    axes.tick_params(axis="x", labelsize=9)
+
+
+def roadmap_svg(roadmap: RoadmapPublic, project_key: str) -> bytes:
+    """The roadmap as a timeline: a row per entry from its start to its target date, targets
+    and milestones marked, release dates, the 85 % forecast date and today."""
+    entries = roadmap.entries
+    # Rows from the top: (row, start, target) of spans; (row, day) of the other marks.
+    spans = [
+        (row, entry.start_date, entry.target_date)
+        for row, entry in enumerate(entries)
+        if entry.start_date is not None and entry.target_date is not None
+    ]
+    released = [(row, e.released_on) for row, e in enumerate(entries) if e.released_on]
+    forecast = [
+        (row, e.confidence.date_85)
+        for row, e in enumerate(entries)
+        if e.confidence is not None and e.confidence.date_85 is not None
+    ]
+    today = roadmap.forecast_date
+
+    def draw(axes: Axes) -> _Box:
+        # Bars about 8 points thick: a row's height is the plot's divided among the entries.
+        half = min(0.25, 0.02 * len(entries) + 0.08)
+        axes.add_collection(
+            PolyCollection(
+                [
+                    [
+                        (_when(a), r - half),
+                        (_when(a), r + half),
+                        (_when(b), r + half),
+                        (_when(b), r - half),
+                    ]
+                    for r, a, b in spans
+                ],
+                facecolors=STATUS_COLOURS[0],
+                edgecolors="none",
+                label="start to target",
+                gid="series-planned",
+            )
+        )
+        for kind, marker, colour, label, name in (
+            (ReleaseKind.RELEASE, "|", COLOURS["ideal"], "target date", "targets"),
+            (ReleaseKind.MILESTONE, "D", COLOURS["average"], "milestone", "milestones"),
+        ):
+            marks = [(r, e.target_date) for r, e in enumerate(entries) if e.kind == kind]
+            dated = [(r, day) for r, day in marks if day is not None]
+            axes.scatter(
+                [_when(day) for _, day in dated],
+                [r for r, _ in dated],
+                marker=marker,
+                s=60,
+                color=colour,
+                label=label,
+                gid=f"series-{name}",
+                zorder=3,
+            )
+        # From the target to the 85 % date: how far the forecast runs past the plan.
+        slips = [
+            (r, target, day)
+            for r, day in forecast
+            if (target := entries[r].target_date) is not None and day > target
+        ]
+        axes.plot(
+            [v for _, a, b in slips for v in (_when(a), _when(b), math.nan)],
+            [v for r, _, _ in slips for v in (r, r, math.nan)],
+            linestyle="--",
+            linewidth=1,
+            color=COLOURS["remaining"],
+            gid="series-slip",
+        )
+        for points, marker, colour, label, name in (
+            (released, "o", COLOURS["done"], "released", "released"),
+            (forecast, "x", COLOURS["remaining"], "85 % forecast", "forecast"),
+        ):
+            axes.scatter(
+                [_when(day) for _, day in points],
+                [r for r, _ in points],
+                marker=marker,
+                s=40,
+                color=colour,
+                label=label,
+                gid=f"series-{name}",
+                zorder=4,
+            )
+        axes.axvline(
+            _when(today), color=COLOURS["average"], linewidth=1, label="today", gid="series-today"
+        )
+        days = [today, *(day for _, day in released + forecast)]
+        days += [day for _, start, target in spans for day in (start, target)]
+        days += [e.target_date for e in entries if e.target_date is not None]
+        left, right = _when(min(days)), _when(max(days))
+        pad = max((right - left) * 0.05, 7.0)
+        left, right = left - pad, right + pad
+        # The left of the plot is the labels' column, as in a Gantt chart: no bar runs under
+        # a name, however many rows there are.
+        axes.set_xlim(left - (right - left) * ROADMAP_LABELS / (1 - ROADMAP_LABELS), right)
+        axes.set_ylim(max(len(entries), 1) - 0.5, -0.5)
+        axes.set_yticks([])
+        axes.spines["left"].set_visible(False)
+        for row, entry in enumerate(entries):
+            axes.text(
+                0.005,
+                row,
+                _fitted(_roadmap_label(entry), LABEL_SIZE, PLOT_WIDTH * (ROADMAP_LABELS - 0.01)),
+                transform=axes.get_yaxis_transform(),  # x in plot widths, y in rows
+                fontsize=LABEL_SIZE,
+                va="center",
+                parse_math=False,
+                gid=f"label-release-{entry.number}",
+            )
+        if not entries:
+            axes.text(
+                0.5,
+                0.5,
+                "No releases or milestones yet",
+                transform=axes.transAxes,
+                ha="center",
+                va="center",
+                color=COLOURS["ideal"],
+            )
+        _timeline_ticks(axes, left, right)
+        axes.grid(axis="x", color="#e8eaed")
+        return _legend(axes)
+
+    return _render(draw, f"{project_key} — roadmap", _roadmap_description(roadmap, project_key))

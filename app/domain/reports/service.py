@@ -1,5 +1,6 @@
 """Velocity and burn charts (load plain data, call the pure metrics, return their views), and
-every report as an SVG chart: velocity, burndown, burnup, cumulative flow and forecast."""
+every report as an SVG chart: velocity, burndown, burnup, cumulative flow, forecast and the
+roadmap."""
 
 from dataclasses import dataclass
 from datetime import date
@@ -18,6 +19,8 @@ from app.domain.kernel.views import RowView
 from app.domain.metrics import burndown, velocity
 from app.domain.metrics.burndown import ItemState, Unit
 from app.domain.projects.access import ProjectAccess
+from app.domain.releases import service as releases
+from app.domain.releases.schemas import RoadmapPublic
 from app.domain.reports import charts
 from app.domain.reports.schemas import BurnChart, BurnDay, Velocity
 from app.domain.sprints import repository as sprints_repository
@@ -191,3 +194,17 @@ async def forecast_svg(
     """The forecast's histogram as SVG (drawn off the event loop)."""
     data = ForecastPublic.model_validate(await forecast.forecast(session, access, request))
     return await charts.render(charts.forecast_svg, data, access.project.key)
+
+
+async def roadmap_svg(
+    session: AsyncSession,
+    access: ProjectAccess,
+    *,
+    archived: bool,
+    options: releases.ForecastOptions,
+) -> bytes:
+    """The roadmap as an SVG timeline (drawn off the event loop)."""
+    data = RoadmapPublic.model_validate(
+        await releases.roadmap(session, access, archived=archived, options=options)
+    )
+    return await charts.render(charts.roadmap_svg, data, access.project.key)

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AliasChoices, AliasPath, BaseModel, ConfigDict, Field
 
+from app.domain.risks.schemas import RiskSummary
 from app.domain.sprints.models import GoalOutcome, SprintState
 
 
@@ -154,3 +155,7 @@ class SprintReport(ReportBody):
     goal_outcome: GoalOutcome | None
     review_notes: str
     frozen: bool = Field(description="True once the sprint completed: the numbers never change.")
+    open_risks: list[RiskSummary] = Field(
+        description="The open or mitigating risks linked to the sprint, highest exposure first: "
+        "a live view read at each request, not part of the numbers kept at completion."
+    )

@@ -24,6 +24,8 @@ from app.domain.metrics.report import (
 )
 from app.domain.metrics.scope import LoggedChange, ScopeChange, points_at_start, scope_ledger
 from app.domain.projects.access import ProjectAccess
+from app.domain.risks import repository as risks_repository
+from app.domain.risks.models import Risk
 from app.domain.sprints.lookup import sprint_by_number
 from app.domain.sprints.models import Sprint, SprintState
 from app.domain.sprints.report import repository
@@ -182,6 +184,8 @@ class SprintReportView(RowView):
 
     sprint: Sprint
     body: ReportBody | ReportView
+    # Live: the open risks linked to the sprint now, never kept with the frozen numbers.
+    open_risks: list[Risk]
 
     @property
     def frozen(self) -> bool:
@@ -206,8 +210,13 @@ async def report(session: AsyncSession, access: ProjectAccess, number: int) -> S
     """A sprint's report: live while it is active, as kept at completion afterwards."""
     sprint = await sprint_by_number(session, access, number)
     if sprint.report is not None:
-        return SprintReportView(sprint, ReportBody.model_validate(sprint.report))
-    return SprintReportView(sprint, await compute_report(session, access.project_id, sprint))
+        body: ReportBody | ReportView = ReportBody.model_validate(sprint.report)
+    else:
+        body = await compute_report(session, access.project_id, sprint)
+    risks = await risks_repository.open_risks_linked(
+        session, access.project_id, sprint_id=sprint.id
+    )
+    return SprintReportView(sprint, body, risks)
 
 
 async def freeze(

@@ -1,0 +1,1 @@
+"""The project budget: hours and money planned, hourly rates, burn and projection."""

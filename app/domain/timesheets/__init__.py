@@ -1,0 +1,1 @@
+"""Time tracking: work logs on items and the project's time report."""
