@@ -11,10 +11,7 @@ whatever machine runs this.
 
 import argparse
 import asyncio
-import statistics
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 import httpx
 
@@ -22,61 +19,16 @@ from app import migrate
 from app.db import Database
 from app.demo.service import create_demo
 from app.settings import Settings
-from bench.harness import bench_database, percentile, server
+from bench.harness import FIGURES_HEADER, Figures, bench_database, server, time_serially
 
 BASE = "/api/v1/projects"
 TARGETS = {"export the demo project": 2000.0, "import the demo project": 2000.0}
 
 
-@dataclass
-class Figures:
-    """Latencies of one workload."""
-
-    name: str
-    requests: int
-    median_ms: float
-    p95_ms: float
-    p99_ms: float
-    errors: int
-
-    def row(self) -> str:
-        """A Markdown table row, with the verdict against the target."""
-        target = TARGETS.get(self.name)
-        verdict = "" if target is None else ("PASS" if self.p95_ms < target else "FAIL")
-        limit = "" if target is None else f"< {target:.0f}"
-        return (
-            f"| {self.name} | {self.requests} | {self.median_ms:.1f} | {self.p95_ms:.1f} | "
-            f"{self.p99_ms:.1f} | {self.errors} | {limit} | {verdict} |"
-        )
-
-
-HEADER = (
-    "| workload | requests | median ms | p95 ms | p99 ms | errors | p95 target | |\n"
-    "|---|---|---|---|---|---|---|---|"
-)
-
-
 async def _timed(
     name: str, samples: int, request: Callable[[int], Awaitable[httpx.Response]]
 ) -> Figures:
-    """Time `request` alone, one at a time, after two untimed runs."""
-    for i in range(2):
-        await request(-1 - i)
-    latencies: list[float] = []
-    errors = 0
-    for i in range(samples):
-        start = time.perf_counter()
-        response = await request(i)
-        latencies.append((time.perf_counter() - start) * 1000)
-        errors += response.status_code >= 400
-    return Figures(
-        name,
-        samples,
-        statistics.median(latencies),
-        percentile(latencies, 95),
-        percentile(latencies, 99),
-        errors,
-    )
+    return await time_serially(name, request, samples, TARGETS.get(name), warmup=2)
 
 
 async def seed(url: str) -> str:
@@ -135,7 +87,7 @@ if __name__ == "__main__":
         token = asyncio.run(seed(url))
         with server(url, workers=arguments.workers, env=env, log_name="archive") as base:
             figures = asyncio.run(main(base, token, arguments.samples))
-    print(HEADER)
+    print(FIGURES_HEADER)
     for result in figures:
         print(result.row())
     reference = figures[0].median_ms

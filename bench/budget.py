@@ -12,16 +12,22 @@ to it shows how much of a budget read is the budget, on whatever machine runs th
 import argparse
 import asyncio
 import random
-import statistics
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 import httpx
 
 from app.domain.kernel import clock
-from bench.harness import BENCH_PASSWORD, bench_database, join, percentile, server
+from bench.harness import (
+    FIGURES_HEADER,
+    Figures,
+    bench_database,
+    bench_user,
+    join,
+    server,
+    time_serially,
+)
 
 PEOPLE = 5
 SPRINTS = 26  # two weeks each: a year
@@ -31,72 +37,8 @@ BASE = "/api/v1/projects/BUD"
 TARGETS = {"read the budget page": 50.0}
 
 
-@dataclass
-class Figures:
-    """Latencies of one workload."""
-
-    name: str
-    requests: int
-    median_ms: float
-    p95_ms: float
-    p99_ms: float
-    rps: float
-    errors: int
-
-    def row(self) -> str:
-        """A Markdown table row, with the verdict against the target."""
-        target = TARGETS.get(self.name)
-        verdict = "" if target is None else ("PASS" if self.p95_ms < target else "FAIL")
-        limit = "" if target is None else f"< {target:.0f}"
-        return (
-            f"| {self.name} | {self.requests} | {self.median_ms:.1f} | {self.p95_ms:.1f} | "
-            f"{self.p99_ms:.1f} | {self.rps:.0f} | {self.errors} | {limit} | {verdict} |"
-        )
-
-
-HEADER = (
-    "| workload | requests | median ms | p95 ms | p99 ms | req/s | errors | p95 target | |\n"
-    "|---|---|---|---|---|---|---|---|---|"
-)
-
-
 async def _timed(name: str, request: Callable[[int], Awaitable[httpx.Response]]) -> Figures:
-    """Time `request` one at a time, after a warm-up."""
-    latencies: list[float] = []
-    errors = 0
-    for i in range(10):
-        await request(-1 - i)
-    busy = 0.0
-    for i in range(SAMPLES):
-        start = time.perf_counter()
-        response = await request(i)
-        elapsed = time.perf_counter() - start
-        busy += elapsed
-        latencies.append(elapsed * 1000)
-        errors += response.status_code >= 400
-    return Figures(
-        name,
-        SAMPLES,
-        statistics.median(latencies),
-        percentile(latencies, 95),
-        percentile(latencies, 99),
-        SAMPLES / busy,
-        errors,
-    )
-
-
-async def _user(client: httpx.AsyncClient, email: str) -> dict[str, str]:
-    (
-        await client.post(
-            "/api/v1/auth/register",
-            json={"email": email, "display_name": email.split("@")[0], "password": BENCH_PASSWORD},
-        )
-    ).raise_for_status()
-    token = await client.post(
-        "/api/v1/auth/token", data={"username": email, "password": BENCH_PASSWORD}
-    )
-    token.raise_for_status()
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+    return await time_serially(name, request, SAMPLES, TARGETS.get(name))
 
 
 def _working_days(start: date, end: date) -> list[date]:
@@ -108,14 +50,14 @@ async def seed(client: httpx.AsyncClient) -> tuple[dict[str, str], int]:
     """26 completed two-week sprints ending last Friday-ish, an active one, 5 people logging
     5-8 h on 1-3 items every working day of the year, a money budget with rates."""
     rng = random.Random(14)
-    owner = await _user(client, "owner@example.com")
+    owner = await bench_user(client, "owner@example.com")
     (
         await client.post("/api/v1/projects", json={"key": "BUD", "name": "Budget"}, headers=owner)
     ).raise_for_status()
     people = [owner]
     ids: list[int] = []
     for n in range(1, PEOPLE):
-        headers = await _user(client, f"member{n}@example.com")
+        headers = await bench_user(client, f"member{n}@example.com")
         await join(client, BASE, owner, headers, f"member{n}@example.com")
         people.append(headers)
     for headers in people:
@@ -207,7 +149,7 @@ if __name__ == "__main__":
     arguments = parser.parse_args()
     with bench_database() as url, server(url, workers=arguments.workers) as base:
         figures = asyncio.run(main(base))
-    print(HEADER)
+    print(FIGURES_HEADER)
     for result in figures:
         print(result.row())
     reference = figures[0].median_ms

@@ -93,6 +93,87 @@ async def timed_requests(
     return latencies, time.perf_counter() - start, errors
 
 
+@dataclass
+class Figures:
+    """Latencies of one workload timed one request at a time, and its p95 target if it has one."""
+
+    name: str
+    requests: int
+    median_ms: float
+    p95_ms: float
+    p99_ms: float
+    rps: float
+    errors: int
+    target_ms: float | None = None
+
+    def row(self) -> str:
+        """A Markdown table row (under FIGURES_HEADER), with the verdict against the target."""
+        target = self.target_ms
+        verdict = "" if target is None else ("PASS" if self.p95_ms < target else "FAIL")
+        limit = "" if target is None else f"< {target:.0f}"
+        return (
+            f"| {self.name} | {self.requests} | {self.median_ms:.1f} | {self.p95_ms:.1f} | "
+            f"{self.p99_ms:.1f} | {self.rps:.0f} | {self.errors} | {limit} | {verdict} |"
+        )
+
+
+FIGURES_HEADER = (
+    "| workload | requests | median ms | p95 ms | p99 ms | req/s | errors | p95 target | |\n"
+    "|---|---|---|---|---|---|---|---|---|"
+)
+
+
+async def time_serially(
+    name: str,
+    request: Callable[[int], Awaitable[httpx.Response]],
+    samples: int,
+    target_ms: float | None = None,
+    *,
+    warmup: int = 10,
+    prepare: Callable[[int], Awaitable[None]] | None = None,
+) -> Figures:
+    """Time `request` alone (after an untimed `prepare`), one at a time, after `warmup` runs;
+    req/s counts the time spent in the timed requests only."""
+    for i in range(warmup):
+        if prepare:
+            await prepare(-1 - i)
+        await request(-1 - i)
+    latencies: list[float] = []
+    errors = 0
+    busy = 0.0
+    for i in range(samples):
+        if prepare:
+            await prepare(i)
+        start = time.perf_counter()
+        response = await request(i)
+        elapsed = time.perf_counter() - start
+        busy += elapsed
+        latencies.append(elapsed * 1000)
+        errors += response.status_code >= 400
+    return Figures(
+        name,
+        samples,
+        statistics.median(latencies),
+        percentile(latencies, 95),
+        percentile(latencies, 99),
+        samples / busy,
+        errors,
+        target_ms,
+    )
+
+
+async def bench_user(client: httpx.AsyncClient, email: str) -> dict[str, str]:
+    """Register an account and log it in; its Authorization header."""
+    display_name = email.split("@")[0]
+    account = {"email": email, "display_name": display_name, "password": BENCH_PASSWORD}
+    (await client.post("/api/v1/auth/register", json=account)).raise_for_status()
+    token = await client.post(
+        "/api/v1/auth/token", data={"username": email, "password": BENCH_PASSWORD}
+    )
+    token.raise_for_status()
+    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
 async def run_workload(
     client: httpx.AsyncClient, name: str, request: Request, concurrency: int, total: int
 ) -> Result:

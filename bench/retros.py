@@ -11,14 +11,19 @@ read is the board, on whatever machine runs this.
 import argparse
 import asyncio
 import random
-import statistics
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 import httpx
 
-from bench.harness import BENCH_PASSWORD, bench_database, join, percentile, server
+from bench.harness import (
+    FIGURES_HEADER,
+    Figures,
+    bench_database,
+    bench_user,
+    join,
+    server,
+    time_serially,
+)
 
 MEMBERS = 10
 CARDS_EACH = 30
@@ -32,92 +37,24 @@ TARGETS = {
 }
 
 
-@dataclass
-class Figures:
-    """Latencies of one workload."""
-
-    name: str
-    requests: int
-    median_ms: float
-    p95_ms: float
-    p99_ms: float
-    rps: float
-    errors: int
-
-    def row(self) -> str:
-        """A Markdown table row, with the verdict against the target."""
-        target = TARGETS.get(self.name)
-        verdict = "" if target is None else ("PASS" if self.p95_ms < target else "FAIL")
-        limit = "" if target is None else f"< {target:.0f}"
-        return (
-            f"| {self.name} | {self.requests} | {self.median_ms:.1f} | {self.p95_ms:.1f} | "
-            f"{self.p99_ms:.1f} | {self.rps:.0f} | {self.errors} | {limit} | {verdict} |"
-        )
-
-
-HEADER = (
-    "| workload | requests | median ms | p95 ms | p99 ms | req/s | errors | p95 target | |\n"
-    "|---|---|---|---|---|---|---|---|---|"
-)
-
-
 async def _timed(
     name: str,
     request: Callable[[int], Awaitable[httpx.Response]],
     prepare: Callable[[int], Awaitable[None]] | None = None,
 ) -> Figures:
-    """Time `request` alone (after an untimed `prepare`), one at a time, after a warm-up."""
-    latencies: list[float] = []
-    errors = 0
-    for i in range(10):
-        if prepare:
-            await prepare(-1 - i)
-        await request(-1 - i)
-    busy = 0.0
-    for i in range(SAMPLES):
-        if prepare:
-            await prepare(i)
-        start = time.perf_counter()
-        response = await request(i)
-        elapsed = time.perf_counter() - start
-        busy += elapsed
-        latencies.append(elapsed * 1000)
-        errors += response.status_code >= 400
-    return Figures(
-        name,
-        SAMPLES,
-        statistics.median(latencies),
-        percentile(latencies, 95),
-        percentile(latencies, 99),
-        SAMPLES / busy,
-        errors,
-    )
-
-
-async def _user(client: httpx.AsyncClient, email: str) -> dict[str, str]:
-    (
-        await client.post(
-            "/api/v1/auth/register",
-            json={"email": email, "display_name": email.split("@")[0], "password": BENCH_PASSWORD},
-        )
-    ).raise_for_status()
-    token = await client.post(
-        "/api/v1/auth/token", data={"username": email, "password": BENCH_PASSWORD}
-    )
-    token.raise_for_status()
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+    return await time_serially(name, request, SAMPLES, TARGETS.get(name), prepare=prepare)
 
 
 async def seed(client: httpx.AsyncClient) -> tuple[dict[str, str], list[dict[str, str]], int]:
     """A completed sprint and its retro in voting: every member's 30 cards and 50 votes."""
     rng = random.Random(12)
-    owner = await _user(client, "owner@example.com")
+    owner = await bench_user(client, "owner@example.com")
     (
         await client.post("/api/v1/projects", json={"key": "RET", "name": "Retro"}, headers=owner)
     ).raise_for_status()
     members = [owner]
     for n in range(1, MEMBERS):
-        headers = await _user(client, f"member{n}@example.com")
+        headers = await bench_user(client, f"member{n}@example.com")
         await join(client, BASE, owner, headers, f"member{n}@example.com")
         members.append(headers)
     items = [
@@ -226,7 +163,7 @@ if __name__ == "__main__":
     arguments = parser.parse_args()
     with bench_database() as url, server(url, workers=arguments.workers) as base:
         figures = asyncio.run(main(base))
-    print(HEADER)
+    print(FIGURES_HEADER)
     for result in figures:
         print(result.row())
     reference = figures[0].median_ms

@@ -12,14 +12,23 @@ roadmap read is the roadmap, on whatever machine runs this.
 import argparse
 import asyncio
 import random
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
 
 import httpx
 
 from app.domain.kernel import clock
-from bench.harness import bench_database, connect_direct, free_port, server
-from bench.retros import HEADER, Figures, _timed, _user
+from bench.harness import (
+    FIGURES_HEADER,
+    Figures,
+    bench_database,
+    bench_user,
+    connect_direct,
+    free_port,
+    server,
+    time_serially,
+)
 
 KEY = "RM"
 BASE = f"/api/v1/projects/{KEY}"
@@ -32,6 +41,7 @@ ESTIMATES = (1, 2, 3, 3, 5, 5, 8, 13)
 # Two-week sprints back to back, Monday to Friday, all in the past.
 FIRST_MONDAY = date(2026, 1, 5)
 TARGETS = {"read the roadmap (20 releases)": 50.0}
+SAMPLES = 300
 
 
 async def _batch(
@@ -86,7 +96,7 @@ async def seed(client: httpx.AsyncClient) -> tuple[dict[str, str], dict[str, str
     and an epic of children; a tail of loose backlog. Returns the owner's and a viewer's
     headers."""
     rng = random.Random(14)
-    owner = await _user(client, "owner@example.com")
+    owner = await bench_user(client, "owner@example.com")
     (
         await client.post("/api/v1/projects", json={"key": KEY, "name": "Roadmap"}, headers=owner)
     ).raise_for_status()
@@ -137,7 +147,7 @@ async def seed(client: httpx.AsyncClient) -> tuple[dict[str, str], dict[str, str
         owner,
         [{"title": f"Loose {n}", "points": rng.choice(ESTIMATES)} for n in range(LOOSE_ITEMS)],
     )
-    viewer = await _user(client, "viewer@example.com")
+    viewer = await bench_user(client, "viewer@example.com")
     invited = await client.post(
         f"{BASE}/members", json={"email": "viewer@example.com", "role": "viewer"}, headers=owner
     )
@@ -148,14 +158,8 @@ async def seed(client: httpx.AsyncClient) -> tuple[dict[str, str], dict[str, str
     return owner, viewer
 
 
-def _row(result: Figures) -> str:
-    target = TARGETS.get(result.name)
-    verdict = "" if target is None else ("PASS" if result.p95_ms < target else "FAIL")
-    limit = "" if target is None else f"< {target:.0f}"
-    return (
-        f"| {result.name} | {result.requests} | {result.median_ms:.1f} | {result.p95_ms:.1f} | "
-        f"{result.p99_ms:.1f} | {result.rps:.0f} | {result.errors} | {limit} | {verdict} |"
-    )
+async def _timed(name: str, request: Callable[[int], Awaitable[httpx.Response]]) -> Figures:
+    return await time_serially(name, request, SAMPLES, TARGETS.get(name))
 
 
 async def main(base: str, database_url: str) -> list[Figures]:
@@ -202,9 +206,9 @@ if __name__ == "__main__":
     port = free_port()
     with bench_database() as url, server(url, port=port, workers=arguments.workers) as base:
         figures = asyncio.run(main(base, url))
-    print(HEADER)
+    print(FIGURES_HEADER)
     for result in figures:
-        print(_row(result))
+        print(result.row())
     reference = figures[0].median_ms
     print()
     for result in figures[1:]:
